@@ -8,9 +8,9 @@ use std::ops::{ControlFlow, Range};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use sqlparser::ast::{
-    AlterTableOperation, ColumnOption, Expr, FromTable, InTarget, ObjectName, ObjectNamePart,
-    ObjectType, Query, Spanned, Statement, TableConstraint, TableFactor, TableObject, Visit,
-    Visitor,
+    AlterTableOperation, ColumnOption, CopySource, Expr, FromTable, InTarget, ObjectName,
+    ObjectNamePart, ObjectType, Query, RenameTableNameKind, Spanned, Statement, TableConstraint,
+    TableFactor, TableObject, Visit, Visitor,
 };
 use sqlparser::dialect::{Dialect, GenericDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::{Parser, ParserError};
@@ -101,11 +101,13 @@ pub enum TableAccess {
     /// Named in FROM, JOIN, USING, a subquery or `CREATE TABLE … LIKE`, and any table name of a
     /// statement kind not listed here (`CREATE TRIGGER … ON t`, `LOCK TABLE t`).
     Read,
-    /// The target of INSERT, REPLACE, UPDATE, DELETE or MERGE.
+    /// The target of INSERT, REPLACE, UPDATE, DELETE, MERGE or `COPY … FROM`.
     Write,
-    /// Created by CREATE TABLE, CREATE VIEW or CREATE VIRTUAL TABLE: a claim of ownership.
+    /// Created by CREATE TABLE, CREATE VIEW or CREATE VIRTUAL TABLE, or the new name of
+    /// `ALTER TABLE … RENAME TO`: a claim of ownership.
     Create,
-    /// The table of ALTER TABLE.
+    /// The table of ALTER TABLE, and the table that CREATE TRIGGER, CREATE POLICY or CREATE RULE
+    /// attaches to, since each changes how that table behaves.
     Alter,
     /// Named by DROP TABLE or DROP VIEW.
     Drop,
@@ -518,6 +520,10 @@ impl<'walk> ReferenceCollector<'walk> {
                                 self.record_foreign_key_option(&option.option, &declared_by);
                             }
                         }
+                        AlterTableOperation::RenameTable {
+                            table_name:
+                                RenameTableNameKind::As(new_name) | RenameTableNameKind::To(new_name),
+                        } => self.record(new_name, TableAccess::Create, None),
                         AlterTableOperation::ChangeColumn { options, .. }
                         | AlterTableOperation::ModifyColumn { options, .. } => {
                             for option in options {
@@ -544,6 +550,30 @@ impl<'walk> ReferenceCollector<'walk> {
             }
             Statement::CreateIndex(index) => {
                 self.register_target(&index.table_name, TableAccess::Index);
+            }
+            Statement::CreateTrigger(trigger) => {
+                self.record(&trigger.table_name, TableAccess::Alter, None);
+                if let Some(referenced) = &trigger.referenced_table_name {
+                    self.record(referenced, TableAccess::Read, None);
+                }
+            }
+            Statement::CreatePolicy(policy) => {
+                self.register_target(&policy.table_name, TableAccess::Alter);
+            }
+            Statement::CreateRule(rule) => {
+                self.register_target(&rule.table_name, TableAccess::Alter);
+            }
+            Statement::Copy {
+                source: CopySource::Table { table_name, .. },
+                to,
+                ..
+            } => {
+                let access = if *to {
+                    TableAccess::Read
+                } else {
+                    TableAccess::Write
+                };
+                self.record(table_name, access, None);
             }
             _ => {}
         }
@@ -1057,6 +1087,49 @@ mod tests {
     }
 
     #[test]
+    fn rename_claims_the_new_name() {
+        assert_eq!(
+            tables("ALTER TABLE orders RENAME TO purchases"),
+            expected(&[("orders", Alter), ("purchases", Create)])
+        );
+    }
+
+    #[test]
+    fn triggers_policies_and_rules_alter_their_table() {
+        assert_eq!(
+            tables(
+                "CREATE TRIGGER orders_audit AFTER INSERT ON orders \
+                 FOR EACH ROW EXECUTE FUNCTION write_audit()"
+            ),
+            expected(&[("orders", Alter)])
+        );
+        assert_eq!(
+            tables("CREATE POLICY own_rows ON accounts USING (owner = current_user)"),
+            expected(&[("accounts", Alter)])
+        );
+        // A SQLite trigger body is SQL of its own, and its tables count too.
+        assert_eq!(
+            tables(
+                "CREATE TRIGGER log_delete AFTER DELETE ON orders \
+                 BEGIN INSERT INTO audit_log (note) VALUES ('deleted'); END"
+            ),
+            expected(&[("orders", Alter), ("audit_log", Write)])
+        );
+    }
+
+    #[test]
+    fn copy_from_writes_and_copy_to_reads() {
+        assert_eq!(
+            tables("COPY orders (id, total) FROM STDIN"),
+            expected(&[("orders", Write)])
+        );
+        assert_eq!(
+            tables("COPY orders TO STDOUT"),
+            expected(&[("orders", Read)])
+        );
+    }
+
+    #[test]
     fn table_functions_are_not_tables() {
         assert_eq!(
             tables("SELECT * FROM generate_series(1, 3) AS g JOIN slots ON slots.n = g"),
@@ -1154,6 +1227,17 @@ mod tests {
                  INSERT INTO outbox SELECT * FROM moved"
             ),
             expected(&[("inbox", Write), ("outbox", Write)])
+        );
+        assert_eq!(
+            tables(
+                "WITH ids AS (SELECT id FROM expired) \
+                 DELETE FROM sessions WHERE id IN (SELECT id FROM ids)"
+            ),
+            expected(&[("expired", Read), ("sessions", Write)])
+        );
+        assert_eq!(
+            tables("WITH ids AS (SELECT id FROM stale) UPDATE carts SET open = false"),
+            expected(&[("stale", Read), ("carts", Write)])
         );
     }
 
