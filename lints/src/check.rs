@@ -1,0 +1,65 @@
+//! The check as a library call: load the workspace and the configuration, build the model once,
+//! run every rule, and return the outcome for a report to render.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::config::{CONFIG_FILE_NAME, Config, ConfigError};
+use crate::model::Model;
+use crate::rules::Violation;
+use crate::workspace::{Workspace, WorkspaceError};
+
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// `Cargo.toml` of the workspace (or of any member); the current directory's when `None`.
+    pub manifest_path: Option<PathBuf>,
+    /// `boundaries.toml`; the workspace root's when `None`.
+    pub config_path: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct CheckOutcome {
+    pub model: Model,
+    pub violations: Vec<Violation>,
+    pub elapsed: Duration,
+}
+
+impl CheckOutcome {
+    /// Violations that fail the run: errors not covered by a baseline.
+    pub fn failing(&self) -> impl Iterator<Item = &Violation> {
+        self.violations
+            .iter()
+            .filter(|violation| !violation.baselined && violation.severity == crate::rules::Severity::Error)
+    }
+}
+
+/// Why a check could not run at all (exit code 2).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CheckError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Workspace(#[from] WorkspaceError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// The manifest to read: the one given, or `Cargo.toml` in the current directory.
+pub fn manifest_path(options: &CheckOptions) -> PathBuf {
+    options.manifest_path.clone().unwrap_or_else(|| PathBuf::from("Cargo.toml"))
+}
+
+/// The configuration file to read for a workspace.
+pub fn config_path(options: &CheckOptions, workspace_root: &Path) -> PathBuf {
+    options.config_path.clone().unwrap_or_else(|| workspace_root.join(CONFIG_FILE_NAME))
+}
+
+/// Loads the workspace, the configuration and the model, and runs every rule.
+pub fn run_check(options: &CheckOptions) -> Result<CheckOutcome, CheckError> {
+    let started = Instant::now();
+    let workspace = Workspace::load(&manifest_path(options))?;
+    let config = Config::load(&config_path(options, &workspace.root))?;
+    let model = Model::build(workspace, config)?;
+    let violations = crate::rules::run_all(&model);
+    Ok(CheckOutcome { model, violations, elapsed: started.elapsed() })
+}

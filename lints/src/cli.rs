@@ -1,0 +1,115 @@
+//! The command line shared by `cargo xtask check-boundaries` and `cargo seams check`.
+//!
+//! Both binaries are thin: they parse these arguments and call [`run_check_command`], which is
+//! the only place that prints. The library's other modules return values and errors.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use crate::check::{CheckError, CheckOptions, run_check};
+use crate::report::human::HumanStyle;
+
+/// Exit code when no violation fails the run.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit code when violations fail the run.
+pub const EXIT_VIOLATIONS: u8 = 1;
+/// Exit code for usage, configuration and tool errors.
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// miette diagnostics and a summary line.
+    Human,
+    /// One JSON object on stdout.
+    Json,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Check the module boundaries of a Cargo workspace.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Path to Cargo.toml of the workspace to check.
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Path to boundaries.toml (default: the workspace root's).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+    /// When to use colour in human output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+    /// Write a starter boundaries.toml with one module per workspace member, and exit.
+    #[arg(long)]
+    pub init: bool,
+}
+
+impl CheckArgs {
+    fn options(&self) -> CheckOptions {
+        CheckOptions { manifest_path: self.manifest_path.clone(), config_path: self.config.clone() }
+    }
+}
+
+/// Runs the check and prints its report; returns the process exit code.
+pub fn run_check_command(args: &CheckArgs) -> ExitCode {
+    let stderr_is_terminal = std::io::stderr().is_terminal();
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => stderr_is_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let width = terminal_width();
+    let style = HumanStyle { color, width };
+    if args.init {
+        return match crate::init::write_starter_config(&args.options()) {
+            Ok(written) => {
+                println!("wrote {}:\n\n{}", written.path.display(), written.text);
+                ExitCode::from(EXIT_CLEAN)
+            }
+            Err(error) => print_error(&error, style),
+        };
+    }
+    let outcome = match run_check(&args.options()) {
+        Ok(outcome) => outcome,
+        Err(error) => return print_error(&error, style),
+    };
+    let text = match args.format {
+        OutputFormat::Human => crate::report::human::render(&outcome, style),
+        OutputFormat::Json => crate::report::json::render(&outcome) + "\n",
+        OutputFormat::Github => crate::report::github::render(&outcome),
+    };
+    let written = match args.format {
+        // Human output is diagnostics: it goes to stderr, like a compiler's.
+        OutputFormat::Human => std::io::stderr().write_all(text.as_bytes()),
+        _ => std::io::stdout().write_all(text.as_bytes()),
+    };
+    if written.is_err() {
+        return ExitCode::from(EXIT_ERROR);
+    }
+    if outcome.failing().next().is_some() { ExitCode::from(EXIT_VIOLATIONS) } else { ExitCode::from(EXIT_CLEAN) }
+}
+
+/// Prints an error that stops the run, and returns exit code 2.
+pub fn print_error(error: &dyn miette::Diagnostic, style: HumanStyle) -> ExitCode {
+    eprint!("{}", crate::report::human::render_diagnostic(error, style));
+    ExitCode::from(EXIT_ERROR)
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS").ok().and_then(|columns| columns.parse().ok()).unwrap_or(100)
+}
+
+/// Errors of the check command, for callers that want the value instead of printing.
+pub type CommandError = CheckError;

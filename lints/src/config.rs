@@ -1,0 +1,355 @@
+//! `boundaries.toml`: the declared modules, their public names, allowed dependencies and owned tables.
+//!
+//! Every value keeps its byte span in the file, so that a configuration error, or a violation that
+//! a setting causes, can point at the exact place in `boundaries.toml`.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The name of the configuration file at the workspace root.
+pub const CONFIG_FILE_NAME: &str = "boundaries.toml";
+
+/// The public names a module has when neither it nor `[defaults]` says otherwise.
+pub const DEFAULT_PUBLIC: &[&str] = &["api"];
+
+/// A parsed and syntactically validated `boundaries.toml`.
+///
+/// Checks that need the workspace (does the crate exist, does the path exist) happen when the
+/// model is built, with the same span information.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub source: Arc<String>,
+    pub defaults: Defaults,
+    /// Modules in the order they appear in the file.
+    pub modules: Vec<ModuleConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    pub public: Vec<Spanned<String>>,
+    pub include_tests: bool,
+    pub require_owner: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModuleConfig {
+    pub name: String,
+    /// The span of the module's table header key (`orders` in `[modules.orders]`).
+    pub name_span: Range<usize>,
+    pub crate_name: Spanned<String>,
+    pub path: Option<Spanned<String>>,
+    pub public: Option<Vec<Spanned<String>>>,
+    pub depends_on: Option<Vec<Spanned<String>>>,
+    pub tables: Vec<Spanned<String>>,
+    pub why: Option<String>,
+    pub instructions: Option<String>,
+}
+
+impl ModuleConfig {
+    /// The module path segments inside the crate (`modules::orders` gives `["modules", "orders"]`).
+    pub fn path_segments(&self) -> Vec<String> {
+        match &self.path {
+            None => Vec::new(),
+            Some(path) => path
+                .get_ref()
+                .split("::")
+                .map(|segment| segment.trim().to_owned())
+                .filter(|segment| !segment.is_empty() && segment != "crate")
+                .collect(),
+        }
+    }
+}
+
+impl Config {
+    /// The public names that apply to a module: its own list, or the defaults.
+    pub fn public_names<'a>(&'a self, module: &'a ModuleConfig) -> &'a [Spanned<String>] {
+        module.public.as_deref().unwrap_or(&self.defaults.public)
+    }
+
+    /// The file as a miette source, for diagnostics that point into it.
+    pub fn named_source(&self, display_name: &str) -> NamedSource<Arc<String>> {
+        NamedSource::new(display_name, Arc::clone(&self.source)).with_language("TOML")
+    }
+
+    /// Reads and parses `boundaries.toml` at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            if error.kind() == std::io::ErrorKind::NotFound {
+                ConfigError::missing(path)
+            } else {
+                ConfigError::Unreadable { path: path.to_owned(), message: error.to_string() }
+            }
+        })?;
+        Config::parse(path, text)
+    }
+
+    /// Parses the text of a `boundaries.toml`; `path` is only used in messages.
+    pub fn parse(path: &Path, text: String) -> Result<Config, ConfigError> {
+        let source = Arc::new(text);
+        let raw: RawConfig = toml::from_str(&source).map_err(|error| {
+            let span = error.span().unwrap_or(0..0);
+            let message = error.message().trim().to_owned();
+            let kind = if message.starts_with("unknown field") {
+                ConfigErrorKind::UnknownKey
+            } else {
+                ConfigErrorKind::InvalidToml
+            };
+            let help = match kind {
+                ConfigErrorKind::UnknownKey => {
+                    "remove the key, or check its spelling against docs/configuration.md".to_owned()
+                }
+                _ => "fix the TOML syntax; see docs/configuration.md for the format".to_owned(),
+            };
+            ConfigError::at(kind, path, &source, span, message, help)
+        })?;
+
+        let defaults = raw.defaults.unwrap_or_default();
+        let default_public = defaults
+            .public
+            .unwrap_or_else(|| DEFAULT_PUBLIC.iter().map(|name| Spanned::new(0..0, (*name).to_owned())).collect());
+        let mut modules: Vec<ModuleConfig> = raw
+            .modules
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, module)| ModuleConfig {
+                name_span: name.span(),
+                name: name.into_inner(),
+                crate_name: module.crate_name,
+                path: module.path,
+                public: module.public,
+                depends_on: module.depends_on,
+                tables: module.tables.unwrap_or_default(),
+                why: module.why,
+                instructions: module.instructions,
+            })
+            .collect();
+        modules.sort_by_key(|module| module.name_span.start);
+
+        let config = Config {
+            path: path.to_owned(),
+            source,
+            defaults: Defaults {
+                public: default_public,
+                include_tests: defaults.include_tests.unwrap_or(false),
+                require_owner: defaults.require_owner.unwrap_or(false),
+            },
+            modules,
+        };
+        config.validate_names()?;
+        Ok(config)
+    }
+
+    /// Checks what can be checked without the workspace: dependency names and glob syntax.
+    fn validate_names(&self) -> Result<(), ConfigError> {
+        for module in &self.modules {
+            for dependency in module.depends_on.iter().flatten() {
+                if !self.modules.iter().any(|other| other.name == *dependency.get_ref()) {
+                    let known: Vec<&str> = self.modules.iter().map(|m| m.name.as_str()).collect();
+                    return Err(self.error(
+                        ConfigErrorKind::UnknownDependency,
+                        dependency.span(),
+                        format!(
+                            "module `{}` depends on `{}`, which is not a module in this file",
+                            module.name,
+                            dependency.get_ref()
+                        ),
+                        format!("use one of the declared modules: {}", known.join(", ")),
+                    ));
+                }
+            }
+            for pattern in module.tables.iter() {
+                if let Err(problem) = validate_glob(pattern.get_ref()) {
+                    return Err(self.error(
+                        ConfigErrorKind::BadGlob,
+                        pattern.span(),
+                        format!("table pattern `{}` is not a valid glob: {problem}", pattern.get_ref()),
+                        "write an exact table name, or a pattern where `*` stands for any text (for example `orders_*`)"
+                            .to_owned(),
+                    ));
+                }
+            }
+            for name in module.public.iter().flatten().chain(&self.defaults.public) {
+                let name_text = name.get_ref();
+                let valid = name_text == "*"
+                    || (!name_text.is_empty() && name_text.chars().all(|c| c.is_alphanumeric() || c == '_'));
+                if !valid {
+                    return Err(self.error(
+                        ConfigErrorKind::BadGlob,
+                        name.span(),
+                        format!("public name `{name_text}` is neither an identifier nor `*`"),
+                        "list the names directly under the module's root that other modules may use, or `*` for all"
+                            .to_owned(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds a configuration error that points at `span` in this file.
+    pub fn error(&self, kind: ConfigErrorKind, span: Range<usize>, message: String, help: String) -> ConfigError {
+        ConfigError::at(kind, &self.path, &self.source, span, message, help)
+    }
+}
+
+/// Checks the glob syntax of a table ownership pattern.
+///
+/// Only `*` is special; brackets and braces are refused rather than taken literally, because a
+/// user who writes them expects glob classes that the matcher does not give.
+fn validate_glob(pattern: &str) -> Result<(), &'static str> {
+    if pattern.trim().is_empty() {
+        return Err("it is empty");
+    }
+    if pattern.contains(['[', ']', '{', '}', '?', '!']) {
+        return Err("only `*` is a wildcard; `[`, `]`, `{`, `}`, `?` and `!` are not allowed");
+    }
+    if pattern.contains("**") {
+        return Err("`**` has no meaning in a table name; use a single `*`");
+    }
+    if pattern.split('.').any(str::is_empty) {
+        return Err("a schema and a table name are separated by one `.`, and neither may be empty");
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    defaults: Option<RawDefaults>,
+    modules: Option<BTreeMap<Spanned<String>, RawModule>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    public: Option<Vec<Spanned<String>>>,
+    include_tests: Option<bool>,
+    require_owner: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModule {
+    #[serde(rename = "crate")]
+    crate_name: Spanned<String>,
+    path: Option<Spanned<String>>,
+    public: Option<Vec<Spanned<String>>>,
+    depends_on: Option<Vec<Spanned<String>>>,
+    tables: Option<Vec<Spanned<String>>>,
+    why: Option<String>,
+    instructions: Option<String>,
+}
+
+/// The kinds of configuration error, with stable names used in tests and JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigErrorKind {
+    MissingConfig,
+    InvalidToml,
+    UnknownKey,
+    UnknownCrate,
+    MissingPath,
+    DuplicateRoot,
+    UnknownDependency,
+    BadGlob,
+}
+
+impl ConfigErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfigErrorKind::MissingConfig => "missing-config",
+            ConfigErrorKind::InvalidToml => "invalid-toml",
+            ConfigErrorKind::UnknownKey => "unknown-key",
+            ConfigErrorKind::UnknownCrate => "unknown-crate",
+            ConfigErrorKind::MissingPath => "missing-path",
+            ConfigErrorKind::DuplicateRoot => "duplicate-root",
+            ConfigErrorKind::UnknownDependency => "unknown-dependency",
+            ConfigErrorKind::BadGlob => "bad-glob",
+        }
+    }
+}
+
+/// An error in `boundaries.toml`, or its absence. The command exits 2 on any of these.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum ConfigError {
+    #[error("no {CONFIG_FILE_NAME} at {}", path.display())]
+    #[diagnostic(
+        code("missing-config"),
+        help(
+            "run `cargo xtask check-boundaries --init` (or `cargo seams check --init`) to write a starter file with one module per workspace member, then edit it"
+        )
+    )]
+    Missing { path: PathBuf },
+
+    #[error("cannot read {}: {message}", path.display())]
+    #[diagnostic(code("unreadable-config"))]
+    Unreadable { path: PathBuf, message: String },
+
+    #[error("{message}")]
+    #[diagnostic(code("invalid-config"))]
+    Invalid {
+        kind: ConfigErrorKind,
+        message: String,
+        #[source_code]
+        source_code: NamedSource<Arc<String>>,
+        #[label("{label}")]
+        span: SourceSpan,
+        label: String,
+        #[help]
+        help: String,
+        /// The 1-based line and column of the span's start, for JSON and tests.
+        line: usize,
+        column: usize,
+    },
+}
+
+impl ConfigError {
+    fn missing(path: &Path) -> ConfigError {
+        ConfigError::Missing { path: path.to_owned() }
+    }
+
+    fn at(
+        kind: ConfigErrorKind,
+        path: &Path,
+        source: &Arc<String>,
+        span: Range<usize>,
+        message: String,
+        help: String,
+    ) -> ConfigError {
+        let (line, column) = crate::source::line_column(source, span.start);
+        let name = path.file_name().map(|name| name.to_string_lossy().into_owned());
+        ConfigError::Invalid {
+            kind,
+            label: kind.as_str().replace('-', " "),
+            message,
+            source_code: NamedSource::new(name.unwrap_or_default(), Arc::clone(source)).with_language("TOML"),
+            span: span.into(),
+            help,
+            line,
+            column,
+        }
+    }
+
+    /// The stable kind of the error.
+    pub fn kind(&self) -> ConfigErrorKind {
+        match self {
+            ConfigError::Missing { .. } => ConfigErrorKind::MissingConfig,
+            ConfigError::Unreadable { .. } => ConfigErrorKind::MissingConfig,
+            ConfigError::Invalid { kind, .. } => *kind,
+        }
+    }
+
+    /// The 1-based line and column the error points at, when it points into the file.
+    pub fn line_column(&self) -> Option<(usize, usize)> {
+        match self {
+            ConfigError::Invalid { line, column, .. } => Some((*line, *column)),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,417 @@
+//! The one model every rule reads: the workspace, its declared modules, and the facts of every
+//! source file, parsed once and in parallel.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::config::{Config, ConfigError, ConfigErrorKind, ModuleConfig};
+use crate::extract::{FileContext, FileFacts, Site, Target, analyse_source};
+use crate::workspace::{PackageId, UnitId, UnitKind, Workspace};
+
+/// Index of a module in [`Model::modules`].
+pub type ModuleId = usize;
+
+/// A module of `boundaries.toml`, resolved against the workspace.
+#[derive(Debug, Clone)]
+pub struct Module {
+    pub name: String,
+    pub package: PackageId,
+    /// The units whose code the module's prefix applies to.
+    pub units: Vec<UnitId>,
+    /// Module path of the module's root inside its crate (empty for a whole crate).
+    pub prefix: Vec<String>,
+    /// Names under the root that other modules may use; `*` means all.
+    pub public: Vec<String>,
+    /// `None` when the module may depend on any module.
+    pub depends_on: Option<Vec<String>>,
+    /// The directory that holds the module's own files (for `.sql` discovery).
+    pub directory: PathBuf,
+    /// Index of the module's entry in [`Config::modules`].
+    pub config_index: usize,
+}
+
+impl Module {
+    /// Whether a path below this module's root (the segments after the prefix) is public.
+    pub fn is_public_path(&self, below_root: &[String]) -> bool {
+        match below_root.first() {
+            None => true,
+            Some(first) => self.public.iter().any(|name| name == "*" || name == first),
+        }
+    }
+}
+
+/// A source file and what was extracted from it.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub unit: UnitId,
+    pub path: PathBuf,
+    /// Path relative to the workspace root, with `/` separators.
+    pub relative: String,
+    pub module_path: Vec<String>,
+    pub text: Arc<String>,
+    pub facts: FileFacts,
+}
+
+/// A problem with one input that does not stop the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub code: WarningCode,
+    pub file: String,
+    pub site: Option<Site>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WarningCode {
+    UnparsedFile,
+    UnreadableFile,
+    MissingModuleFile,
+    InternalError,
+}
+
+impl WarningCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningCode::UnparsedFile => "unparsed-file",
+            WarningCode::UnreadableFile => "unreadable-file",
+            WarningCode::MissingModuleFile => "missing-module-file",
+            WarningCode::InternalError => "internal-error",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Model {
+    pub workspace: Workspace,
+    pub config: Config,
+    pub modules: Vec<Module>,
+    /// Files sorted by relative path, then unit.
+    pub files: Vec<SourceFile>,
+    pub warnings: Vec<Warning>,
+    /// Every module path that exists, per unit (from files and inline `mod` blocks).
+    pub module_paths: HashSet<(UnitId, Vec<String>)>,
+}
+
+impl Model {
+    /// Parses every file of the workspace once and resolves the configuration against it.
+    pub fn build(workspace: Workspace, config: Config) -> Result<Model, ConfigError> {
+        let mut modules = resolve_modules(&workspace, &config)?;
+        let include_tests = config.defaults.include_tests;
+        let (files, warnings) = parse_workspace(&workspace, include_tests);
+
+        let mut module_paths = HashSet::new();
+        for file in &files {
+            module_paths.insert((file.unit, file.module_path.clone()));
+            for inline in &file.facts.inline_modules {
+                module_paths.insert((file.unit, inline.clone()));
+            }
+        }
+        for (module, entry) in modules.iter_mut().zip(&config.modules) {
+            if module.prefix.is_empty() {
+                continue;
+            }
+            let exists = module.units.iter().any(|unit| module_paths.contains(&(*unit, module.prefix.clone())));
+            if !exists {
+                let path = entry.path.as_ref().map(|path| path.span()).unwrap_or(entry.name_span.clone());
+                return Err(config.error(
+                    ConfigErrorKind::MissingPath,
+                    path,
+                    format!(
+                        "crate `{}` has no module `{}`",
+                        entry.crate_name.get_ref(),
+                        module.prefix.join("::")
+                    ),
+                    "write the module path as it is declared with `mod` from the crate root, for example `modules::orders`"
+                        .to_owned(),
+                ));
+            }
+            if let Some(file) =
+                files.iter().find(|file| module.units.contains(&file.unit) && file.module_path == module.prefix)
+            {
+                if let Some(directory) = file.path.parent() {
+                    // `orders/mod.rs` and `orders.rs` + `orders/` both give the `orders` directory.
+                    module.directory = if file.path.file_name().is_some_and(|name| name == "mod.rs") {
+                        directory.to_owned()
+                    } else {
+                        directory.join(module.prefix.last().cloned().unwrap_or_default())
+                    };
+                }
+            }
+        }
+        Ok(Model { workspace, config, modules, files, warnings, module_paths })
+    }
+
+    /// The module that owns a path in a unit: the one whose prefix is the longest match.
+    pub fn owner_of(&self, unit: UnitId, segments: &[String]) -> Option<ModuleId> {
+        self.modules
+            .iter()
+            .enumerate()
+            .filter(|(_, module)| module.units.contains(&unit) && segments.starts_with(&module.prefix))
+            .max_by_key(|(_, module)| module.prefix.len())
+            .map(|(index, _)| index)
+    }
+
+    /// The module a target points into, with the part of its path below the module's root.
+    pub fn target_owner<'a>(&self, target: &'a Target) -> Option<(ModuleId, &'a [String])> {
+        let owner = self.owner_of(target.unit, &target.segments)?;
+        Some((owner, &target.segments[self.modules[owner].prefix.len()..]))
+    }
+
+    /// A target written for a report: `crate::…` inside the same crate, `name::…` outside it.
+    pub fn display_target(&self, from_unit: UnitId, target: &Target) -> String {
+        let root =
+            if target.unit == from_unit { "crate" } else { self.workspace.units[target.unit].crate_name.as_str() };
+        std::iter::once(root).chain(target.segments.iter().map(String::as_str)).collect::<Vec<_>>().join("::")
+    }
+
+    pub fn module_config(&self, module: ModuleId) -> &ModuleConfig {
+        &self.config.modules[self.modules[module].config_index]
+    }
+
+    pub fn total_lines(&self) -> usize {
+        self.files.iter().map(|file| file.facts.lines).sum()
+    }
+}
+
+/// Resolves each configured module to a package, its units and its prefix.
+fn resolve_modules(workspace: &Workspace, config: &Config) -> Result<Vec<Module>, ConfigError> {
+    let mut modules: Vec<Module> = Vec::new();
+    let mut roots: BTreeMap<(PackageId, Vec<String>), String> = BTreeMap::new();
+    for (config_index, entry) in config.modules.iter().enumerate() {
+        let Some(package) = workspace.package_by_name(entry.crate_name.get_ref()) else {
+            let members: Vec<&str> = workspace.packages.iter().map(|package| package.name.as_str()).collect();
+            return Err(config.error(
+                ConfigErrorKind::UnknownCrate,
+                entry.crate_name.span(),
+                format!(
+                    "module `{}` names crate `{}`, which is not a workspace member",
+                    entry.name,
+                    entry.crate_name.get_ref()
+                ),
+                format!("use the name of a workspace package: {}", members.join(", ")),
+            ));
+        };
+        let prefix = entry.path_segments();
+        if let Some(previous) = roots.insert((package, prefix.clone()), entry.name.clone()) {
+            let span = entry.path.as_ref().map(|path| path.span()).unwrap_or_else(|| entry.crate_name.span());
+            return Err(config.error(
+                ConfigErrorKind::DuplicateRoot,
+                span,
+                format!("modules `{previous}` and `{}` have the same root", entry.name),
+                "give each module its own crate or module path, or merge the two entries".to_owned(),
+            ));
+        }
+        let units: Vec<UnitId> = workspace
+            .units
+            .iter()
+            .enumerate()
+            .filter(|(_, unit)| unit.package == package)
+            .filter(|(id, unit)| {
+                if prefix.is_empty() {
+                    true
+                } else {
+                    // A module path lives in the library, or in the first binary of a package
+                    // that has no library.
+                    let home = workspace.packages[package].lib_unit.or_else(|| {
+                        workspace.units.iter().position(|u| u.package == package && u.kind == UnitKind::Bin)
+                    });
+                    home == Some(*id) && !unit.kind.is_test_only()
+                }
+            })
+            .map(|(id, _)| id)
+            .collect();
+        let public = config.public_names(entry).iter().map(|name| name.get_ref().clone()).collect();
+        let depends_on =
+            entry.depends_on.as_ref().map(|names| names.iter().map(|name| name.get_ref().clone()).collect());
+        modules.push(Module {
+            name: entry.name.clone(),
+            package,
+            units,
+            prefix,
+            public,
+            depends_on,
+            directory: workspace.packages[package].manifest_dir.clone(),
+            config_index,
+        });
+    }
+    Ok(modules)
+}
+
+/// A file waiting to be parsed.
+struct FileTask {
+    unit: UnitId,
+    path: PathBuf,
+    module_path: Vec<String>,
+    children_dir: PathBuf,
+    in_test: bool,
+}
+
+struct ParseState<'a> {
+    workspace: &'a Workspace,
+    include_tests: bool,
+    preludes: Vec<BTreeMap<String, Option<UnitId>>>,
+    visited: Mutex<HashSet<(UnitId, PathBuf)>>,
+    files: Mutex<Vec<SourceFile>>,
+    warnings: Mutex<Vec<Warning>>,
+}
+
+/// The stack size of parsing threads: syn recurses once per nesting level of the source, and a
+/// machine-generated file can nest far deeper than the default 2 MiB stack allows.
+const PARSER_STACK_BYTES: usize = 256 * 1024 * 1024;
+
+/// Parses every unit's module tree, in parallel, one parse per file.
+fn parse_workspace(workspace: &Workspace, include_tests: bool) -> (Vec<SourceFile>, Vec<Warning>) {
+    let state = ParseState {
+        workspace,
+        include_tests,
+        preludes: (0..workspace.units.len()).map(|unit| workspace.extern_prelude(unit)).collect(),
+        visited: Mutex::new(HashSet::new()),
+        files: Mutex::new(Vec::new()),
+        warnings: Mutex::new(Vec::new()),
+    };
+    let pool = rayon::ThreadPoolBuilder::new().stack_size(PARSER_STACK_BYTES).build();
+    let run = |state: &ParseState<'_>| {
+        rayon::scope(|scope| {
+            for (unit_id, unit) in workspace.units.iter().enumerate() {
+                if unit.kind.is_test_only() && !include_tests {
+                    continue;
+                }
+                let task = FileTask {
+                    unit: unit_id,
+                    path: unit.root_file.clone(),
+                    module_path: Vec::new(),
+                    children_dir: unit.root_file.parent().map(Path::to_owned).unwrap_or_default(),
+                    in_test: unit.kind.is_test_only(),
+                };
+                scope.spawn(move |scope| parse_file(scope, state, task));
+            }
+        });
+    };
+    match pool {
+        Ok(pool) => pool.install(|| run(&state)),
+        Err(_) => run(&state),
+    }
+    let mut files = state.files.into_inner().unwrap_or_else(|poison| poison.into_inner());
+    files.sort_by(|a, b| (&a.relative, a.unit).cmp(&(&b.relative, b.unit)));
+    let mut warnings = state.warnings.into_inner().unwrap_or_else(|poison| poison.into_inner());
+    warnings.sort_by(|a, b| (&a.file, &a.site, a.code).cmp(&(&b.file, &b.site, b.code)));
+    warnings.dedup();
+    (files, warnings)
+}
+
+fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: FileTask) {
+    let canonical = std::fs::canonicalize(&task.path).unwrap_or_else(|_| task.path.clone());
+    {
+        let mut visited = state.visited.lock().unwrap_or_else(|poison| poison.into_inner());
+        if !visited.insert((task.unit, canonical)) {
+            return;
+        }
+    }
+    let relative = state.workspace.relative_path(&task.path);
+    let warn = |code: WarningCode, site: Option<Site>, message: String| {
+        let warning = Warning { code, file: relative.clone(), site, message };
+        state.warnings.lock().unwrap_or_else(|poison| poison.into_inner()).push(warning);
+    };
+    let bytes = match std::fs::read(&task.path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            warn(WarningCode::UnreadableFile, None, format!("cannot read the file: {error}"));
+            return;
+        }
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            let offset = error.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(error.as_bytes());
+            let (line, column) = crate::source::line_column(&lossy, offset);
+            let site = Site { line, column, bytes: offset..offset };
+            warn(
+                WarningCode::UnreadableFile,
+                Some(site),
+                format!("the file is not valid UTF-8 (first bad byte at offset {offset})"),
+            );
+            return;
+        }
+    };
+    let prelude = &state.preludes[task.unit];
+    let context = FileContext {
+        unit: task.unit,
+        file: &task.path,
+        module_path: &task.module_path,
+        children_dir: &task.children_dir,
+        in_test: task.in_test,
+        include_tests: state.include_tests,
+        extern_prelude: prelude,
+    };
+    // One file's bug must not take the run down: it becomes an internal error for that file.
+    let analysed = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let facts = analyse_source(&context, &text);
+        // Spans are converted to plain positions by now; free proc-macro2's per-thread source map.
+        proc_macro2::extra::invalidate_current_thread_spans();
+        facts
+    }));
+    let facts = match analysed {
+        Ok(facts) => facts,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            warn(WarningCode::InternalError, None, format!("seams failed while analysing this file: {message}"));
+            return;
+        }
+    };
+    if let Some(failure) = &facts.parse_error {
+        let site = Site { line: failure.line, column: failure.column, bytes: failure.bytes.clone() };
+        warn(WarningCode::UnparsedFile, Some(site), format!("syn cannot parse this file: {}", failure.message));
+    }
+    for child in &facts.children {
+        if child.in_test && !state.include_tests {
+            continue;
+        }
+        let found = child.candidates.iter().zip(&child.children_dirs).find(|(candidate, _)| candidate.is_file());
+        match found {
+            Some((file, children_dir)) => {
+                let child_task = FileTask {
+                    unit: task.unit,
+                    path: file.clone(),
+                    module_path: child.module_path.clone(),
+                    children_dir: children_dir.clone(),
+                    in_test: child.in_test,
+                };
+                scope.spawn(move |scope| parse_file(scope, state, child_task));
+            }
+            None => {
+                let tried: Vec<String> =
+                    child.candidates.iter().map(|path| state.workspace.relative_path(path)).collect();
+                warn(
+                    WarningCode::MissingModuleFile,
+                    Some(child.site.clone()),
+                    format!(
+                        "module `{}` has no file (looked for {})",
+                        child.module_path.join("::"),
+                        tried.join(" and ")
+                    ),
+                );
+            }
+        }
+    }
+    let file = SourceFile {
+        unit: task.unit,
+        path: task.path,
+        relative,
+        module_path: task.module_path,
+        text: Arc::new(text),
+        facts,
+    };
+    state.files.lock().unwrap_or_else(|poison| poison.into_inner()).push(file);
+}
+
+/// The module names of every unit, for messages that list what exists.
+pub fn known_module_paths(model: &Model, unit: UnitId) -> BTreeSet<String> {
+    model.module_paths.iter().filter(|(candidate, _)| *candidate == unit).map(|(_, path)| path.join("::")).collect()
+}

@@ -1,0 +1,168 @@
+//! The human report: one miette diagnostic per finding, with the source line, a label on the
+//! offending text and a help line, then one summary line.
+
+use std::fmt;
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+
+use crate::check::CheckOutcome;
+use crate::model::Warning;
+use crate::rules::{Severity, Violation};
+
+/// How to draw the report.
+#[derive(Debug, Clone, Copy)]
+pub struct HumanStyle {
+    pub color: bool,
+    /// Terminal width used for wrapping.
+    pub width: usize,
+}
+
+impl HumanStyle {
+    /// Plain text at a fixed width, as tests and logs want it.
+    pub fn plain(width: usize) -> HumanStyle {
+        HumanStyle { color: false, width }
+    }
+}
+
+/// A violation as a miette diagnostic.
+struct ViolationDiagnostic<'a> {
+    violation: &'a Violation,
+    source: NamedSource<std::sync::Arc<String>>,
+}
+
+impl fmt::Debug for ViolationDiagnostic<'_> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.debug_struct("ViolationDiagnostic").field("rule", &self.violation.rule).finish()
+    }
+}
+
+impl fmt::Display for ViolationDiagnostic<'_> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.violation.message)
+    }
+}
+
+impl std::error::Error for ViolationDiagnostic<'_> {}
+
+impl Diagnostic for ViolationDiagnostic<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.violation.rule.as_str()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.violation.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(&self.violation.help))
+    }
+
+    fn url<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.violation.rule.help_url()))
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let bytes = &self.violation.site.bytes;
+        let span =
+            LabeledSpan::new_with_span(Some(self.violation.label.clone()), bytes.start..bytes.end.max(bytes.start));
+        Some(Box::new(std::iter::once(span)))
+    }
+}
+
+/// A warning (a file that could not be parsed, …) as a miette diagnostic.
+struct WarningDiagnostic<'a> {
+    warning: &'a Warning,
+    source: Option<NamedSource<std::sync::Arc<String>>>,
+}
+
+impl fmt::Debug for WarningDiagnostic<'_> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.debug_struct("WarningDiagnostic").field("code", &self.warning.code).finish()
+    }
+}
+
+impl fmt::Display for WarningDiagnostic<'_> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}: {}", self.warning.file, self.warning.message)
+    }
+}
+
+impl std::error::Error for WarningDiagnostic<'_> {}
+
+impl Diagnostic for WarningDiagnostic<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.warning.code.as_str()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(miette::Severity::Warning)
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new("the rest of the workspace was still checked; this file's references are not included"))
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|source| source as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let site = self.warning.site.as_ref()?;
+        self.source.as_ref()?;
+        let span = LabeledSpan::new_with_span(Some("here".to_owned()), site.bytes.clone());
+        Some(Box::new(std::iter::once(span)))
+    }
+}
+
+fn handler(style: HumanStyle) -> GraphicalReportHandler {
+    let theme = if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    GraphicalReportHandler::new_themed(theme).with_width(style.width).with_links(false)
+}
+
+/// Renders one diagnostic to text; a rendering failure is written in its place.
+pub fn render_diagnostic(diagnostic: &dyn Diagnostic, style: HumanStyle) -> String {
+    let mut out = String::new();
+    if let Err(error) = handler(style).render_report(&mut out, diagnostic) {
+        out = format!("(could not render a diagnostic: {error})\n");
+    }
+    out
+}
+
+/// Renders every finding and the summary line.
+pub fn render(outcome: &CheckOutcome, style: HumanStyle) -> String {
+    let mut out = String::new();
+    for warning in &outcome.model.warnings {
+        let source = outcome
+            .model
+            .files
+            .iter()
+            .find(|file| file.relative == warning.file)
+            .map(|file| NamedSource::new(&file.relative, std::sync::Arc::clone(&file.text)));
+        out.push_str(&render_diagnostic(&WarningDiagnostic { warning, source }, style));
+    }
+    let mut baselined = 0;
+    for violation in &outcome.violations {
+        if violation.baselined {
+            baselined += 1;
+            continue;
+        }
+        let source = NamedSource::new(&violation.source.file, std::sync::Arc::clone(&violation.source.text))
+            .with_language("Rust");
+        out.push_str(&render_diagnostic(&ViolationDiagnostic { violation, source }, style));
+    }
+    if baselined > 0 {
+        out.push_str(&format!(
+            "{baselined} known violations in the baseline (run with --show-baselined to list them)\n"
+        ));
+    }
+    out.push_str(&super::summary_line(outcome));
+    out.push('\n');
+    out
+}

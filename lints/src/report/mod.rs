@@ -1,0 +1,36 @@
+//! Reports: the same outcome rendered for people (miette), for machines (JSON) and for CI
+//! annotations (GitHub workflow commands). Reports build strings; binaries print them.
+
+pub mod github;
+pub mod human;
+pub mod json;
+
+use std::collections::BTreeMap;
+
+use crate::check::CheckOutcome;
+use crate::rules::RuleCode;
+
+/// The closing line of a human report, and the counts it is made of.
+pub fn summary_line(outcome: &CheckOutcome) -> String {
+    let files = outcome.model.files.len();
+    let modules = outcome.model.modules.len();
+    let failing: Vec<_> = outcome.failing().collect();
+    if failing.is_empty() {
+        return format!(
+            "ok: no boundary violations in {files} files across {modules} modules ({} lines, {:.2} s)",
+            outcome.model.total_lines(),
+            outcome.elapsed.as_secs_f64()
+        );
+    }
+    let mut per_rule: BTreeMap<RuleCode, usize> = BTreeMap::new();
+    for violation in &failing {
+        *per_rule.entry(violation.rule).or_default() += 1;
+    }
+    let breakdown: Vec<String> = per_rule.iter().map(|(rule, count)| format!("{count} {}", rule.as_str())).collect();
+    let noun = if failing.len() == 1 { "violation" } else { "violations" };
+    format!(
+        "error: {} boundary {noun} ({}) in {files} files across {modules} modules",
+        failing.len(),
+        breakdown.join(", ")
+    )
+}

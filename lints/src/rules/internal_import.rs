@@ -1,0 +1,97 @@
+//! `internal-import`: a module refers to another module's internals.
+//!
+//! # What it checks
+//! Every path written in module A's code (a `use`, an expression, a type, a pattern, a bound, an
+//! `impl` header, a macro argument) is resolved to an absolute path. When it points into module
+//! B ≠ A, the first segment below B's root must be one of B's `public` names.
+//!
+//! # Why it matters
+//! A module's public API is the contract that lets its internals change, and later lets it be
+//! extracted as a service: code that reaches past the API couples to the implementation.
+//!
+//! # Example
+//! ```text
+//! use crate::payments::ledger::Ledger;   // `ledger` is internal to `payments`
+//! use crate::payments::api::Payments;    // fine: `api` is public
+//! ```
+
+use crate::model::Model;
+use crate::rules::{RuleCode, Violation, cross_module_references, with_guidance};
+
+pub fn check(model: &Model, sink: &mut Vec<Violation>) {
+    for cross in cross_module_references(model) {
+        let to = &model.modules[cross.to];
+        if to.is_public_path(cross.below_root) {
+            continue;
+        }
+        // A later path that goes through a `use` which was itself reported is not reported again.
+        if let Some(via) = &cross.reference.via_import
+            && let Some((via_owner, via_below)) = model.target_owner(via)
+            && via_owner == cross.to
+            && !to.is_public_path(via_below)
+        {
+            continue;
+        }
+        let from = &model.modules[cross.from];
+        let internal = cross.below_root.first().map(String::as_str).unwrap_or_default();
+        let target = model.display_target(cross.file.unit, &cross.reference.target);
+        let message =
+            format!("module `{}` reaches into `{}`, which is internal to module `{}`", from.name, target, to.name);
+        let label = if internal == "*" {
+            "glob import of internals".to_owned()
+        } else {
+            format!("`{internal}` is internal to `{}`", to.name)
+        };
+        let help = match public_alternative(model, &cross) {
+            Some(alternative) => format!("use the public path `{alternative}` instead"),
+            None => {
+                let public_roots: Vec<String> = to
+                    .public
+                    .iter()
+                    .map(|name| {
+                        let mut path = to.prefix.clone();
+                        path.push(name.clone());
+                        model.display_target(
+                            cross.file.unit,
+                            &crate::extract::Target { unit: cross.reference.target.unit, segments: path },
+                        )
+                    })
+                    .collect();
+                format!(
+                    "go through `{}`'s public API ({}), or, if `{internal}` is meant to be public, add it to `public` in [modules.{}] of boundaries.toml",
+                    to.name,
+                    public_roots.join(", "),
+                    to.name
+                )
+            }
+        };
+        let help = with_guidance(model, cross.to, help);
+        sink.push(cross.violation(model, RuleCode::InternalImport, message, label, help));
+    }
+}
+
+/// A public path to the same item: a `pub use` in the target module's public part that
+/// re-exports exactly the referenced target.
+fn public_alternative(model: &Model, cross: &crate::rules::CrossReference<'_>) -> Option<String> {
+    let to = &model.modules[cross.to];
+    let wanted = &cross.reference.target;
+    let name = wanted.segments.last()?;
+    if name == "*" {
+        return None;
+    }
+    model.files.iter().filter(|file| to.units.contains(&file.unit)).find_map(|file| {
+        file.facts.references.iter().find_map(|reference| {
+            let is_reexport = matches!(reference.kind, crate::extract::ReferenceKind::Use { reexport: true });
+            let in_public_part = reference.scope.starts_with(&to.prefix)
+                && to.is_public_path(&reference.scope[to.prefix.len()..])
+                && reference.scope.len() > to.prefix.len();
+            if is_reexport && in_public_part && &reference.target == wanted {
+                let mut segments = reference.scope.clone();
+                segments.push(name.clone());
+                Some(model.display_target(cross.file.unit, &crate::extract::Target { unit: file.unit, segments }))
+            } else {
+                None
+            }
+        })
+    })
+}

@@ -1,0 +1,145 @@
+//! The rules: each reads the model and pushes violations into a sink. Rules never fail.
+
+pub mod internal_import;
+pub mod undeclared_dependency;
+
+use std::sync::Arc;
+
+use crate::extract::{Reference, Site};
+use crate::model::{Model, ModuleId, SourceFile};
+
+/// Every rule's stable code. The same string is the miette code, the JSON `rule`, the SARIF
+/// rule id, and a heading in `docs/rules.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleCode {
+    InternalImport,
+    UndeclaredDependency,
+}
+
+impl RuleCode {
+    pub const ALL: &'static [RuleCode] = &[RuleCode::InternalImport, RuleCode::UndeclaredDependency];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleCode::InternalImport => "internal-import",
+            RuleCode::UndeclaredDependency => "undeclared-dependency",
+        }
+    }
+
+    /// One line that says what the rule checks.
+    pub fn description(self) -> &'static str {
+        match self {
+            RuleCode::InternalImport => "a module refers to another module's internals instead of its public API",
+            RuleCode::UndeclaredDependency => "a module uses a module that its `depends_on` list does not name",
+        }
+    }
+
+    /// Where the rule is documented.
+    pub fn help_url(self) -> String {
+        format!("{}#{}", crate::DOCS_RULES_URL, self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// The text of the file a violation stands in, shared with the model.
+#[derive(Debug, Clone)]
+pub struct SourceRef {
+    pub file: String,
+    pub text: Arc<String>,
+}
+
+/// One violation of one rule at one site.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub rule: RuleCode,
+    pub severity: Severity,
+    pub from_module: String,
+    pub to_module: String,
+    pub source: SourceRef,
+    pub site: Site,
+    /// What the offending code names: a resolved path, or a table.
+    pub target: String,
+    pub message: String,
+    /// A short label under the offending text.
+    pub label: String,
+    pub help: String,
+    pub baselined: bool,
+}
+
+impl Violation {
+    /// The order reports use: by file, then position, then rule.
+    pub fn sort_key(&self) -> (&str, usize, usize, RuleCode, &str) {
+        (&self.source.file, self.site.line, self.site.column, self.rule, &self.target)
+    }
+}
+
+/// A reference from one module's code into a different module.
+#[derive(Debug, Clone, Copy)]
+pub struct CrossReference<'m> {
+    pub file: &'m SourceFile,
+    pub reference: &'m Reference,
+    pub from: ModuleId,
+    pub to: ModuleId,
+    /// The target's path below the root of `to`.
+    pub below_root: &'m [String],
+}
+
+/// Every reference written in a module's checked code that points into another module.
+/// References written in the composition root (code in no module) are not checked.
+pub fn cross_module_references(model: &Model) -> impl Iterator<Item = CrossReference<'_>> {
+    model.files.iter().flat_map(move |file| {
+        file.facts.references.iter().filter_map(move |reference| {
+            let from = model.owner_of(file.unit, &reference.scope)?;
+            let (to, below_root) = model.target_owner(&reference.target)?;
+            (from != to).then_some(CrossReference { file, reference, from, to, below_root })
+        })
+    })
+}
+
+impl CrossReference<'_> {
+    /// The violation shell for this reference; the rule fills in the words.
+    pub fn violation(&self, model: &Model, rule: RuleCode, message: String, label: String, help: String) -> Violation {
+        Violation {
+            rule,
+            severity: Severity::Error,
+            from_module: model.modules[self.from].name.clone(),
+            to_module: model.modules[self.to].name.clone(),
+            source: SourceRef { file: self.file.relative.clone(), text: Arc::clone(&self.file.text) },
+            site: self.reference.site.clone(),
+            target: model.display_target(self.file.unit, &self.reference.target),
+            message,
+            label,
+            help,
+            baselined: false,
+        }
+    }
+}
+
+/// Runs every rule over the model.
+pub fn run_all(model: &Model) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    internal_import::check(model, &mut violations);
+    undeclared_dependency::check(model, &mut violations);
+    violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    violations
+}
+
+/// The module's guidance from `boundaries.toml` (`why`, `instructions`), appended to a help line.
+pub fn with_guidance(model: &Model, module: ModuleId, help: String) -> String {
+    let entry = model.module_config(module);
+    let mut help = help;
+    if let Some(instructions) = &entry.instructions {
+        help.push_str(&format!("; {}: {instructions}", model.modules[module].name));
+    }
+    if let Some(why) = &entry.why {
+        help.push_str(&format!(" (why: {why})"));
+    }
+    help
+}

@@ -1,0 +1,75 @@
+//! Source text utilities: line and column arithmetic shared by every report.
+
+/// The 1-based line and 1-based column (counted in characters) of a byte offset in `text`.
+///
+/// An offset past the end, or inside a multi-byte character, is clamped to the nearest valid
+/// position before it, so that a malformed span never panics a report.
+pub fn line_column(text: &str, byte_offset: usize) -> (usize, usize) {
+    let mut offset = byte_offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line_start = before.rfind('\n').map_or(0, |index| index + 1);
+    let line = before.bytes().filter(|byte| *byte == b'\n').count() + 1;
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// The byte offset of a 1-based line and a 0-based character column, if the text has them.
+pub fn byte_offset(line_starts: &[usize], text: &str, line: usize, column_chars: usize) -> Option<usize> {
+    let start = *line_starts.get(line.checked_sub(1)?)?;
+    let rest = &text[start..];
+    let line_text = rest.split('\n').next().unwrap_or("");
+    match line_text.char_indices().nth(column_chars) {
+        Some((index, _)) => Some(start + index),
+        None if line_text.chars().count() == column_chars => Some(start + line_text.len()),
+        None => None,
+    }
+}
+
+/// The byte offsets at which each line of `text` starts.
+pub fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0).chain(text.match_indices('\n').map(|(index, _)| index + 1)).collect()
+}
+
+/// The number of lines of a text, counting a last line without a newline.
+pub fn count_lines(text: &str) -> usize {
+    let newlines = text.bytes().filter(|byte| *byte == b'\n').count();
+    if text.is_empty() || text.ends_with('\n') { newlines } else { newlines + 1 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_characters_not_bytes() {
+        let text = "ab\nñx y";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 3), (2, 1));
+        // `x` stands after the two-byte `ñ`, at byte 5 and character column 2.
+        assert_eq!(line_column(text, 5), (2, 2));
+        // An offset inside `ñ` is clamped to its start; one past the end is clamped to the end.
+        assert_eq!(line_column(text, 4), (2, 1));
+        assert_eq!(line_column(text, 100), (2, 5));
+    }
+
+    #[test]
+    fn byte_offset_inverts_line_column() {
+        let text = "fn a() {}\n  ñ::b\n";
+        let starts = line_starts(text);
+        let offset = byte_offset(&starts, text, 2, 3).unwrap();
+        assert_eq!(&text[offset..offset + 1], ":");
+        assert_eq!(line_column(text, offset), (2, 4));
+        assert_eq!(byte_offset(&starts, text, 9, 0), None);
+    }
+
+    #[test]
+    fn lines_are_counted_with_or_without_a_final_newline() {
+        assert_eq!(count_lines(""), 0);
+        assert_eq!(count_lines("a"), 1);
+        assert_eq!(count_lines("a\n"), 1);
+        assert_eq!(count_lines("a\nb"), 2);
+    }
+}

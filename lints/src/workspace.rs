@@ -1,0 +1,220 @@
+//! The Cargo workspace as seams sees it: packages, their compilation units, and the names by
+//! which each unit's code can refer to other crates.
+//!
+//! Metadata is read with `cargo metadata --no-deps`: it needs no network, writes no lock file
+//! into the checked workspace, and tells us every workspace package, target and declared
+//! dependency (with its rename), which is all that name resolution needs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use cargo_metadata::{DependencyKind, MetadataCommand, TargetKind};
+
+/// Index of a package in [`Workspace::packages`].
+pub type PackageId = usize;
+/// Index of a compilation unit in [`Workspace::units`].
+pub type UnitId = usize;
+
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub root: PathBuf,
+    pub packages: Vec<Package>,
+    pub units: Vec<Unit>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub name: String,
+    pub manifest_dir: PathBuf,
+    /// The unit of the library target, when the package has one.
+    pub lib_unit: Option<UnitId>,
+    pub dependencies: Vec<Dependency>,
+}
+
+/// A dependency as declared in Cargo.toml.
+#[derive(Debug, Clone)]
+pub struct Dependency {
+    /// The package name (`billing-core`).
+    pub package: String,
+    /// The name it is renamed to, when `rename = { package = … }` is used.
+    pub rename: Option<String>,
+    pub kind: DependencyKind,
+}
+
+/// What a compilation unit is built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UnitKind {
+    Lib,
+    Bin,
+    Test,
+    Bench,
+    Example,
+}
+
+impl UnitKind {
+    /// Whether the unit exists only for tests, benches or examples.
+    pub fn is_test_only(self) -> bool {
+        matches!(self, UnitKind::Test | UnitKind::Bench | UnitKind::Example)
+    }
+}
+
+/// One crate that rustc compiles: a target of a package.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub package: PackageId,
+    pub kind: UnitKind,
+    /// The crate name, as code in other crates writes it (`billing_core`).
+    pub crate_name: String,
+    pub root_file: PathBuf,
+}
+
+/// A failure to read the workspace's metadata.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum WorkspaceError {
+    #[error("`cargo metadata` failed for {}", manifest.display())]
+    #[diagnostic(
+        code("cargo-metadata"),
+        help("run `cargo metadata --no-deps --manifest-path {}` to see Cargo's own message", manifest.display())
+    )]
+    Metadata {
+        manifest: PathBuf,
+        #[source]
+        source: cargo_metadata::Error,
+    },
+}
+
+impl Workspace {
+    /// Loads the workspace that `manifest_path` belongs to.
+    pub fn load(manifest_path: &Path) -> Result<Workspace, WorkspaceError> {
+        let metadata = MetadataCommand::new()
+            .manifest_path(manifest_path)
+            .no_deps()
+            .other_options(vec!["--offline".to_owned()])
+            .exec()
+            .map_err(|source| WorkspaceError::Metadata { manifest: manifest_path.to_owned(), source })?;
+
+        let mut packages = Vec::new();
+        let mut units = Vec::new();
+        let mut members: Vec<&cargo_metadata::Package> =
+            metadata.packages.iter().filter(|package| metadata.workspace_members.contains(&package.id)).collect();
+        members.sort_by(|a, b| a.manifest_path.cmp(&b.manifest_path));
+
+        for package in members {
+            let package_id = packages.len();
+            let mut lib_unit = None;
+            let mut targets: Vec<&cargo_metadata::Target> = package.targets.iter().collect();
+            targets.sort_by(|a, b| (unit_kind(a), &a.name).cmp(&(unit_kind(b), &b.name)));
+            for target in targets {
+                let Some(kind) = unit_kind(target) else { continue };
+                if kind == UnitKind::Lib {
+                    lib_unit = Some(units.len());
+                }
+                units.push(Unit {
+                    package: package_id,
+                    kind,
+                    crate_name: target.name.replace('-', "_"),
+                    root_file: target.src_path.clone().into_std_path_buf(),
+                });
+            }
+            packages.push(Package {
+                name: package.name.to_string(),
+                manifest_dir: package
+                    .manifest_path
+                    .parent()
+                    .map(|dir| dir.as_std_path().to_owned())
+                    .unwrap_or_default(),
+                lib_unit,
+                dependencies: package
+                    .dependencies
+                    .iter()
+                    .map(|dependency| Dependency {
+                        package: dependency.name.clone(),
+                        rename: dependency.rename.clone(),
+                        kind: dependency.kind,
+                    })
+                    .collect(),
+            });
+        }
+
+        Ok(Workspace { root: metadata.workspace_root.into_std_path_buf(), packages, units })
+    }
+
+    /// Finds a package by its package name, or by its library's crate name.
+    pub fn package_by_name(&self, name: &str) -> Option<PackageId> {
+        self.packages.iter().position(|package| package.name == name).or_else(|| {
+            self.packages
+                .iter()
+                .position(|package| package.lib_unit.is_some_and(|unit| self.units[unit].crate_name == name))
+        })
+    }
+
+    /// The crates a unit's code can name directly (its extern prelude), mapped to workspace
+    /// units where the crate is a workspace library. Crates from outside the workspace map to
+    /// `None`: they can hold no module, so references into them are not resolved further.
+    pub fn extern_prelude(&self, unit_id: UnitId) -> BTreeMap<String, Option<UnitId>> {
+        let unit = &self.units[unit_id];
+        let package = &self.packages[unit.package];
+        let mut prelude = BTreeMap::new();
+        for dependency in &package.dependencies {
+            let applies = match dependency.kind {
+                DependencyKind::Normal => true,
+                DependencyKind::Development => unit.kind.is_test_only(),
+                _ => false,
+            };
+            if !applies {
+                continue;
+            }
+            let target = self.package_by_name(&dependency.package).and_then(|id| self.packages[id].lib_unit);
+            let name = match (&dependency.rename, target) {
+                (Some(rename), _) => rename.replace('-', "_"),
+                (None, Some(lib)) => self.units[lib].crate_name.clone(),
+                (None, None) => dependency.package.replace('-', "_"),
+            };
+            prelude.insert(name, target);
+        }
+        // Every non-library target of a package can use the package's own library by name.
+        if unit.kind != UnitKind::Lib
+            && let Some(lib) = package.lib_unit
+        {
+            prelude.insert(self.units[lib].crate_name.clone(), Some(lib));
+        }
+        for builtin in ["std", "core", "alloc", "proc_macro", "test"] {
+            prelude.entry(builtin.to_owned()).or_insert(None);
+        }
+        prelude
+    }
+
+    /// A path relative to the workspace root, with `/` separators, for reports.
+    pub fn relative_path(&self, path: &Path) -> String {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        relative.components().map(|component| component.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    }
+}
+
+fn unit_kind(target: &cargo_metadata::Target) -> Option<UnitKind> {
+    let kinds = &target.kind;
+    if kinds.iter().any(|kind| {
+        matches!(
+            kind,
+            TargetKind::Lib
+                | TargetKind::RLib
+                | TargetKind::DyLib
+                | TargetKind::CDyLib
+                | TargetKind::StaticLib
+                | TargetKind::ProcMacro
+        )
+    }) {
+        Some(UnitKind::Lib)
+    } else if kinds.contains(&TargetKind::Bin) {
+        Some(UnitKind::Bin)
+    } else if kinds.contains(&TargetKind::Test) {
+        Some(UnitKind::Test)
+    } else if kinds.contains(&TargetKind::Bench) {
+        Some(UnitKind::Bench)
+    } else if kinds.contains(&TargetKind::Example) {
+        Some(UnitKind::Example)
+    } else {
+        // Build scripts are not part of any module's code.
+        None
+    }
+}

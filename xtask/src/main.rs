@@ -1,0 +1,34 @@
+//! `cargo xtask <task>`: the repository's task runner. One file per task; the work lives in the
+//! library crates.
+
+mod check_boundaries;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Tasks for the seams repository")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Check the module boundaries of a workspace (this one by default).
+    CheckBoundaries(seams::cli::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { seams::cli::EXIT_ERROR } else { seams::cli::EXIT_CLEAN });
+        }
+    };
+    match cli.task {
+        Task::CheckBoundaries(args) => check_boundaries::run(&args),
+    }
+}
