@@ -1,0 +1,10 @@
+//! The auth module: registration with argon2 password hashing, login issuing signed tokens, and token verification.
+//!
+//! Other modules see only [`api`]. The composition root also uses [`LocalAuth`] and [`AuthSettings`] to build the
+//! in-process implementation.
+
+pub mod api;
+mod domain;
+mod service;
+
+pub use service::{AuthSettings, LocalAuth, PasswordHashing};
