@@ -126,6 +126,9 @@ pub struct FileFacts {
     pub children: Vec<ChildFile>,
     pub strings: Vec<StringLiteral>,
     pub orm_tables: Vec<OrmTable>,
+    /// `extern crate name as alias;` at the crate root, which puts `alias` in the prelude of every
+    /// module of the crate: `(alias, crate name)`.
+    pub extern_crate_aliases: Vec<(String, String)>,
     /// Module paths defined by inline `mod x { … }` blocks in this file.
     pub inline_modules: Vec<Vec<String>>,
     pub lines: usize,
@@ -175,6 +178,7 @@ pub fn analyse_source(context: &FileContext<'_>, text: &str) -> FileFacts {
 
     let mut scopes = ScopeCollector::new(context);
     scopes.visit_file(&syntax);
+    facts.extern_crate_aliases = std::mem::take(&mut scopes.extern_crate_aliases);
     let scopes = scopes.finish();
 
     let mut extractor = Extractor {
@@ -220,6 +224,7 @@ struct ScopeCollector<'a> {
     scopes: Vec<Scope>,
     stack: Vec<usize>,
     next_import_id: usize,
+    extern_crate_aliases: Vec<(String, String)>,
 }
 
 impl<'a> ScopeCollector<'a> {
@@ -229,7 +234,13 @@ impl<'a> ScopeCollector<'a> {
             children_dir: context.children_dir.to_owned(),
             ..Scope::default()
         };
-        ScopeCollector { context, scopes: vec![root], stack: vec![0], next_import_id: 0 }
+        ScopeCollector {
+            context,
+            scopes: vec![root],
+            stack: vec![0],
+            next_import_id: 0,
+            extern_crate_aliases: Vec::new(),
+        }
     }
 
     fn finish(self) -> Scopes {
@@ -290,6 +301,9 @@ impl<'ast> Visit<'ast> for ScopeCollector<'_> {
             None => crate_name.clone(),
         };
         if crate_name != "self" && binding != "_" {
+            if self.stack.len() == 1 && self.context.module_path.is_empty() && binding != crate_name {
+                self.extern_crate_aliases.push((binding.clone(), crate_name.clone()));
+            }
             self.add_import(binding, vec![crate_name], true);
         }
     }
@@ -554,8 +568,56 @@ impl Extractor<'_, '_> {
     }
 }
 
-/// Resolves `segments` as written in `scope_index`, following the file's imports.
+/// Resolves `segments` as written in `scope_index`, following the file's imports, including
+/// imports reached through a path (`self::alias::x`, `crate::inline::alias::x`).
 fn resolve_in_scope(
+    context: &FileContext<'_>,
+    scopes: &Scopes,
+    scope_index: usize,
+    segments: &[String],
+    leading_colon: bool,
+    skip_import: Option<usize>,
+    depth: usize,
+) -> Option<Resolution> {
+    let resolution = resolve_first_segment(context, scopes, scope_index, segments, leading_colon, skip_import, depth)?;
+    Some(expand_through_file_scopes(context, scopes, resolution, depth))
+}
+
+/// When an absolute path in this crate passes through a module scope of this file and its next
+/// segment is a name that scope imports, follows that import.
+fn expand_through_file_scopes(
+    context: &FileContext<'_>,
+    scopes: &Scopes,
+    resolution: Resolution,
+    depth: usize,
+) -> Resolution {
+    let target = &resolution.target;
+    if target.unit != context.unit || depth > 16 {
+        return resolution;
+    }
+    let deepest = scopes
+        .scopes
+        .iter()
+        .enumerate()
+        .filter(|(_, scope)| target.segments.len() > scope.path.len() && target.segments.starts_with(&scope.path))
+        .max_by_key(|(_, scope)| scope.path.len());
+    let Some((index, scope)) = deepest else { return resolution };
+    let next = &target.segments[scope.path.len()];
+    if scope.child_modules.contains(next) || !scope.imports.contains_key(next) {
+        return resolution;
+    }
+    let tail = target.segments[scope.path.len()..].to_vec();
+    match resolve_first_segment(context, scopes, index, &tail, false, None, depth + 1) {
+        Some(expanded) if expanded.via_import.is_some() => {
+            let expanded = expand_through_file_scopes(context, scopes, expanded, depth + 1);
+            Resolution { target: expanded.target, via_import: expanded.via_import.or(resolution.via_import) }
+        }
+        _ => resolution,
+    }
+}
+
+/// Resolves a path by its first segment: a keyword, an import, a child module or a crate.
+fn resolve_first_segment(
     context: &FileContext<'_>,
     scopes: &Scopes,
     scope_index: usize,
@@ -603,7 +665,7 @@ fn resolve_in_scope(
             if Some(import.id) == skip_import {
                 continue;
             }
-            if let Some(resolved) = resolve_in_scope(
+            if let Some(resolved) = resolve_first_segment(
                 context,
                 scopes,
                 scope_index,

@@ -246,12 +246,13 @@ struct FileTask {
     module_path: Vec<String>,
     children_dir: PathBuf,
     in_test: bool,
+    /// The crate's extern prelude, extended by `extern crate … as …` at the crate root.
+    prelude: Arc<BTreeMap<String, Option<UnitId>>>,
 }
 
 struct ParseState<'a> {
     workspace: &'a Workspace,
     include_tests: bool,
-    preludes: Vec<BTreeMap<String, Option<UnitId>>>,
     visited: Mutex<HashSet<(UnitId, PathBuf)>>,
     files: Mutex<Vec<SourceFile>>,
     warnings: Mutex<Vec<Warning>>,
@@ -266,7 +267,6 @@ fn parse_workspace(workspace: &Workspace, include_tests: bool) -> (Vec<SourceFil
     let state = ParseState {
         workspace,
         include_tests,
-        preludes: (0..workspace.units.len()).map(|unit| workspace.extern_prelude(unit)).collect(),
         visited: Mutex::new(HashSet::new()),
         files: Mutex::new(Vec::new()),
         warnings: Mutex::new(Vec::new()),
@@ -284,6 +284,7 @@ fn parse_workspace(workspace: &Workspace, include_tests: bool) -> (Vec<SourceFil
                     module_path: Vec::new(),
                     children_dir: unit.root_file.parent().map(Path::to_owned).unwrap_or_default(),
                     in_test: unit.kind.is_test_only(),
+                    prelude: Arc::new(workspace.extern_prelude(unit_id)),
                 };
                 scope.spawn(move |scope| parse_file(scope, state, task));
             }
@@ -336,7 +337,7 @@ fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: Fil
             return;
         }
     };
-    let prelude = &state.preludes[task.unit];
+    let prelude = &*task.prelude;
     let context = FileContext {
         unit: task.unit,
         file: &task.path,
@@ -369,6 +370,17 @@ fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: Fil
         let site = Site { line: failure.line, column: failure.column, bytes: failure.bytes.clone() };
         warn(WarningCode::UnparsedFile, Some(site), format!("syn cannot parse this file: {}", failure.message));
     }
+    let child_prelude = if facts.extern_crate_aliases.is_empty() {
+        Arc::clone(&task.prelude)
+    } else {
+        let mut extended = (*task.prelude).clone();
+        for (alias, crate_name) in &facts.extern_crate_aliases {
+            if let Some(unit) = task.prelude.get(crate_name).copied() {
+                extended.insert(alias.clone(), unit);
+            }
+        }
+        Arc::new(extended)
+    };
     for child in &facts.children {
         if child.in_test && !state.include_tests {
             continue;
@@ -378,10 +390,11 @@ fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: Fil
             Some((file, children_dir)) => {
                 let child_task = FileTask {
                     unit: task.unit,
-                    path: file.clone(),
+                    path: crate::workspace::normalize_lexically(file),
                     module_path: child.module_path.clone(),
                     children_dir: children_dir.clone(),
                     in_test: child.in_test,
+                    prelude: Arc::clone(&child_prelude),
                 };
                 scope.spawn(move |scope| parse_file(scope, state, child_task));
             }

@@ -186,9 +186,28 @@ impl Workspace {
 
     /// A path relative to the workspace root, with `/` separators, for reports.
     pub fn relative_path(&self, path: &Path) -> String {
-        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        let normalized = normalize_lexically(path);
+        let relative = normalized.strip_prefix(&self.root).unwrap_or(&normalized);
         relative.components().map(|component| component.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
     }
+}
+
+/// Removes `.` and `..` components without touching the file system, as `#[path = "../x.rs"]`
+/// names a file relative to another one and reports should show where it really is.
+pub fn normalize_lexically(path: &Path) -> PathBuf {
+    let mut normalized = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !normalized.pop() {
+                    normalized.push("..");
+                }
+            }
+            other => normalized.push(other.as_os_str()),
+        }
+    }
+    normalized
 }
 
 fn unit_kind(target: &cargo_metadata::Target) -> Option<UnitKind> {

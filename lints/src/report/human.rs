@@ -146,6 +146,7 @@ pub fn render(outcome: &CheckOutcome, style: HumanStyle) -> String {
             .find(|file| file.relative == warning.file)
             .map(|file| NamedSource::new(&file.relative, std::sync::Arc::clone(&file.text)));
         out.push_str(&render_diagnostic(&WarningDiagnostic { warning, source }, style));
+        out.push('\n');
     }
     let mut baselined = 0;
     for violation in &outcome.violations {
@@ -156,6 +157,7 @@ pub fn render(outcome: &CheckOutcome, style: HumanStyle) -> String {
         let source = NamedSource::new(&violation.source.file, std::sync::Arc::clone(&violation.source.text))
             .with_language("Rust");
         out.push_str(&render_diagnostic(&ViolationDiagnostic { violation, source }, style));
+        out.push('\n');
     }
     if baselined > 0 {
         out.push_str(&format!(

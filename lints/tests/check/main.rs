@@ -1,1 +1,8 @@
-//! Integration tests of the checker.
+//! Integration tests of the checker: one test binary for the crate, one module per concern.
+
+// Every fixture workspace under `tests/fixtures`, against its `expect.txt` and snapshots.
+mod fixtures;
+// The command line: exit codes, formats and `--init`, through the real binary.
+mod command_line;
+// The repository's own promises: its boundaries pass its own checker.
+mod dogfood;

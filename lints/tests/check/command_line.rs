@@ -1,0 +1,108 @@
+//! The command line, through the real `cargo-seams` binary: exit codes, formats and `--init`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::fixtures::fixtures_root;
+
+fn seams(arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-seams")).args(arguments).output().unwrap()
+}
+
+fn manifest(case: &str) -> String {
+    fixtures_root().join(case).join("Cargo.toml").display().to_string()
+}
+
+#[test]
+fn exit_codes_follow_the_contract() {
+    let clean = seams(&["seams", "check", "--manifest-path", &manifest("pass/public_paths")]);
+    assert_eq!(clean.status.code(), Some(0), "{}", String::from_utf8_lossy(&clean.stderr));
+    assert!(String::from_utf8_lossy(&clean.stderr).starts_with("ok: no boundary violations"));
+
+    let violations = seams(&["check", "--manifest-path", &manifest("fail/use_simple"), "--color", "never"]);
+    assert_eq!(violations.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&violations.stderr);
+    assert!(stderr.lines().last().unwrap().starts_with("error: "), "{stderr}");
+    assert!(stderr.contains("internal-import"), "{stderr}");
+
+    let config_error = seams(&["check", "--manifest-path", &manifest("config/unknown_crate")]);
+    assert_eq!(config_error.status.code(), Some(2));
+
+    let usage_error = seams(&["check", "--format", "yaml"]);
+    assert_eq!(usage_error.status.code(), Some(2));
+}
+
+#[test]
+fn json_is_the_only_thing_on_stdout() {
+    let output = seams(&["check", "--manifest-path", &manifest("fail/use_simple"), "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let violation = &report["violations"][0];
+    for key in [
+        "rule",
+        "severity",
+        "from_module",
+        "to_module",
+        "file",
+        "line",
+        "column",
+        "target",
+        "message",
+        "help",
+        "baselined",
+    ] {
+        assert!(violation.get(key).is_some(), "missing {key} in {violation}");
+    }
+    for key in ["modules", "files", "lines", "elapsed_ms"] {
+        assert!(report["stats"].get(key).is_some(), "missing stats.{key}");
+    }
+    assert!(report["cycles"].is_array() && report["warnings"].is_array());
+}
+
+#[test]
+fn github_format_writes_one_annotation_per_violation() {
+    let output = seams(&["check", "--manifest-path", &manifest("fail/use_simple"), "--format", "github"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let json = seams(&["check", "--manifest-path", &manifest("fail/use_simple"), "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let count = report["violations"].as_array().unwrap().len();
+    assert_eq!(stdout.lines().filter(|line| line.starts_with("::error file=")).count(), count, "{stdout}");
+    assert!(stdout.contains("title=seams(internal-import)::"), "{stdout}");
+}
+
+#[test]
+fn init_writes_a_starter_config_that_the_checker_accepts_and_never_overwrites() {
+    let scratch = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures_root().join("config/missing_config"), scratch.path());
+    let workspace_manifest = scratch.path().join("Cargo.toml").display().to_string();
+
+    let missing = seams(&["check", "--manifest-path", &workspace_manifest]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--init"));
+
+    let init = seams(&["check", "--manifest-path", &workspace_manifest, "--init"]);
+    assert_eq!(init.status.code(), Some(0), "{}", String::from_utf8_lossy(&init.stderr));
+    let written = std::fs::read_to_string(scratch.path().join("boundaries.toml")).unwrap();
+    assert!(String::from_utf8_lossy(&init.stdout).contains(&written));
+    assert!(written.contains("[modules."), "{written}");
+
+    let check = seams(&["check", "--manifest-path", &workspace_manifest, "--format", "json"]);
+    assert!(matches!(check.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&check.stderr));
+
+    let again = seams(&["check", "--manifest-path", &workspace_manifest, "--init"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(scratch.path().join("boundaries.toml")).unwrap(), written);
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let relative = entry.path().strip_prefix(from).unwrap();
+        let destination = to.join(relative);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&destination).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &destination).unwrap();
+        }
+    }
+}
