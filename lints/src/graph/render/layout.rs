@@ -858,6 +858,63 @@ mod tests {
         assert!(layout.edges.iter().all(|edge| edge.path.starts_with('M')));
     }
 
+    /// A deterministic pseudo-random graph, so that the test needs no random-number crate.
+    fn scrambled_graph(nodes: usize, edges: usize) -> Vec<EdgeInput> {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize
+        };
+        (0..edges).map(|_| edge(next() % nodes, next() % nodes)).collect()
+    }
+
+    /// The numbers of an SVG path, as points.
+    fn path_points(path: &str) -> Vec<Point> {
+        let numbers: Vec<f64> = path
+            .split(|character: char| character.is_ascii_alphabetic() || character == ' ')
+            .filter(|part| !part.is_empty())
+            .map(|part| part.parse().unwrap())
+            .collect();
+        numbers.chunks_exact(2).map(|pair| Point { x: pair[0], y: pair[1] }).collect()
+    }
+
+    #[test]
+    fn arrowheads_point_into_their_targets() {
+        let edges = scrambled_graph(30, 80);
+        let layout = layered(&boxes(30), &edges);
+        for (input, route) in edges.iter().zip(&layout.edges) {
+            if input.from == input.to {
+                continue;
+            }
+            let points = path_points(&route.path);
+            let [.., before, end] = points.as_slice() else { panic!("short path {}", route.path) };
+            let target = layout.nodes[input.to];
+            if route.backwards {
+                assert!((end.x - (target.x + target.width)).abs() < 0.6, "{} ends off the right side", route.path);
+                assert!(before.x > end.x, "{} turns the wrong way", route.path);
+            } else {
+                assert!((end.x - target.x).abs() < 0.6, "{} ends off the left side", route.path);
+                assert!(before.x < end.x, "{} turns the wrong way", route.path);
+            }
+            assert!(end.y >= target.y && end.y <= target.y + target.height, "{} misses its target", route.path);
+        }
+    }
+
+    #[test]
+    fn a_large_tangled_graph_lays_out_without_overlaps() {
+        let sizes: Vec<NodeSize> =
+            (0..150).map(|index| NodeSize { width: 80.0 + (index % 7) as f64 * 20.0, height: 46.0 }).collect();
+        let edges = scrambled_graph(150, 400);
+        let layout = layered(&sizes, &edges);
+        for (index, a) in layout.nodes.iter().enumerate() {
+            for b in &layout.nodes[index + 1..] {
+                assert!(!overlaps(a, b), "{a:?} overlaps {b:?}");
+            }
+        }
+        assert_eq!(layout.edges.len(), 400);
+        assert!(layout.edges.iter().all(|edge| edge.path.starts_with('M')));
+    }
+
     #[test]
     fn the_same_input_gives_the_same_layout() {
         let edges = [edge(0, 1), edge(1, 2), edge(2, 0), edge(0, 3), edge(3, 2)];

@@ -63,7 +63,9 @@ pub fn render_mermaid(view: &GraphView) -> String {
     for edge in &view.table_edges {
         let from = ids.module(&edge.module);
         let to = ids.table(&edge.table);
-        let _ = writeln!(out, "    {from} -.-|\"{}\"| {to}", label_text(&table_edge_label(edge)));
+        // Ownership is a dotted line without an arrowhead; access is an arrow, like a dependency.
+        let link = if edge.kind == TableEdgeKind::Owns { "-.-" } else { "-->" };
+        let _ = writeln!(out, "    {from} {link}|\"{}\"| {to}", label_text(&table_edge_label(edge)));
         let style = match (edge.kind, edge.foreign) {
             (TableEdgeKind::Owns, _) => format!("stroke:{OWNERSHIP_COLOUR},stroke-width:1.5px,stroke-dasharray:2 3"),
             (TableEdgeKind::Accesses, true) => {
@@ -224,7 +226,7 @@ mod tests {
         let out = render_mermaid(&shop_with_tables());
         assert!(out.contains("    t_orders[(\"orders<br/>owned by orders\")]\n"));
         assert!(out.contains("    m_orders -.-|\"owns\"| t_orders\n"));
-        assert!(out.contains("    m_shipping -.-|\"3\"| t_orders\n"));
+        assert!(out.contains("    m_shipping -->|\"3\"| t_orders\n"));
         // Link 9 is the third table edge, shipping's foreign access.
         assert!(out.contains("    linkStyle 9 stroke:#cf222e,stroke-width:2px,color:#cf222e\n"));
         assert!(out.contains("    class t_order_lines,t_orders table\n"));

@@ -193,7 +193,8 @@ fn write_style(out: &mut String) {
 .sm-node.sm-shared path {{ fill: #ffebe9; stroke: #ff8182; }}\n\
 .sm-edge path {{ fill: none; stroke: #6e7781; stroke-width: 1.4; }}\n\
 .sm-edge text {{ font-size: {LABEL_SIZE}px; fill: #424a53; text-anchor: middle; dominant-baseline: central; \
-paint-order: stroke; stroke: #ffffff; stroke-width: 4px; stroke-linejoin: round; }}\n\
+}}\n\
+.sm-edge rect {{ fill: #ffffff; fill-opacity: 0.88; }}\n\
 .sm-edge.sm-cycle path {{ stroke: #24292f; stroke-width: 3; }}\n\
 .sm-edge.sm-cycle text {{ font-weight: 600; }}\n\
 .sm-edge.sm-declared path {{ stroke: #8c959f; stroke-dasharray: 6 4; }}\n\
@@ -319,19 +320,33 @@ fn write_edges(
         };
         let _ = writeln!(
             out,
-            "<g class=\"{}\" data-from=\"{}\" data-to=\"{}\"><title>{}</title><path d=\"{}\"{}/><text x=\"{}\" y=\"{}\">{}</text></g>",
+            "<g class=\"{}\" data-from=\"{}\" data-to=\"{}\"><title>{}</title><path d=\"{}\"{}/>{}<text x=\"{}\" y=\"{}\">{}</text></g>",
             classes.join(" "),
             node_id(from),
             node_id(to),
             escape_xml(&description),
             route.path,
             marker.map(|marker| format!(" marker-end=\"url(#sm-arrow-{marker})\"")).unwrap_or_default(),
+            label_plate(&label, route.label.x, route.label.y),
             number(route.label.x),
             number(route.label.y),
             escape_xml(&label)
         );
     }
     out.push_str("</g>\n");
+}
+
+/// A white plate behind an edge label, so that the line it sits on does not run through it.
+fn label_plate(label: &str, centre_x: f64, centre_y: f64) -> String {
+    let width = text_width(label, LABEL_SIZE) + 4.0;
+    let height = LABEL_SIZE + 4.0;
+    format!(
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"3\"/>",
+        number(centre_x - width / 2.0),
+        number(centre_y - height / 2.0),
+        number(width),
+        number(height)
+    )
 }
 
 /// The edges that the cycle rule suggests cutting, as (from, to).
@@ -470,28 +485,34 @@ fn write_legend(out: &mut String, items: &[LegendItem], left: f64, top: f64) {
 
 /// The width of a node's box: its longer line plus padding.
 fn box_width(name: &str, detail: &str) -> f64 {
-    (text_width(name, NAME_SIZE) * 1.08).max(text_width(detail, DETAIL_SIZE)).max(60.0) + 28.0
+    (text_width(name, NAME_SIZE) * 1.1).max(text_width(detail, DETAIL_SIZE)).max(60.0) + 28.0
 }
 
 /// Estimates the rendered width of a text in a sans-serif interface font.
 ///
-/// There are no font metrics without a font file, so this uses typical advance widths of
-/// Helvetica-like faces, erring wide: a box that is a little roomy reads better than a name
-/// that spills out of it.
+/// There are no font metrics without a font file, so this uses advance widths close to the
+/// widest common fallback, DejaVu Sans (Linux), which runs about a tenth wider than Helvetica
+/// or Segoe UI and far wider on symbols such as `<` or `#`. Erring wide is deliberate: a box
+/// that is a little roomy on a Mac reads better than a name that spills out of it on Linux.
 pub(super) fn text_width(text: &str, font_size: f64) -> f64 {
     let ems: f64 = text
         .chars()
         .map(|character| match character {
-            'i' | 'j' | 'l' | '.' | ',' | ':' | ';' | '|' | '!' | '\'' | 'I' => 0.28,
-            ' ' | 'f' | 't' | 'r' | '(' | ')' | '[' | ']' | '{' | '}' | '-' | '/' | '\\' | '`' => 0.36,
-            'm' | 'w' | '@' | '%' | '—' => 0.86,
-            'M' | 'W' => 0.9,
-            'A'..='Z' | '&' | '#' => 0.68,
-            'a'..='z' | '0'..='9' | '_' | '$' | '?' | '"' | '<' | '>' | '=' | '+' | '*' | '~' | '^' => 0.57,
-            character if character.is_ascii() => 0.5,
-            // Wide scripts (CJK and the like) take about a full em; other letters about 0.65.
+            'i' | 'j' | 'l' | '\'' | '|' => 0.3,
+            '.' | ',' | ':' | ';' | '!' | 'I' | ' ' | '\\' | '/' => 0.35,
+            'f' | 't' | 'r' | '(' | ')' | '[' | ']' | '-' => 0.42,
+            '"' | '`' | '*' => 0.5,
+            '{' | '}' | 's' | 'c' | 'z' => 0.6,
+            'm' | 'w' => 0.98,
+            'M' | 'W' | '%' => 1.0,
+            '<' | '>' | '=' | '+' | '~' | '^' | '#' | '@' | '&' => 0.86,
+            'A'..='Z' => 0.74,
+            'a'..='z' | '0'..='9' | '_' | '$' | '?' => 0.64,
+            '·' | '✗' => 0.5,
+            character if character.is_ascii() => 0.6,
+            // Wide scripts (CJK and the like) take about a full em; other letters about 0.7.
             character if (character as u32) >= 0x1100 => 1.0,
-            _ => 0.65,
+            _ => 0.7,
         })
         .sum();
     ems * font_size
