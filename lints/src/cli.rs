@@ -98,7 +98,16 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
     if written.is_err() {
         return ExitCode::from(EXIT_ERROR);
     }
-    if outcome.failing().next().is_some() { ExitCode::from(EXIT_VIOLATIONS) } else { ExitCode::from(EXIT_CLEAN) }
+    // A file that seams failed to analyse is a bug in seams: it must never pass silently.
+    let internal_error =
+        outcome.model.warnings.iter().any(|warning| warning.code == crate::model::WarningCode::InternalError);
+    if internal_error {
+        ExitCode::from(EXIT_ERROR)
+    } else if outcome.failing().next().is_some() {
+        ExitCode::from(EXIT_VIOLATIONS)
+    } else {
+        ExitCode::from(EXIT_CLEAN)
+    }
 }
 
 /// Prints an error that stops the run, and returns exit code 2.
