@@ -369,7 +369,7 @@ h2 {{ margin: 0; font-size: 16px; font-weight: 650; }}\n\
 .muted {{ color: var(--muted); }}\n\
 .ok {{ color: var(--green); }}\n\
 .graph-scroll {{ overflow: auto; border: 1px solid var(--line); border-radius: 8px; background: #ffffff; }}\n\
-.graph-scroll svg {{ display: block; margin: 0 auto; }}\n\
+.graph-scroll svg {{ display: block; margin: 0 auto; max-width: 100%; height: auto; }}\n\
 .sm-graph.dimmed .sm-node:not(.lit), .sm-graph.dimmed .sm-edge:not(.lit) {{ opacity: .18; transition: opacity .12s; }}\n\
 .sm-graph .sm-node {{ cursor: default; }}\n\
 .legend {{ list-style: none; display: flex; flex-wrap: wrap; gap: 6px 22px; margin: 12px 0 0; padding: 0; color: var(--muted); font-size: 12px; }}\n\
@@ -498,7 +498,7 @@ mod tests {
         let html = render_html(&shop_with_tables()).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>\n"));
         assert!(html.ends_with("</html>\n"));
-        assert_eq!(html.matches("<svg class=\"sm-graph\"").count(), 1);
+        assert_eq!(html.matches(" class=\"sm-graph\"").count(), 1);
         assert!(html.contains("<ul class=\"legend\""));
         assert!(html.contains("Cycle 1 <span class=\"muted\">· 3 modules</span>"));
         assert!(html.contains(

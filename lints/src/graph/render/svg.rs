@@ -114,9 +114,11 @@ fn draw(view: &GraphView, mode: Mode) -> String {
     if mode == Mode::Standalone {
         out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     }
+    // In the page, the drawing shrinks to fit narrow windows, but never below 60% of its
+    // size, where labels would become too small to read; below that the page scrolls it.
     let namespace = match mode {
-        Mode::Standalone => " xmlns=\"http://www.w3.org/2000/svg\"",
-        Mode::Inline => "",
+        Mode::Standalone => " xmlns=\"http://www.w3.org/2000/svg\"".to_owned(),
+        Mode::Inline => format!(" style=\"min-width:{}px\"", number((width * 0.6).round())),
     };
     let _ = writeln!(
         out,
@@ -610,7 +612,7 @@ mod tests {
     #[test]
     fn the_inline_drawing_has_no_namespace_and_no_legend() {
         let svg = render_inline_svg(&shop()).unwrap();
-        assert!(svg.starts_with("<svg class=\"sm-graph\""));
+        assert!(svg.starts_with("<svg style=\"min-width:"));
         assert!(!svg.contains("http"));
         assert!(!svg.contains("sm-legend\""));
     }
