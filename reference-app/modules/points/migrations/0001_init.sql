@@ -44,4 +44,4 @@ CREATE TABLE IF NOT EXISTS points_outbox (
     delivered_at INTEGER
 );
 
-CREATE INDEX IF NOT EXISTS points_outbox_pending ON points_outbox (delivered_at, outbox_id);
+CREATE INDEX IF NOT EXISTS points_outbox_pending ON points_outbox (subscriber, delivered_at, outbox_id);

@@ -6,7 +6,6 @@
 //! A subscriber is delivered to either inside that unit of work (when its tables share the database) or through a
 //! row of `points_outbox` written in it, which the relay delivers later, at least once.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -246,60 +245,58 @@ impl LocalPoints {
         Ok(())
     }
 
-    /// Delivers pending outbox rows once, oldest first, and returns how many were delivered.
+    /// Delivers pending outbox rows once, oldest first per subscriber, and returns how many were delivered.
     ///
-    /// A subscriber that fails is skipped for the rest of the pass, so that its movements keep their order; its rows
-    /// stay pending and are retried on the next pass. Delivery is at least once: a crash between the subscriber's
-    /// commit and the row's update delivers the row again, which the subscriber ignores by transaction id.
+    /// Each subscriber is served from its own queue, so that one that is down cannot starve the others. A delivery
+    /// that fails ends that subscriber's pass, so that its movements keep their order; its rows stay pending and are
+    /// retried on the next pass. Delivery is at least once: a crash between the subscriber's commit and the row's
+    /// update delivers the row again, which the subscriber ignores by transaction id.
     pub async fn relay_outbox_once(&self) -> Result<usize, StorageError> {
-        let pending = self.database.with_connection(|connection| {
-            let mut statement = connection.prepare_cached(
-                "SELECT outbox_id, subscriber, payload FROM points_outbox WHERE delivered_at IS NULL \
-                 ORDER BY outbox_id LIMIT ?1",
-            )?;
-            let rows = statement.query_map([RELAY_BATCH_SIZE], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
-            })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        let mut failed_subscribers = HashSet::new();
         let mut delivered = 0;
-        for (outbox_id, subscriber_name, payload) in pending {
-            if failed_subscribers.contains(&subscriber_name) {
+        for subscription in &self.subscriptions {
+            if subscription.delivery != Delivery::Outbox {
                 continue;
             }
-            let subscription = self
-                .subscriptions
-                .iter()
-                .find(|subscription| subscription.name == subscriber_name);
-            let outcome = match (subscription, serde_json::from_str::<LedgerMovement>(&payload)) {
-                (Some(subscription), Ok(movement)) => subscription
-                    .subscriber
-                    .record_movement(&mut UnitOfWork::detached(), movement)
-                    .await
-                    .map_err(|failure| failure.0),
-                (None, _) => Err(format!("no subscriber is named {subscriber_name}")),
-                (_, Err(error)) => Err(format!("unreadable outbox payload: {error}")),
-            };
-            match outcome {
-                Ok(()) => {
-                    self.database.with_connection(|connection| {
-                        connection.execute(
-                            "UPDATE points_outbox SET delivered_at = ?1, attempts = attempts + 1 WHERE outbox_id = ?2",
-                            rusqlite::params![now_unix_seconds(), outbox_id],
-                        )
-                    })?;
-                    delivered += 1;
-                }
-                Err(message) => {
-                    tracing::warn!(outbox_id, subscriber = %subscriber_name, %message, "outbox delivery failed; will retry");
-                    self.database.with_connection(|connection| {
-                        connection.execute(
-                            "UPDATE points_outbox SET attempts = attempts + 1 WHERE outbox_id = ?1",
-                            [outbox_id],
-                        )
-                    })?;
-                    failed_subscribers.insert(subscriber_name);
+            let pending = self.database.with_connection(|connection| {
+                let mut statement = connection.prepare_cached(
+                    "SELECT outbox_id, payload FROM points_outbox WHERE subscriber = ?1 AND delivered_at IS NULL \
+                     ORDER BY outbox_id LIMIT ?2",
+                )?;
+                let rows = statement.query_map(rusqlite::params![subscription.name, RELAY_BATCH_SIZE], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                })?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+            })?;
+            for (outbox_id, payload) in pending {
+                let outcome = match serde_json::from_str::<LedgerMovement>(&payload) {
+                    Ok(movement) => subscription
+                        .subscriber
+                        .record_movement(&mut UnitOfWork::detached(), movement)
+                        .await
+                        .map_err(|failure| failure.0),
+                    Err(error) => Err(format!("unreadable outbox payload: {error}")),
+                };
+                match outcome {
+                    Ok(()) => {
+                        self.database.with_connection(|connection| {
+                            connection.execute(
+                                "UPDATE points_outbox SET delivered_at = ?1, attempts = attempts + 1 \
+                                 WHERE outbox_id = ?2",
+                                rusqlite::params![now_unix_seconds(), outbox_id],
+                            )
+                        })?;
+                        delivered += 1;
+                    }
+                    Err(message) => {
+                        tracing::warn!(outbox_id, subscriber = %subscription.name, %message, "outbox delivery failed; will retry");
+                        self.database.with_connection(|connection| {
+                            connection.execute(
+                                "UPDATE points_outbox SET attempts = attempts + 1 WHERE outbox_id = ?1",
+                                [outbox_id],
+                            )
+                        })?;
+                        break;
+                    }
                 }
             }
         }

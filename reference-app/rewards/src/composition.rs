@@ -1,0 +1,253 @@
+//! The composition root: the one place that knows the topology. It opens each local module on its database file,
+//! builds a network client for each remote one, and hands out trait objects that look the same either way.
+//!
+//! It also decides how points delivers movements to audit and analytics: inside the ledger's transaction when the
+//! subscriber is local and shares the ledger's database file, through the outbox otherwise.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use rewards_analytics::LocalAnalytics;
+use rewards_analytics::api::AnalyticsApi;
+use rewards_audit::LocalAudit;
+use rewards_audit::api::AuditApi;
+use rewards_auth::api::AuthApi;
+use rewards_auth::{AuthSettings, LocalAuth};
+use rewards_business::LocalBusiness;
+use rewards_business::api::BusinessApi;
+use rewards_platform::Database;
+use rewards_points::api::{LedgerSubscriber, PointsApi};
+use rewards_points::{Delivery, LocalPoints, PointsSettings, Subscription};
+use rewards_users::LocalUsers;
+use rewards_users::api::UsersApi;
+
+use crate::config::{ModuleName, Secrets, Tuning};
+use crate::transport::bindings::{
+    AnalyticsClient, AuditClient, AuthClient, BusinessClient, PointsClient, UsersClient, analytics_routes, audit_routes,
+    auth_routes, business_routes, points_routes, users_routes,
+};
+use crate::transport::client::PeerClient;
+
+/// Where each module of one process lives: local modules on a database file, remote ones at a URL. A module in
+/// neither map is not available to this process.
+#[derive(Debug, Clone, Default)]
+pub struct Placement {
+    /// Local modules and the database file that holds their tables.
+    pub local: BTreeMap<ModuleName, PathBuf>,
+    /// Remote modules and the base URL of the service that hosts each.
+    pub remote: BTreeMap<ModuleName, String>,
+}
+
+impl Placement {
+    /// Every module local, in one database file: the monolith.
+    pub fn all_local_in(database_file: &Path) -> Placement {
+        Placement {
+            local: ModuleName::ALL
+                .into_iter()
+                .map(|module| (module, database_file.to_path_buf()))
+                .collect(),
+            remote: BTreeMap::new(),
+        }
+    }
+
+    /// Every module local, each in the file a running deployment of `topology` would use under `data_dir`: for the
+    /// `seed` and `verify` commands, which run the modules' own code directly on the files.
+    pub fn files_of_deployment(data_dir: &Path, extracted: &std::collections::BTreeSet<ModuleName>) -> Placement {
+        Placement {
+            local: ModuleName::ALL
+                .into_iter()
+                .map(|module| {
+                    let file = if extracted.contains(&module) {
+                        service_database_file(data_dir, module)
+                    } else {
+                        monolith_database_file(data_dir)
+                    };
+                    (module, file)
+                })
+                .collect(),
+            remote: BTreeMap::new(),
+        }
+    }
+}
+
+/// The monolith's single database file.
+pub fn monolith_database_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("rewards.db")
+}
+
+/// A service's own database file.
+pub fn service_database_file(data_dir: &Path, module: ModuleName) -> PathBuf {
+    data_dir.join(format!("{}.db", module.as_str()))
+}
+
+/// The modules of one process, as trait objects, plus what the process needs to serve and run them.
+pub struct Composition {
+    /// Accounts and tokens, if available.
+    pub auth: Option<Arc<dyn AuthApi>>,
+    /// Profiles, if available.
+    pub users: Option<Arc<dyn UsersApi>>,
+    /// Businesses and offers, if available.
+    pub business: Option<Arc<dyn BusinessApi>>,
+    /// The ledger, if available.
+    pub points: Option<Arc<dyn PointsApi>>,
+    /// The audit record, if available.
+    pub audit: Option<Arc<dyn AuditApi>>,
+    /// Statistics, if available.
+    pub analytics: Option<Arc<dyn AnalyticsApi>>,
+    /// The local points module, which owns the outbox relay.
+    pub local_points: Option<Arc<LocalPoints>>,
+    /// Clients of the remote modules.
+    pub peers: Vec<Arc<PeerClient>>,
+    /// RPC routes for the local modules, for peers to call (unguarded; the caller adds the guard).
+    pub internal_routes: Router,
+}
+
+/// Opens every local module, connects every remote one, and wires points to its subscribers.
+pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> anyhow::Result<Composition> {
+    let mut databases: BTreeMap<PathBuf, Arc<Database>> = BTreeMap::new();
+    let mut database_for = |file: &PathBuf| -> anyhow::Result<Arc<Database>> {
+        if let Some(database) = databases.get(file) {
+            return Ok(Arc::clone(database));
+        }
+        let database = Database::open(file).with_context(|| format!("opening {}", file.display()))?;
+        databases.insert(file.clone(), Arc::clone(&database));
+        Ok(database)
+    };
+    let mut peers = Vec::new();
+    let mut peer_for = |module: ModuleName| -> anyhow::Result<Option<Arc<PeerClient>>> {
+        let Some(url) = placement.remote.get(&module) else {
+            return Ok(None);
+        };
+        let client = PeerClient::new(module.as_str(), url, secrets.service_credential.clone(), tuning.peer_settings())
+            .with_context(|| format!("building the client for {module} at {url}"))?;
+        let client = Arc::new(client);
+        peers.push(Arc::clone(&client));
+        Ok(Some(client))
+    };
+    let mut internal_routes = Router::new();
+
+    let auth: Option<Arc<dyn AuthApi>> = match placement.local.get(&ModuleName::Auth) {
+        Some(file) => {
+            let settings = AuthSettings {
+                token_key: secrets.token_key.clone(),
+                token_lifetime_seconds: tuning.token_lifetime_seconds,
+                password_hashing: tuning.password_hashing(),
+            };
+            let local: Arc<dyn AuthApi> = Arc::new(LocalAuth::open(database_for(file)?, settings)?);
+            internal_routes = internal_routes.merge(auth_routes(Arc::clone(&local)));
+            Some(local)
+        }
+        None => peer_for(ModuleName::Auth)?.map(|peer| Arc::new(AuthClient(peer)) as Arc<dyn AuthApi>),
+    };
+    let users: Option<Arc<dyn UsersApi>> = match placement.local.get(&ModuleName::Users) {
+        Some(file) => {
+            let local: Arc<dyn UsersApi> = Arc::new(LocalUsers::open(database_for(file)?)?);
+            internal_routes = internal_routes.merge(users_routes(Arc::clone(&local)));
+            Some(local)
+        }
+        None => peer_for(ModuleName::Users)?.map(|peer| Arc::new(UsersClient(peer)) as Arc<dyn UsersApi>),
+    };
+    let business: Option<Arc<dyn BusinessApi>> = match placement.local.get(&ModuleName::Business) {
+        Some(file) => {
+            let local: Arc<dyn BusinessApi> = Arc::new(LocalBusiness::open(database_for(file)?)?);
+            internal_routes = internal_routes.merge(business_routes(Arc::clone(&local)));
+            Some(local)
+        }
+        None => peer_for(ModuleName::Business)?.map(|peer| Arc::new(BusinessClient(peer)) as Arc<dyn BusinessApi>),
+    };
+    let audit: Option<Arc<dyn AuditApi>> = match placement.local.get(&ModuleName::Audit) {
+        Some(file) => {
+            let local: Arc<dyn AuditApi> = Arc::new(LocalAudit::open(database_for(file)?)?);
+            internal_routes = internal_routes.merge(audit_routes(Arc::clone(&local)));
+            Some(local)
+        }
+        None => peer_for(ModuleName::Audit)?.map(|peer| Arc::new(AuditClient(peer)) as Arc<dyn AuditApi>),
+    };
+    let analytics: Option<Arc<dyn AnalyticsApi>> = match placement.local.get(&ModuleName::Analytics) {
+        Some(file) => {
+            let local: Arc<dyn AnalyticsApi> = Arc::new(LocalAnalytics::open(database_for(file)?)?);
+            internal_routes = internal_routes.merge(analytics_routes(Arc::clone(&local)));
+            Some(local)
+        }
+        None => {
+            peer_for(ModuleName::Analytics)?.map(|peer| Arc::new(AnalyticsClient(peer)) as Arc<dyn AnalyticsApi>)
+        }
+    };
+
+    let mut local_points = None;
+    let points: Option<Arc<dyn PointsApi>> = match placement.local.get(&ModuleName::Points) {
+        Some(file) => {
+            let (Some(business), Some(users), Some(audit), Some(analytics)) =
+                (&business, &users, &audit, &analytics)
+            else {
+                bail!("points needs business, users, audit and analytics, locally or as --peer NAME=URL");
+            };
+            let delivery_to = |subscriber: ModuleName| {
+                if placement.local.get(&subscriber) == Some(file) {
+                    Delivery::InTransaction
+                } else {
+                    Delivery::Outbox
+                }
+            };
+            let audit_subscriber: Arc<dyn LedgerSubscriber> = Arc::clone(audit) as Arc<dyn LedgerSubscriber>;
+            let analytics_subscriber: Arc<dyn LedgerSubscriber> = Arc::clone(analytics) as Arc<dyn LedgerSubscriber>;
+            let subscriptions = vec![
+                Subscription {
+                    name: ModuleName::Audit.as_str().to_owned(),
+                    subscriber: audit_subscriber,
+                    delivery: delivery_to(ModuleName::Audit),
+                },
+                Subscription {
+                    name: ModuleName::Analytics.as_str().to_owned(),
+                    subscriber: analytics_subscriber,
+                    delivery: delivery_to(ModuleName::Analytics),
+                },
+            ];
+            let settings = PointsSettings {
+                qr_lifetime_seconds: tuning.qr_lifetime_seconds,
+            };
+            let local = Arc::new(LocalPoints::open(
+                database_for(file)?,
+                Arc::clone(business),
+                Arc::clone(users),
+                subscriptions,
+                settings,
+            )?);
+            local_points = Some(Arc::clone(&local));
+            let as_trait: Arc<dyn PointsApi> = local;
+            internal_routes = internal_routes.merge(points_routes(Arc::clone(&as_trait)));
+            Some(as_trait)
+        }
+        None => peer_for(ModuleName::Points)?.map(|peer| Arc::new(PointsClient(peer)) as Arc<dyn PointsApi>),
+    };
+
+    Ok(Composition {
+        auth,
+        users,
+        business,
+        points,
+        audit,
+        analytics,
+        local_points,
+        peers,
+        internal_routes,
+    })
+}
+
+/// Runs the outbox relay of a local points module until the process ends.
+pub fn spawn_outbox_relay(points: Arc<LocalPoints>, interval: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match points.relay_outbox_once().await {
+                // A full batch may mean more is waiting; go again at once.
+                Ok(delivered) if delivered > 0 => continue,
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "the outbox relay could not read the outbox"),
+            }
+            tokio::time::sleep(interval).await;
+        }
+    })
+}

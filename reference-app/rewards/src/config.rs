@@ -1,0 +1,324 @@
+//! Configuration shared by every command: module names, topologies, tunable limits, and the two secrets.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use rewards_auth::PasswordHashing;
+use rewards_platform::TokenKey;
+
+use crate::transport::client::PeerSettings;
+
+/// The six modules of the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ModuleName {
+    /// Accounts and tokens.
+    Auth,
+    /// Profiles.
+    Users,
+    /// Businesses and offers.
+    Business,
+    /// The ledger.
+    Points,
+    /// The audit record.
+    Audit,
+    /// Statistics.
+    Analytics,
+}
+
+impl ModuleName {
+    /// Every module, in the order services are started (points last, because it is the only one with peers).
+    pub const ALL: [ModuleName; 6] = [
+        ModuleName::Auth,
+        ModuleName::Users,
+        ModuleName::Business,
+        ModuleName::Audit,
+        ModuleName::Analytics,
+        ModuleName::Points,
+    ];
+
+    /// The module's name on the command line, in URLs and in file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModuleName::Auth => "auth",
+            ModuleName::Users => "users",
+            ModuleName::Business => "business",
+            ModuleName::Points => "points",
+            ModuleName::Audit => "audit",
+            ModuleName::Analytics => "analytics",
+        }
+    }
+
+    /// The modules this one calls at run time.
+    pub fn peers_needed(self) -> &'static [ModuleName] {
+        match self {
+            ModuleName::Points => &[ModuleName::Business, ModuleName::Users, ModuleName::Audit, ModuleName::Analytics],
+            _ => &[],
+        }
+    }
+}
+
+impl fmt::Display for ModuleName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ModuleName {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        ModuleName::ALL
+            .into_iter()
+            .find(|module| module.as_str() == text)
+            .ok_or_else(|| format!("unknown module {text:?}; expected one of auth, users, business, points, audit, analytics"))
+    }
+}
+
+/// How the modules are spread over processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Topology {
+    /// One process, one database.
+    Monolith,
+    /// One process per module, one database per module, and the gateway in the parent.
+    Services,
+    /// A monolith minus the named modules, which run as services.
+    Extract(BTreeSet<ModuleName>),
+}
+
+impl Topology {
+    /// The modules that run as child services.
+    pub fn extracted_modules(&self) -> BTreeSet<ModuleName> {
+        match self {
+            Topology::Monolith => BTreeSet::new(),
+            Topology::Services => ModuleName::ALL.into_iter().collect(),
+            Topology::Extract(modules) => modules.clone(),
+        }
+    }
+}
+
+impl fmt::Display for Topology {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Topology::Monolith => formatter.write_str("monolith"),
+            Topology::Services => formatter.write_str("services"),
+            Topology::Extract(modules) => {
+                let names: Vec<&str> = modules.iter().map(|module| module.as_str()).collect();
+                write!(formatter, "extract={}", names.join(","))
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Topology {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "monolith" => Ok(Topology::Monolith),
+            "services" => Ok(Topology::Services),
+            _ => {
+                let list = text
+                    .strip_prefix("extract=")
+                    .ok_or_else(|| format!("unknown topology {text:?}; expected monolith, services or extract=MODULE[,MODULE...]"))?;
+                let modules = list
+                    .split(',')
+                    .map(str::parse::<ModuleName>)
+                    .collect::<Result<BTreeSet<_>, _>>()?;
+                if modules.is_empty() {
+                    return Err("extract= needs at least one module".to_owned());
+                }
+                Ok(Topology::Extract(modules))
+            }
+        }
+    }
+}
+
+/// How expensive password hashing is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HashingCost {
+    /// OWASP's argon2id recommendation (19 MiB, two passes).
+    Standard,
+    /// A weak setting for tests and load-test seeding only.
+    Fast,
+}
+
+/// Limits and timings, shared by `serve`, `serve-module` and `seed`, and passed on to child services.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Tuning {
+    /// Argon2 cost; `fast` is for tests and load-test seeding only.
+    #[arg(long, value_enum, default_value = "standard")]
+    pub password_hashing: HashingCost,
+    /// How long a token stays valid after login.
+    #[arg(long, default_value_t = 3_600)]
+    pub token_lifetime_seconds: i64,
+    /// How long a QR code can be claimed.
+    #[arg(long, default_value_t = 300)]
+    pub qr_lifetime_seconds: i64,
+    /// Requests per second each client may make at the gateway, on average.
+    #[arg(long, default_value_t = 200)]
+    pub rate_limit_per_second: u32,
+    /// Requests each client may make at once at the gateway.
+    #[arg(long, default_value_t = 400)]
+    pub rate_limit_burst: u32,
+    /// The deadline of one call to a peer service, in milliseconds.
+    #[arg(long, default_value_t = 2_000)]
+    pub peer_timeout_ms: u64,
+    /// Attempts of an idempotent call to a peer, in all.
+    #[arg(long, default_value_t = 3)]
+    pub peer_max_attempts: u32,
+    /// Consecutive failures that open a peer's circuit breaker.
+    #[arg(long, default_value_t = 5)]
+    pub breaker_failure_threshold: u32,
+    /// How long an open breaker waits before a trial call, in milliseconds.
+    #[arg(long, default_value_t = 2_000)]
+    pub breaker_open_ms: u64,
+    /// How often the outbox relay looks for undelivered movements, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    pub relay_interval_ms: u64,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            password_hashing: HashingCost::Standard,
+            token_lifetime_seconds: 3_600,
+            qr_lifetime_seconds: 300,
+            rate_limit_per_second: 200,
+            rate_limit_burst: 400,
+            peer_timeout_ms: 2_000,
+            peer_max_attempts: 3,
+            breaker_failure_threshold: 5,
+            breaker_open_ms: 2_000,
+            relay_interval_ms: 100,
+        }
+    }
+}
+
+impl Tuning {
+    /// The same settings as command-line arguments, for a child service.
+    pub fn to_args(&self) -> Vec<String> {
+        let hashing = match self.password_hashing {
+            HashingCost::Standard => "standard",
+            HashingCost::Fast => "fast",
+        };
+        vec![
+            format!("--password-hashing={hashing}"),
+            format!("--token-lifetime-seconds={}", self.token_lifetime_seconds),
+            format!("--qr-lifetime-seconds={}", self.qr_lifetime_seconds),
+            format!("--rate-limit-per-second={}", self.rate_limit_per_second),
+            format!("--rate-limit-burst={}", self.rate_limit_burst),
+            format!("--peer-timeout-ms={}", self.peer_timeout_ms),
+            format!("--peer-max-attempts={}", self.peer_max_attempts),
+            format!("--breaker-failure-threshold={}", self.breaker_failure_threshold),
+            format!("--breaker-open-ms={}", self.breaker_open_ms),
+            format!("--relay-interval-ms={}", self.relay_interval_ms),
+        ]
+    }
+
+    /// The argon2 parameters.
+    pub fn password_hashing(&self) -> PasswordHashing {
+        match self.password_hashing {
+            HashingCost::Standard => PasswordHashing::standard(),
+            HashingCost::Fast => PasswordHashing::fast(),
+        }
+    }
+
+    /// The settings of every peer client.
+    pub fn peer_settings(&self) -> PeerSettings {
+        PeerSettings {
+            call_timeout: Duration::from_millis(self.peer_timeout_ms.max(1)),
+            max_attempts: self.peer_max_attempts.max(1),
+            breaker_failure_threshold: self.breaker_failure_threshold.max(1),
+            breaker_open_duration: Duration::from_millis(self.breaker_open_ms),
+        }
+    }
+}
+
+/// The token-signing key and the service credential, shared by every process of one deployment.
+#[derive(Clone)]
+pub struct Secrets {
+    /// Signs and verifies member tokens.
+    pub token_key: TokenKey,
+    /// Proves that an internal call comes from one of our services.
+    pub service_credential: String,
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("Secrets(<redacted>)")
+    }
+}
+
+impl Secrets {
+    /// Reads `REWARDS_TOKEN_KEY` and `REWARDS_SERVICE_CREDENTIAL` when set (for services on several hosts),
+    /// otherwise `DIR/secrets/*`, creating them with fresh random values on first use.
+    pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Secrets> {
+        let token_key = secret_value("REWARDS_TOKEN_KEY", &data_dir.join("secrets").join("token-key"))?;
+        let service_credential =
+            secret_value("REWARDS_SERVICE_CREDENTIAL", &data_dir.join("secrets").join("service-credential"))?;
+        Ok(Secrets {
+            token_key: TokenKey::new(token_key.into_bytes()),
+            service_credential,
+        })
+    }
+}
+
+fn secret_value(variable: &str, file: &Path) -> anyhow::Result<String> {
+    if let Ok(value) = std::env::var(variable)
+        && !value.trim().is_empty()
+    {
+        return Ok(value.trim().to_owned());
+    }
+    if let Ok(existing) = std::fs::read_to_string(file) {
+        return Ok(existing.trim().to_owned());
+    }
+    let directory = file.parent().context("a secret file needs a parent directory")?;
+    std::fs::create_dir_all(directory).with_context(|| format!("creating {}", directory.display()))?;
+    let value = hex::encode(rand::random::<[u8; 32]>());
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(file) {
+        Ok(mut handle) => {
+            handle
+                .write_all(value.as_bytes())
+                .with_context(|| format!("writing {}", file.display()))?;
+            Ok(value)
+        }
+        // Another process created it first; use theirs so that both agree.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(std::fs::read_to_string(file)?.trim().to_owned())
+        }
+        Err(error) => Err(error).with_context(|| format!("creating {}", file.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topologies_parse_and_print_back() {
+        for text in ["monolith", "services", "extract=audit,points", "extract=analytics"] {
+            let topology: Topology = text.parse().unwrap();
+            assert_eq!(topology.to_string(), text);
+        }
+        assert!("extract=".parse::<Topology>().is_err());
+        assert!("extract=billing".parse::<Topology>().is_err());
+        assert!("microservices".parse::<Topology>().is_err());
+    }
+
+    #[test]
+    fn secrets_are_created_once_and_reused() {
+        let directory = tempfile::tempdir().unwrap();
+        let first = Secrets::load_or_create(directory.path()).unwrap();
+        let second = Secrets::load_or_create(directory.path()).unwrap();
+        assert_eq!(first.service_credential, second.service_credential);
+        assert_eq!(first.service_credential.len(), 64);
+    }
+}

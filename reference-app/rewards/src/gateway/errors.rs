@@ -1,0 +1,133 @@
+//! The public error shape, `{"error": {"code": "...", "message": "..."}}`, and how each module error maps to it.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rewards_analytics::api::AnalyticsError;
+use rewards_auth::api::AuthError;
+use rewards_business::api::BusinessError;
+use rewards_points::api::PointsError;
+use rewards_users::api::UsersError;
+
+/// An error answer of the public API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// A stable snake_case code that clients can match on.
+    pub code: &'static str,
+    /// A human-readable explanation.
+    pub message: String,
+}
+
+impl ApiError {
+    /// Builds an error answer.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 422 with code `invalid_input`.
+    pub fn invalid_input(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message)
+    }
+
+    /// 403 with code `forbidden`.
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    fn unavailable(message: String) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", message)
+    }
+
+    fn internal(message: String) -> ApiError {
+        // The detail goes to the log; the client learns only that it was our fault.
+        tracing::error!(%message, "internal error");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        let message = error.to_string();
+        match error {
+            AuthError::InvalidInput(_) => ApiError::invalid_input(message),
+            AuthError::EmailTaken => ApiError::new(StatusCode::CONFLICT, "email_taken", message),
+            AuthError::InvalidCredentials => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", message),
+            AuthError::InvalidToken => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", message),
+            AuthError::TokenExpired => ApiError::new(StatusCode::UNAUTHORIZED, "token_expired", message),
+            AuthError::Unavailable(_) => ApiError::unavailable(message),
+            AuthError::Internal(_) => ApiError::internal(message),
+        }
+    }
+}
+
+impl From<UsersError> for ApiError {
+    fn from(error: UsersError) -> Self {
+        let message = error.to_string();
+        match error {
+            UsersError::InvalidInput(_) => ApiError::invalid_input(message),
+            UsersError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "user_not_found", message),
+            UsersError::Conflict => ApiError::new(StatusCode::CONFLICT, "profile_conflict", message),
+            UsersError::Unavailable(_) => ApiError::unavailable(message),
+            UsersError::Internal(_) => ApiError::internal(message),
+        }
+    }
+}
+
+impl From<BusinessError> for ApiError {
+    fn from(error: BusinessError) -> Self {
+        let message = error.to_string();
+        match error {
+            BusinessError::InvalidInput(_) => ApiError::invalid_input(message),
+            BusinessError::BusinessNotFound => ApiError::new(StatusCode::NOT_FOUND, "business_not_found", message),
+            BusinessError::OfferNotFound => ApiError::new(StatusCode::NOT_FOUND, "offer_not_found", message),
+            BusinessError::NotOwner => ApiError::forbidden(message),
+            BusinessError::Unavailable(_) => ApiError::unavailable(message),
+            BusinessError::Internal(_) => ApiError::internal(message),
+        }
+    }
+}
+
+impl From<PointsError> for ApiError {
+    fn from(error: PointsError) -> Self {
+        let message = error.to_string();
+        match error {
+            PointsError::InvalidInput(_) => ApiError::invalid_input(message),
+            PointsError::BusinessNotFound => ApiError::new(StatusCode::NOT_FOUND, "business_not_found", message),
+            PointsError::MemberNotFound => ApiError::new(StatusCode::NOT_FOUND, "member_not_found", message),
+            PointsError::OfferNotFound => ApiError::new(StatusCode::NOT_FOUND, "offer_not_found", message),
+            PointsError::CodeNotFound => ApiError::new(StatusCode::NOT_FOUND, "code_not_found", message),
+            PointsError::NotOwner => ApiError::forbidden(message),
+            PointsError::CodeUsed => ApiError::new(StatusCode::CONFLICT, "code_used", message),
+            PointsError::CodeExpired => ApiError::new(StatusCode::GONE, "code_expired", message),
+            PointsError::InsufficientPoints => ApiError::new(StatusCode::CONFLICT, "insufficient_points", message),
+            PointsError::IdempotencyKeyReused => {
+                ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message)
+            }
+            PointsError::Unavailable(_) => ApiError::unavailable(message),
+            PointsError::Internal(_) => ApiError::internal(message),
+        }
+    }
+}
+
+impl From<AnalyticsError> for ApiError {
+    fn from(error: AnalyticsError) -> Self {
+        let message = error.to_string();
+        match error {
+            AnalyticsError::Unavailable(_) => ApiError::unavailable(message),
+            AnalyticsError::Internal(_) => ApiError::internal(message),
+        }
+    }
+}

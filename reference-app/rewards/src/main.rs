@@ -1,0 +1,230 @@
+//! The `rewards` command: `serve`, `serve-module`, `seed` and `verify`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use rewards::app::{Application, ModuleServiceConfig, ServeConfig};
+use rewards::config::{ModuleName, Topology, Tuning};
+use rewards::seed::{SeedRequest, seed};
+use rewards::supervisor::{LISTENING_PREFIX, die_with_parent};
+use rewards::telemetry::{self, LogFormat};
+use rewards::verify::verify;
+
+/// A loyalty-points platform that runs as a modular monolith or as networked services.
+#[derive(Debug, Parser)]
+#[command(name = "rewards", version)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, global = true, default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serves the public API, starting child services when the topology asks for them.
+    Serve {
+        /// Where the database files and secrets live.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The public address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// monolith, services, or extract=MODULE[,MODULE...].
+        #[arg(long, default_value = "monolith")]
+        topology: Topology,
+        #[command(flatten)]
+        tuning: Tuning,
+    },
+    /// Serves one module to its peers (started by `serve`, or by hand to run services on several hosts).
+    ServeModule {
+        /// auth, users, business, points, audit or analytics.
+        module: ModuleName,
+        /// Where the module's database file and the secrets live.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+        /// A peer module's base URL, as NAME=URL; repeat for each peer.
+        #[arg(long = "peer", value_parser = parse_peer)]
+        peers: Vec<(ModuleName, String)>,
+        /// Exit when this process exits (set by `serve` for its children).
+        #[arg(long)]
+        parent_pid: Option<u32>,
+        #[command(flatten)]
+        tuning: Tuning,
+    },
+    /// Fills the database files of a deployment through the modules' own code, and prints what it made as JSON.
+    Seed {
+        /// Where the database files live.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The topology whose files to fill.
+        #[arg(long, default_value = "monolith")]
+        topology: Topology,
+        /// How many member accounts.
+        #[arg(long, default_value_t = 100)]
+        members: usize,
+        /// How many businesses (each with its own owner account).
+        #[arg(long, default_value_t = 10)]
+        businesses: usize,
+        /// How many offers per business.
+        #[arg(long, default_value_t = 5)]
+        offers: usize,
+        /// The purchase, in bolivianos, that earns each member its welcome points.
+        #[arg(long, default_value_t = 500)]
+        welcome_purchase_bs: i64,
+        #[command(flatten)]
+        tuning: Tuning,
+    },
+    /// Checks every invariant over the database files that exist; exits 1 with a list of findings if any fails.
+    Verify {
+        /// Where the database files live.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Seconds to let the outbox drain first (services topology).
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
+}
+
+fn parse_peer(text: &str) -> Result<(ModuleName, String), String> {
+    let (name, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=URL, got {text:?}"))?;
+    if !url.starts_with("http://") {
+        return Err(format!("peer URLs start with http://, got {url:?}"));
+    }
+    Ok((name.parse()?, url.to_owned()))
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn interrupted() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn announce(application: &Application) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{LISTENING_PREFIX}http://{}", application.address())?;
+    stdout.flush().context("writing the address line")
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve {
+            data_dir,
+            listen,
+            topology,
+            tuning,
+        } => {
+            let application = Application::build(ServeConfig {
+                data_dir,
+                listen,
+                topology,
+                tuning,
+                executable: None,
+                log_arguments: vec![cli.log_format.to_argument()],
+            })
+            .await?;
+            announce(&application)?;
+            application.run_until_stopped(interrupted()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ServeModule {
+            module,
+            data_dir,
+            listen,
+            peers,
+            parent_pid,
+            tuning,
+        } => {
+            if let Some(parent_pid) = parent_pid {
+                die_with_parent(parent_pid)?;
+            }
+            let application = Application::build_module_service(ModuleServiceConfig {
+                module,
+                data_dir,
+                listen,
+                peers: peers.into_iter().collect::<BTreeMap<_, _>>(),
+                tuning,
+            })
+            .await?;
+            announce(&application)?;
+            application.run_until_stopped(interrupted()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Seed {
+            data_dir,
+            topology,
+            members,
+            businesses,
+            offers,
+            welcome_purchase_bs,
+            tuning,
+        } => {
+            let request = SeedRequest {
+                members,
+                businesses,
+                offers_per_business: offers,
+                welcome_purchase_bs,
+            };
+            let summary = seed(&data_dir, &topology, &tuning, &request).await?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { data_dir, wait } => {
+            let report = verify(&data_dir, Duration::from_secs(wait)).await?;
+            if report.findings.is_empty() {
+                println!(
+                    "verify: ok ({} ledger entries, {} audit records, {} businesses)",
+                    report.ledger_entries, report.audit_records, report.businesses
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("verify: {} findings", report.findings.len());
+                for finding in &report.findings {
+                    println!("  - {finding}");
+                }
+                Ok(ExitCode::from(1))
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    match run(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

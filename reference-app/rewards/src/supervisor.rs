@@ -1,0 +1,232 @@
+//! Child services: starting one `rewards serve-module` process per extracted module on an ephemeral loopback port,
+//! and making sure none outlives the parent.
+//!
+//! Three things stop children: dropping the [`Supervisor`] kills them (normal exit and Ctrl-C both drop it); each
+//! child asks Linux, through `PR_SET_PDEATHSIG`, to be killed if its parent dies without dropping anything (a
+//! `kill -9` of the parent); and each child exits at start if its parent is already gone.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::config::{ModuleName, Tuning};
+
+/// How long a child has to bind its port and say where it listens.
+const CHILD_START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The line a service prints on stdout once it listens, followed by its base URL.
+pub const LISTENING_PREFIX: &str = "listening on ";
+
+/// One running child service.
+#[derive(Debug)]
+struct ServiceChild {
+    url: String,
+    arguments: Vec<String>,
+    /// `None` once the service was stopped on purpose; its address and arguments are kept for a restart.
+    process: Option<Child>,
+}
+
+/// The child services of one `rewards serve`.
+#[derive(Debug)]
+pub struct Supervisor {
+    executable: PathBuf,
+    data_dir: PathBuf,
+    children: Mutex<BTreeMap<ModuleName, ServiceChild>>,
+}
+
+impl Supervisor {
+    /// Starts a service for each of `modules`, giving each the URLs of the peers it needs: another child's, or
+    /// `own_url` for a module that this process hosts itself.
+    pub async fn start(
+        executable: &Path,
+        data_dir: &Path,
+        tuning: &Tuning,
+        log_arguments: &[String],
+        modules: &BTreeSet<ModuleName>,
+        own_url: &str,
+    ) -> anyhow::Result<Supervisor> {
+        let supervisor = Supervisor {
+            executable: executable.to_path_buf(),
+            data_dir: data_dir.to_path_buf(),
+            children: Mutex::new(BTreeMap::new()),
+        };
+        // `ModuleName::ALL` lists points last, so that the peers it needs already have URLs.
+        for module in ModuleName::ALL.into_iter().filter(|module| modules.contains(module)) {
+            let mut arguments = vec![
+                "serve-module".to_owned(),
+                module.as_str().to_owned(),
+                "--data-dir".to_owned(),
+                data_dir.display().to_string(),
+                "--parent-pid".to_owned(),
+                std::process::id().to_string(),
+            ];
+            for peer in module.peers_needed() {
+                let url = match supervisor.url_of(*peer) {
+                    Some(url) => url,
+                    None if !modules.contains(peer) => own_url.to_owned(),
+                    None => bail!("{peer} must start before {module}"),
+                };
+                arguments.push(format!("--peer={}={url}", peer.as_str()));
+            }
+            arguments.extend(tuning.to_args());
+            arguments.extend(log_arguments.iter().cloned());
+            let child = supervisor.spawn_child(module, &arguments, "127.0.0.1:0").await?;
+            supervisor.lock_children()?.insert(module, child);
+        }
+        supervisor.write_services_file()?;
+        Ok(supervisor)
+    }
+
+    fn lock_children(&self) -> anyhow::Result<std::sync::MutexGuard<'_, BTreeMap<ModuleName, ServiceChild>>> {
+        self.children
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the supervisor's lock was poisoned"))
+    }
+
+    async fn spawn_child(&self, module: ModuleName, arguments: &[String], listen: &str) -> anyhow::Result<ServiceChild> {
+        let mut process = Command::new(&self.executable)
+            .args(arguments)
+            .arg(format!("--listen={listen}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting the {module} service from {}", self.executable.display()))?;
+        let stdout = process.stdout.take().context("the child's stdout was not captured")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first_line = tokio::time::timeout(CHILD_START_TIMEOUT, lines.next_line())
+            .await
+            .with_context(|| format!("the {module} service did not start within {CHILD_START_TIMEOUT:?}"))?
+            .with_context(|| format!("reading the {module} service's output"))?
+            .with_context(|| format!("the {module} service exited before listening"))?;
+        let url = first_line
+            .strip_prefix(LISTENING_PREFIX)
+            .with_context(|| format!("the {module} service printed {first_line:?} instead of its address"))?
+            .trim()
+            .to_owned();
+        // Keep reading so that the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        tracing::info!(%module, %url, pid = process.id(), "service started");
+        Ok(ServiceChild {
+            url,
+            arguments: arguments.to_vec(),
+            process: Some(process),
+        })
+    }
+
+    /// The base URL of a child service.
+    pub fn url_of(&self, module: ModuleName) -> Option<String> {
+        self.children.lock().ok()?.get(&module).map(|child| child.url.clone())
+    }
+
+    /// The base URLs of every child service.
+    pub fn urls(&self) -> BTreeMap<ModuleName, String> {
+        self.children
+            .lock()
+            .map(|children| {
+                children
+                    .iter()
+                    .map(|(module, child)| (*module, child.url.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The process id of a child service, while it runs.
+    pub fn pid_of(&self, module: ModuleName) -> Option<u32> {
+        self.children.lock().ok()?.get(&module)?.process.as_ref()?.id()
+    }
+
+    /// Kills one child service and waits for it to exit (to simulate, or to handle, the loss of a service).
+    pub async fn stop(&self, module: ModuleName) -> anyhow::Result<()> {
+        let process = self
+            .lock_children()?
+            .get_mut(&module)
+            .and_then(|child| child.process.take());
+        let Some(mut process) = process else {
+            bail!("no {module} service is running");
+        };
+        process.start_kill().ok();
+        process.wait().await.context("waiting for the service to exit")?;
+        Ok(())
+    }
+
+    /// Starts a child service again on the same address, with the same arguments.
+    pub async fn restart(&self, module: ModuleName) -> anyhow::Result<()> {
+        let (address, arguments, running) = {
+            let mut children = self.lock_children()?;
+            let child = children
+                .get_mut(&module)
+                .with_context(|| format!("{module} was never started"))?;
+            let address = child
+                .url
+                .strip_prefix("http://")
+                .context("service URLs start with http://")?
+                .to_owned();
+            (address, child.arguments.clone(), child.process.take())
+        };
+        if let Some(mut running) = running {
+            running.start_kill().ok();
+            running.wait().await.ok();
+        }
+        let child = self.spawn_child(module, &arguments, &address).await?;
+        self.lock_children()?.insert(module, child);
+        self.write_services_file()?;
+        Ok(())
+    }
+
+    /// Writes `DIR/services.json`, which tells operators (and the fault test) where each service runs.
+    fn write_services_file(&self) -> anyhow::Result<()> {
+        let children = self.lock_children()?;
+        let services: serde_json::Map<String, serde_json::Value> = children
+            .iter()
+            .map(|(module, child)| {
+                (
+                    module.as_str().to_owned(),
+                    serde_json::json!({"url": child.url, "pid": child.process.as_ref().and_then(Child::id)}),
+                )
+            })
+            .collect();
+        let file = self.data_dir.join("services.json");
+        std::fs::write(&file, serde_json::to_vec_pretty(&services)?)
+            .with_context(|| format!("writing {}", file.display()))
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        if let Ok(children) = self.children.get_mut() {
+            for process in children.values_mut().filter_map(|child| child.process.as_mut()) {
+                process.start_kill().ok();
+            }
+        }
+    }
+}
+
+/// Called first thing in a child service: die with the parent, and do not start if it is already gone.
+///
+/// `PR_SET_PDEATHSIG` fires when the parent *thread* that spawned the child exits. The parent spawns children from
+/// the thread that runs `main`, which lives as long as the process, so the signal means the parent process died.
+pub fn die_with_parent(parent_pid: u32) -> anyhow::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+            .context("setting the parent-death signal")?;
+        let current_parent = rustix::process::getppid().map(|pid| pid.as_raw_nonzero().get());
+        if current_parent != i32::try_from(parent_pid).ok() {
+            bail!("the parent process {parent_pid} is gone; not starting");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = parent_pid;
+    }
+    Ok(())
+}

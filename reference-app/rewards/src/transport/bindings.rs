@@ -1,0 +1,354 @@
+//! Each module's trait bound to the network, both ways: `*_routes` serves a local module to peers, and `*Client`
+//! implements the module's trait by calling a peer. Every method is one `POST /rpc/{module}/{method}` whose body is
+//! the arguments as a JSON array and whose answer is the method's `Result` as JSON.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::Router;
+use rewards_analytics::api::{AnalyticsApi, AnalyticsError, BusinessStats};
+use rewards_audit::api::{AuditApi, AuditError};
+use rewards_auth::api::{AuthApi, AuthError, LoginRequest, RegisterRequest, TokenClaims};
+use rewards_business::api::{
+    Business, BusinessApi, BusinessError, CreateBusinessRequest, CreateOfferRequest, Offer,
+};
+use rewards_points::api::{
+    ClaimRequest, CreateQrRequest, EmitRequest, LedgerEntry, LedgerMovement, LedgerSubscriber, LedgerSummary,
+    MovementReceipt, PointsApi, PointsError, QrCode, RedeemRequest, SubscriberFailure, UnitOfWork,
+};
+use rewards_users::api::{CreateProfileRequest, Profile, UsersApi, UsersError};
+
+use crate::transport::client::{Idempotence, PeerClient};
+use crate::transport::server::rpc_route;
+
+use Idempotence::{Idempotent, NotIdempotent};
+
+/// Serves the auth module to peers.
+pub fn auth_routes(service: Arc<dyn AuthApi>) -> Router {
+    Router::new()
+        .route(
+            "/rpc/auth/register",
+            rpc_route(Arc::clone(&service), |service, (request,): (RegisterRequest,)| async move {
+                service.register(request).await
+            }),
+        )
+        .route(
+            "/rpc/auth/login",
+            rpc_route(Arc::clone(&service), |service, (request,): (LoginRequest,)| async move {
+                service.login(request).await
+            }),
+        )
+        .route(
+            "/rpc/auth/verify",
+            rpc_route(service, |service, (token,): (String,)| async move { service.verify(token).await }),
+        )
+}
+
+/// Reaches the auth module over the network.
+#[derive(Debug)]
+pub struct AuthClient(pub Arc<PeerClient>);
+
+#[async_trait]
+impl AuthApi for AuthClient {
+    async fn register(&self, request: RegisterRequest) -> Result<i64, AuthError> {
+        self.0.call("register", &(request,), NotIdempotent).await
+    }
+
+    async fn login(&self, request: LoginRequest) -> Result<String, AuthError> {
+        self.0.call("login", &(request,), Idempotent).await
+    }
+
+    async fn verify(&self, token: String) -> Result<TokenClaims, AuthError> {
+        self.0.call("verify", &(token,), Idempotent).await
+    }
+}
+
+/// Serves the users module to peers.
+pub fn users_routes(service: Arc<dyn UsersApi>) -> Router {
+    Router::new()
+        .route(
+            "/rpc/users/create_profile",
+            rpc_route(Arc::clone(&service), |service, (request,): (CreateProfileRequest,)| async move {
+                service.create_profile(request).await
+            }),
+        )
+        .route(
+            "/rpc/users/get_profile",
+            rpc_route(service, |service, (user_id,): (i64,)| async move { service.get_profile(user_id).await }),
+        )
+}
+
+/// Reaches the users module over the network.
+#[derive(Debug)]
+pub struct UsersClient(pub Arc<PeerClient>);
+
+#[async_trait]
+impl UsersApi for UsersClient {
+    async fn create_profile(&self, request: CreateProfileRequest) -> Result<Profile, UsersError> {
+        // Creating the same profile twice is accepted by the module, so a retry is harmless.
+        self.0.call("create_profile", &(request,), Idempotent).await
+    }
+
+    async fn get_profile(&self, user_id: i64) -> Result<Profile, UsersError> {
+        self.0.call("get_profile", &(user_id,), Idempotent).await
+    }
+}
+
+/// Serves the business module to peers.
+pub fn business_routes(service: Arc<dyn BusinessApi>) -> Router {
+    Router::new()
+        .route(
+            "/rpc/business/create_business",
+            rpc_route(Arc::clone(&service), |service, (request,): (CreateBusinessRequest,)| async move {
+                service.create_business(request).await
+            }),
+        )
+        .route(
+            "/rpc/business/get_business",
+            rpc_route(Arc::clone(&service), |service, (business_id,): (i64,)| async move {
+                service.get_business(business_id).await
+            }),
+        )
+        .route(
+            "/rpc/business/create_offer",
+            rpc_route(Arc::clone(&service), |service, (request,): (CreateOfferRequest,)| async move {
+                service.create_offer(request).await
+            }),
+        )
+        .route(
+            "/rpc/business/get_offer",
+            rpc_route(Arc::clone(&service), |service, (offer_id,): (i64,)| async move {
+                service.get_offer(offer_id).await
+            }),
+        )
+        .route(
+            "/rpc/business/offers_of_businesses",
+            rpc_route(service, |service, (business_ids, limit): (Vec<i64>, u32)| async move {
+                service.offers_of_businesses(business_ids, limit).await
+            }),
+        )
+}
+
+/// Reaches the business module over the network.
+#[derive(Debug)]
+pub struct BusinessClient(pub Arc<PeerClient>);
+
+#[async_trait]
+impl BusinessApi for BusinessClient {
+    async fn create_business(&self, request: CreateBusinessRequest) -> Result<Business, BusinessError> {
+        self.0.call("create_business", &(request,), NotIdempotent).await
+    }
+
+    async fn get_business(&self, business_id: i64) -> Result<Business, BusinessError> {
+        self.0.call("get_business", &(business_id,), Idempotent).await
+    }
+
+    async fn create_offer(&self, request: CreateOfferRequest) -> Result<Offer, BusinessError> {
+        self.0.call("create_offer", &(request,), NotIdempotent).await
+    }
+
+    async fn get_offer(&self, offer_id: i64) -> Result<Offer, BusinessError> {
+        self.0.call("get_offer", &(offer_id,), Idempotent).await
+    }
+
+    async fn offers_of_businesses(&self, business_ids: Vec<i64>, limit: u32) -> Result<Vec<Offer>, BusinessError> {
+        self.0.call("offers_of_businesses", &(business_ids, limit), Idempotent).await
+    }
+}
+
+/// Serves the points module to peers.
+pub fn points_routes(service: Arc<dyn PointsApi>) -> Router {
+    Router::new()
+        .route(
+            "/rpc/points/emit",
+            rpc_route(Arc::clone(&service), |service, (request,): (EmitRequest,)| async move {
+                service.emit(request).await
+            }),
+        )
+        .route(
+            "/rpc/points/create_qr",
+            rpc_route(Arc::clone(&service), |service, (request,): (CreateQrRequest,)| async move {
+                service.create_qr(request).await
+            }),
+        )
+        .route(
+            "/rpc/points/claim",
+            rpc_route(Arc::clone(&service), |service, (request,): (ClaimRequest,)| async move {
+                service.claim(request).await
+            }),
+        )
+        .route(
+            "/rpc/points/redeem",
+            rpc_route(Arc::clone(&service), |service, (request,): (RedeemRequest,)| async move {
+                service.redeem(request).await
+            }),
+        )
+        .route(
+            "/rpc/points/balance",
+            rpc_route(Arc::clone(&service), |service, (member_id,): (i64,)| async move {
+                service.balance(member_id).await
+            }),
+        )
+        .route(
+            "/rpc/points/recent_movements",
+            rpc_route(Arc::clone(&service), |service, (member_id, limit): (i64, u32)| async move {
+                service.recent_movements(member_id, limit).await
+            }),
+        )
+        .route(
+            "/rpc/points/invariant_findings",
+            rpc_route(Arc::clone(&service), |service, (): ()| async move { service.invariant_findings().await }),
+        )
+        .route(
+            "/rpc/points/ledger_summary",
+            rpc_route(service, |service, (): ()| async move { service.ledger_summary().await }),
+        )
+}
+
+/// Reaches the points module over the network.
+#[derive(Debug)]
+pub struct PointsClient(pub Arc<PeerClient>);
+
+#[async_trait]
+impl PointsApi for PointsClient {
+    async fn emit(&self, request: EmitRequest) -> Result<MovementReceipt, PointsError> {
+        // The idempotency key makes a repeated emit credit nothing, so it is safe to retry.
+        self.0.call("emit", &(request,), Idempotent).await
+    }
+
+    async fn create_qr(&self, request: CreateQrRequest) -> Result<QrCode, PointsError> {
+        self.0.call("create_qr", &(request,), NotIdempotent).await
+    }
+
+    async fn claim(&self, request: ClaimRequest) -> Result<MovementReceipt, PointsError> {
+        self.0.call("claim", &(request,), NotIdempotent).await
+    }
+
+    async fn redeem(&self, request: RedeemRequest) -> Result<MovementReceipt, PointsError> {
+        self.0.call("redeem", &(request,), Idempotent).await
+    }
+
+    async fn balance(&self, member_id: i64) -> Result<i64, PointsError> {
+        self.0.call("balance", &(member_id,), Idempotent).await
+    }
+
+    async fn recent_movements(&self, member_id: i64, limit: u32) -> Result<Vec<LedgerEntry>, PointsError> {
+        self.0.call("recent_movements", &(member_id, limit), Idempotent).await
+    }
+
+    async fn invariant_findings(&self) -> Result<Vec<String>, PointsError> {
+        self.0.call("invariant_findings", &(), Idempotent).await
+    }
+
+    async fn ledger_summary(&self) -> Result<LedgerSummary, PointsError> {
+        self.0.call("ledger_summary", &(), Idempotent).await
+    }
+}
+
+/// Refuses a unit of work that holds a transaction: a remote subscriber can never join one, and being handed one
+/// means the composition root wired in-transaction delivery to a remote module by mistake.
+fn require_detached(unit_of_work: &UnitOfWork, module: &str) -> Result<(), SubscriberFailure> {
+    if unit_of_work.is_detached() {
+        Ok(())
+    } else {
+        Err(SubscriberFailure(format!(
+            "{module} is remote and cannot join a transaction; deliver to it through the outbox"
+        )))
+    }
+}
+
+/// Serves the audit module to peers.
+pub fn audit_routes(service: Arc<dyn AuditApi>) -> Router {
+    Router::new()
+        .route(
+            "/rpc/audit/record_movement",
+            rpc_route(Arc::clone(&service), |service, (movement,): (LedgerMovement,)| async move {
+                service.record_movement(&mut UnitOfWork::detached(), movement).await
+            }),
+        )
+        .route(
+            "/rpc/audit/chain_findings",
+            rpc_route(Arc::clone(&service), |service, (): ()| async move { service.chain_findings().await }),
+        )
+        .route(
+            "/rpc/audit/recorded_transaction_ids",
+            rpc_route(service, |service, (): ()| async move { service.recorded_transaction_ids().await }),
+        )
+}
+
+/// Reaches the audit module over the network.
+#[derive(Debug)]
+pub struct AuditClient(pub Arc<PeerClient>);
+
+#[async_trait]
+impl LedgerSubscriber for AuditClient {
+    async fn record_movement(
+        &self,
+        unit_of_work: &mut UnitOfWork,
+        movement: LedgerMovement,
+    ) -> Result<(), SubscriberFailure> {
+        require_detached(unit_of_work, "audit")?;
+        // Audit ignores a second delivery of the same transaction id, so a retry is harmless.
+        self.0.call("record_movement", &(movement,), Idempotent).await
+    }
+}
+
+#[async_trait]
+impl AuditApi for AuditClient {
+    async fn chain_findings(&self) -> Result<Vec<String>, AuditError> {
+        self.0.call("chain_findings", &(), Idempotent).await
+    }
+
+    async fn recorded_transaction_ids(&self) -> Result<Vec<i64>, AuditError> {
+        self.0.call("recorded_transaction_ids", &(), Idempotent).await
+    }
+}
+
+/// Serves the analytics module to peers.
+pub fn analytics_routes(service: Arc<dyn AnalyticsApi>) -> Router {
+    Router::new()
+        .route(
+            "/rpc/analytics/record_movement",
+            rpc_route(Arc::clone(&service), |service, (movement,): (LedgerMovement,)| async move {
+                service.record_movement(&mut UnitOfWork::detached(), movement).await
+            }),
+        )
+        .route(
+            "/rpc/analytics/business_stats",
+            rpc_route(Arc::clone(&service), |service, (business_id,): (i64,)| async move {
+                service.business_stats(business_id).await
+            }),
+        )
+        .route(
+            "/rpc/analytics/all_business_stats",
+            rpc_route(service, |service, (): ()| async move { service.all_business_stats().await }),
+        )
+}
+
+/// Reaches the analytics module over the network.
+#[derive(Debug)]
+pub struct AnalyticsClient(pub Arc<PeerClient>);
+
+#[async_trait]
+impl LedgerSubscriber for AnalyticsClient {
+    async fn record_movement(
+        &self,
+        unit_of_work: &mut UnitOfWork,
+        movement: LedgerMovement,
+    ) -> Result<(), SubscriberFailure> {
+        require_detached(unit_of_work, "analytics")?;
+        // Analytics counts each transaction id once, so a retry is harmless.
+        self.0.call("record_movement", &(movement,), Idempotent).await
+    }
+}
+
+#[async_trait]
+impl AnalyticsApi for AnalyticsClient {
+    async fn business_stats(&self, business_id: i64) -> Result<BusinessStats, AnalyticsError> {
+        self.0.call("business_stats", &(business_id,), Idempotent).await
+    }
+
+    async fn all_business_stats(&self) -> Result<Vec<BusinessStats>, AnalyticsError> {
+        self.0.call("all_business_stats", &(), Idempotent).await
+    }
+}

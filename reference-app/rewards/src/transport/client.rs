@@ -1,0 +1,243 @@
+//! The client half of a hop: one [`PeerClient`] per remote module, with pooled keep-alive connections, a timeout on
+//! every call, retries with exponential backoff and jitter for idempotent calls, a circuit breaker, the service
+//! credential, and `traceparent` and member-token propagation.
+
+use std::time::Duration;
+
+use rewards_platform::RemoteFailure;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use crate::transport::breaker::CircuitBreaker;
+use crate::transport::context;
+
+/// The header that carries the service credential on internal calls.
+pub const SERVICE_CREDENTIAL_HEADER: &str = "x-rewards-service-credential";
+
+/// The first retry waits about this long; each later one doubles it.
+const FIRST_BACKOFF: Duration = Duration::from_millis(20);
+
+/// How every peer call behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerSettings {
+    /// The deadline of one attempt, connection included.
+    pub call_timeout: Duration,
+    /// How many attempts an idempotent call gets in all.
+    pub max_attempts: u32,
+    /// Consecutive failures that open the breaker.
+    pub breaker_failure_threshold: u32,
+    /// How long the breaker stays open before a trial call.
+    pub breaker_open_duration: Duration,
+}
+
+/// Whether a call may be sent twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotence {
+    /// Reads, calls with an idempotency key, and deliveries to idempotent consumers: retried on failure.
+    Idempotent,
+    /// Calls that would act twice if repeated: sent once (unless the connection was refused before sending).
+    NotIdempotent,
+}
+
+/// How one attempt ended, when it did not produce an answer.
+enum AttemptFailure {
+    /// The peer could not be reached, timed out, or answered 5xx: counts against the breaker.
+    Unreachable { message: String, request_was_sent: bool },
+    /// The peer answered but refused the call (bad credential, unknown method): retrying cannot help.
+    Refused(String),
+}
+
+/// A client for one remote module.
+pub struct PeerClient {
+    module: &'static str,
+    base_url: String,
+    http: reqwest::Client,
+    breaker: CircuitBreaker,
+    service_credential: String,
+    settings: PeerSettings,
+}
+
+impl std::fmt::Debug for PeerClient {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("PeerClient")
+            .field("module", &self.module)
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
+impl PeerClient {
+    /// A client for `module` served at `base_url` (for example `http://127.0.0.1:4001`).
+    pub fn new(
+        module: &'static str,
+        base_url: &str,
+        service_credential: String,
+        settings: PeerSettings,
+    ) -> Result<PeerClient, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .http1_only()
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .connect_timeout(settings.call_timeout)
+            .timeout(settings.call_timeout)
+            .build()?;
+        Ok(PeerClient {
+            module,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            http,
+            breaker: CircuitBreaker::new(settings.breaker_failure_threshold, settings.breaker_open_duration),
+            service_credential,
+            settings,
+        })
+    }
+
+    /// The module this client reaches.
+    pub fn module(&self) -> &'static str {
+        self.module
+    }
+
+    /// The peer's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The peer's breaker, for health reporting.
+    pub fn breaker(&self) -> &CircuitBreaker {
+        &self.breaker
+    }
+
+    /// Asks the peer's `/healthz`; true when it answers 200 in time.
+    pub async fn is_healthy(&self) -> bool {
+        let response = self
+            .http
+            .get(format!("{}/healthz", self.base_url))
+            .timeout(self.settings.call_timeout)
+            .send()
+            .await;
+        matches!(response, Ok(response) if response.status().is_success())
+    }
+
+    /// Calls `method` on the peer with `arguments`, and decodes its `Result<T, E>` answer.
+    ///
+    /// Transport failures become `E::unavailable`. Idempotent calls are retried up to `max_attempts` times with
+    /// exponential backoff and jitter; every attempt first asks the breaker.
+    pub async fn call<A, T, E>(&self, method: &'static str, arguments: &A, idempotence: Idempotence) -> Result<T, E>
+    where
+        A: Serialize + Sync,
+        T: DeserializeOwned,
+        E: DeserializeOwned + RemoteFailure,
+    {
+        let call_context = context::current().unwrap_or_else(|| context::CallContext {
+            trace_id: context::new_trace_id(),
+            member_token: None,
+        });
+        let span = tracing::debug_span!("peer_call", peer = self.module, method, trace_id = %call_context.trace_id);
+        async {
+            let body = serde_json::to_vec(arguments)
+                .map_err(|error| E::unavailable(format!("could not encode the call to {}: {error}", self.module)))?;
+            let url = format!("{}/rpc/{}/{method}", self.base_url, self.module);
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                if !self.breaker.allow_call() {
+                    return Err(E::unavailable(format!("the circuit to {} is open", self.module)));
+                }
+                let failure = match self.attempt::<T, E>(&url, &body, &call_context).await {
+                    Ok(answer) => {
+                        self.breaker.record_success();
+                        return answer;
+                    }
+                    Err(failure) => failure,
+                };
+                let (message, may_retry) = match failure {
+                    AttemptFailure::Refused(message) => {
+                        // The peer is alive; it is the call that is wrong, so the breaker is not charged.
+                        self.breaker.record_success();
+                        return Err(E::unavailable(message));
+                    }
+                    AttemptFailure::Unreachable {
+                        message,
+                        request_was_sent,
+                    } => {
+                        self.breaker.record_failure();
+                        (message, idempotence == Idempotence::Idempotent || !request_was_sent)
+                    }
+                };
+                if !may_retry || attempt >= self.settings.max_attempts {
+                    tracing::debug!(attempt, %message, "peer call failed");
+                    return Err(E::unavailable(message));
+                }
+                tokio::time::sleep(backoff_before_retry(attempt)).await;
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn attempt<T, E>(
+        &self,
+        url: &str,
+        body: &[u8],
+        call_context: &context::CallContext,
+    ) -> Result<Result<T, E>, AttemptFailure>
+    where
+        T: DeserializeOwned,
+        E: DeserializeOwned,
+    {
+        let mut request = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(SERVICE_CREDENTIAL_HEADER, &self.service_credential)
+            .header("traceparent", context::traceparent_for(&call_context.trace_id))
+            .body(body.to_vec());
+        if let Some(token) = &call_context.member_token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|error| AttemptFailure::Unreachable {
+            message: format!("{} did not answer: {error}", self.module),
+            request_was_sent: !error.is_connect(),
+        })?;
+        let status = response.status();
+        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Err(AttemptFailure::Unreachable {
+                message: format!("{} answered {status}", self.module),
+                request_was_sent: true,
+            });
+        }
+        if !status.is_success() {
+            return Err(AttemptFailure::Refused(format!("{} refused the call with {status}", self.module)));
+        }
+        let bytes = response.bytes().await.map_err(|error| AttemptFailure::Unreachable {
+            message: format!("{} broke off its answer: {error}", self.module),
+            request_was_sent: true,
+        })?;
+        serde_json::from_slice::<Result<T, E>>(&bytes)
+            .map_err(|error| AttemptFailure::Refused(format!("{} sent an unreadable answer: {error}", self.module)))
+    }
+}
+
+/// Exponential backoff with full jitter: a random wait between half and all of `FIRST_BACKOFF * 2^(attempt-1)`.
+fn backoff_before_retry(attempt: u32) -> Duration {
+    let ceiling = FIRST_BACKOFF.saturating_mul(1 << attempt.saturating_sub(1).min(6));
+    let ceiling_micros = u64::try_from(ceiling.as_micros()).unwrap_or(u64::MAX);
+    let jittered = rand::random_range(ceiling_micros / 2..=ceiling_micros);
+    Duration::from_micros(jittered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_jittered_within_bounds() {
+        for attempt in 1..=4 {
+            let ceiling = FIRST_BACKOFF * (1 << (attempt - 1));
+            let wait = backoff_before_retry(attempt);
+            assert!(wait >= ceiling / 2 && wait <= ceiling, "attempt {attempt}: {wait:?}");
+        }
+    }
+}
