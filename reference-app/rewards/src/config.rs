@@ -304,7 +304,7 @@ mod tests {
 
     #[test]
     fn topologies_parse_and_print_back() {
-        for text in ["monolith", "services", "extract=audit,points", "extract=analytics"] {
+        for text in ["monolith", "services", "extract=points,audit", "extract=analytics"] {
             let topology: Topology = text.parse().unwrap();
             assert_eq!(topology.to_string(), text);
         }

@@ -1,0 +1,9 @@
+//! Integration tests of the reference app: the app is started on port 0 (the gateway in this process, services as
+//! real child processes of the built `rewards` binary) and driven over HTTP on loopback, as a user would.
+
+mod bad_input;
+mod concurrency;
+mod faults;
+mod operations;
+mod scenario;
+mod support;

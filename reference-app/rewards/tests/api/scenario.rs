@@ -1,0 +1,181 @@
+//! The same user journey against every topology: the answers must be identical, and `verify` must pass after each.
+
+use std::time::Duration;
+
+use rewards::config::Topology;
+use serde_json::{Value, json};
+
+use crate::support::{Api, assert_verify_passes, start_app, test_tuning};
+
+/// Removes what legitimately differs between runs (times and random codes), keeping everything else.
+fn without_volatile_fields(mut value: Value) -> Value {
+    match &mut value {
+        Value::Object(fields) => {
+            for volatile in ["member_since", "occurred_at", "expires_at", "token"] {
+                if fields.contains_key(volatile) {
+                    fields.insert(volatile.to_owned(), json!("<volatile>"));
+                }
+            }
+            // A QR code is random; an error code (also under "code") is not.
+            if fields.get("code").and_then(Value::as_str).is_some_and(|code| code.len() == 32) {
+                fields.insert("code".to_owned(), json!("<volatile>"));
+            }
+            for field in fields.values_mut() {
+                *field = without_volatile_fields(field.take());
+            }
+        }
+        Value::Array(items) => {
+            for item in items.iter_mut() {
+                *item = without_volatile_fields(item.take());
+            }
+        }
+        _ => {}
+    }
+    value
+}
+
+/// Waits for the (possibly eventually consistent) statistics to count every movement, and returns them.
+async fn settled_stats(api: &Api, business_id: i64, token: &str, expected_emitted: i64) -> (u16, Value) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = api.get(&format!("/v1/businesses/{business_id}/stats"), Some(token)).await;
+        if (status == 200 && body["emitted"] == json!(expected_emitted)) || tokio::time::Instant::now() > deadline {
+            return (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs the journey and returns every answer, in order, as `[step, status, body]`.
+async fn run_journey(api: &Api) -> Vec<Value> {
+    let mut transcript = Vec::new();
+    let mut record = |step: &str, (status, body): (u16, Value)| {
+        transcript.push(json!([step, status, without_volatile_fields(body.clone())]));
+        (status, body)
+    };
+    let owner_credentials = json!({"email": "owner@example.com", "password": "password123"});
+    let member_credentials = json!({"email": "member@example.com", "password": "password123"});
+    record(
+        "register owner",
+        api.post(
+            "/v1/auth/register",
+            None,
+            json!({"email": "owner@example.com", "password": "password123", "name": "Owner", "role": "business"}),
+        )
+        .await,
+    );
+    let (_, member) = record(
+        "register member",
+        api.post(
+            "/v1/auth/register",
+            None,
+            json!({"email": "member@example.com", "password": "password123", "name": "Member", "role": "member"}),
+        )
+        .await,
+    );
+    let member_id = member["user_id"].as_i64().unwrap();
+    let (_, owner_login) = record("login owner", api.post("/v1/auth/login", None, owner_credentials).await);
+    let (_, member_login) = record("login member", api.post("/v1/auth/login", None, member_credentials).await);
+    let owner_token = owner_login["token"].as_str().unwrap().to_owned();
+    let member_token = member_login["token"].as_str().unwrap().to_owned();
+    let owner = Some(owner_token.as_str());
+    let member = Some(member_token.as_str());
+
+    let (_, business) = record(
+        "create business",
+        api.post("/v1/businesses", owner, json!({"name": "Café Central", "points_per_boliviano": 2})).await,
+    );
+    let business_id = business["business_id"].as_i64().unwrap();
+    let (_, offer) = record(
+        "create offer",
+        api.post(
+            &format!("/v1/businesses/{business_id}/offers"),
+            owner,
+            json!({"title": "Free coffee", "cost_points": 40}),
+        )
+        .await,
+    );
+    let offer_id = offer["offer_id"].as_i64().unwrap();
+
+    let emit = json!({"business_id": business_id, "member_id": member_id, "purchase_bs": 25.5, "idempotency_key": "purchase-1"});
+    record("emit", api.post("/v1/points/emit", owner, emit.clone()).await);
+    record("emit replay", api.post("/v1/points/emit", owner, emit).await);
+
+    let (_, qr) = record(
+        "create qr",
+        api.post("/v1/points/qr", owner, json!({"business_id": business_id, "purchase_bs": 10})).await,
+    );
+    let code = qr["code"].as_str().unwrap().to_owned();
+    record("claim", api.post("/v1/points/claim", member, json!({"code": code})).await);
+    record("claim again", api.post("/v1/points/claim", member, json!({"code": code})).await);
+
+    record(
+        "redeem",
+        api.post("/v1/points/redeem", member, json!({"offer_id": offer_id, "idempotency_key": "redeem-1"})).await,
+    );
+    record("dashboard", api.get("/v1/dashboard", member).await);
+    record("stats", settled_stats(api, business_id, &owner_token, 71).await);
+    transcript
+}
+
+fn expected_statuses() -> Vec<(&'static str, u16)> {
+    vec![
+        ("register owner", 201),
+        ("register member", 201),
+        ("login owner", 200),
+        ("login member", 200),
+        ("create business", 201),
+        ("create offer", 201),
+        ("emit", 201),
+        ("emit replay", 200),
+        ("create qr", 201),
+        ("claim", 201),
+        ("claim again", 409),
+        ("redeem", 201),
+        ("dashboard", 200),
+        ("stats", 200),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journey_gives_identical_answers_in_every_topology_and_verify_passes() {
+    let topologies = [
+        Topology::Monolith,
+        Topology::Services,
+        "extract=points,audit".parse::<Topology>().unwrap(),
+    ];
+    let mut transcripts = Vec::new();
+    for topology in topologies {
+        let app = start_app(topology.clone(), test_tuning()).await;
+        let transcript = run_journey(&app.api).await;
+        assert_verify_passes(app.data_dir()).await;
+        app.stop().await;
+        transcripts.push((topology, transcript));
+    }
+    let (_, monolith) = &transcripts[0];
+    let statuses: Vec<(String, u16)> = monolith
+        .iter()
+        .map(|entry| (entry[0].as_str().unwrap().to_owned(), u16::try_from(entry[1].as_u64().unwrap()).unwrap()))
+        .collect();
+    let expected: Vec<(String, u16)> = expected_statuses()
+        .into_iter()
+        .map(|(step, status)| (step.to_owned(), status))
+        .collect();
+    assert_eq!(statuses, expected, "{monolith:#?}");
+
+    // The emit credits 25.5 × 2 = 51 points and its replay returns the same body; the QR adds 20; redeem takes 40.
+    assert_eq!(monolith[6][2], json!({"transaction_id": 1, "points": 51, "balance": 51}));
+    assert_eq!(monolith[7][2], monolith[6][2]);
+    assert_eq!(monolith[10][2]["error"]["code"], json!("code_used"));
+    assert_eq!(monolith[11][2], json!({"transaction_id": 3, "points": 40, "balance": 31}));
+    let dashboard = &monolith[12][2];
+    assert_eq!(dashboard["balance"], json!(31));
+    assert_eq!(dashboard["tier"], json!("bronze"));
+    assert_eq!(dashboard["recent_transactions"].as_array().unwrap().len(), 3);
+    assert_eq!(dashboard["offers"][0]["title"], json!("Free coffee"));
+    assert_eq!(monolith[13][2], json!({"emitted": 71, "redeemed": 40, "members": 1}));
+
+    for (topology, transcript) in &transcripts[1..] {
+        assert_eq!(transcript, monolith, "{topology} answered differently from the monolith");
+    }
+}

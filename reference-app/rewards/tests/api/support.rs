@@ -1,0 +1,199 @@
+//! Test harness: starts the app in a topology on a fresh data directory and talks JSON to it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use rewards::app::{Application, ServeConfig};
+use rewards::config::{HashingCost, Topology, Tuning};
+use rewards::supervisor::Supervisor;
+use serde_json::{Value, json};
+
+/// Settings that keep tests fast: cheap password hashing, no practical rate limit, short breaker and relay timings.
+pub fn test_tuning() -> Tuning {
+    Tuning {
+        password_hashing: HashingCost::Fast,
+        rate_limit_per_second: 100_000,
+        rate_limit_burst: 100_000,
+        peer_timeout_ms: 1_000,
+        breaker_open_ms: 300,
+        relay_interval_ms: 20,
+        ..Tuning::default()
+    }
+}
+
+/// A running app and its data directory, stopped (children included) when dropped.
+pub struct RunningApp {
+    pub api: Api,
+    pub supervisor: Option<Arc<Supervisor>>,
+    data_dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl RunningApp {
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    /// Stops the server and waits for it, so that every child service has been killed on return.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for RunningApp {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+pub fn rewards_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_rewards"))
+}
+
+/// Starts the app in `topology` with `tuning`.
+pub async fn start_app(topology: Topology, tuning: Tuning) -> RunningApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let application = Application::build(ServeConfig {
+        data_dir: data_dir.path().to_path_buf(),
+        listen: "127.0.0.1:0".to_owned(),
+        topology,
+        tuning,
+        executable: Some(rewards_binary()),
+        log_arguments: Vec::new(),
+    })
+    .await
+    .unwrap();
+    let api = Api::new(format!("http://127.0.0.1:{}", application.port()));
+    let supervisor = application.supervisor();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(application.run_until_stopped(async move {
+        stopped.await.ok();
+    }));
+    RunningApp {
+        api,
+        supervisor,
+        data_dir,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+/// A JSON client of the public API.
+#[derive(Clone)]
+pub struct Api {
+    base_url: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(base_url: String) -> Api {
+        Api {
+            base_url,
+            http: reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap(),
+        }
+    }
+
+    /// Sends a raw body and returns the status and the decoded JSON answer (`Value::Null` if it is not JSON).
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base_url)).body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        self.send_raw(Method::POST, path, token, Some("application/json"), serde_json::to_vec(&body).unwrap())
+            .await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.send_raw(Method::GET, path, token, None, Vec::new()).await
+    }
+
+    /// Registers an account and returns its user id.
+    pub async fn register(&self, email: &str, role: &str) -> i64 {
+        let (status, body) = self
+            .post(
+                "/v1/auth/register",
+                None,
+                json!({"email": email, "password": "password123", "name": format!("User {email}"), "role": role}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["user_id"].as_i64().unwrap()
+    }
+
+    /// Logs in and returns the token.
+    pub async fn login(&self, email: &str) -> String {
+        let (status, body) = self
+            .post("/v1/auth/login", None, json!({"email": email, "password": "password123"}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A business owner with one business, and one member, both logged in.
+pub struct Cast {
+    pub owner_token: String,
+    pub member_token: String,
+    pub member_id: i64,
+    pub business_id: i64,
+}
+
+pub async fn cast(api: &Api, points_per_boliviano: i64) -> Cast {
+    api.register("owner@example.com", "business").await;
+    let member_id = api.register("member@example.com", "member").await;
+    let owner_token = api.login("owner@example.com").await;
+    let member_token = api.login("member@example.com").await;
+    let (status, body) = api
+        .post(
+            "/v1/businesses",
+            Some(&owner_token),
+            json!({"name": "Café Central", "points_per_boliviano": points_per_boliviano}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    Cast {
+        owner_token,
+        member_token,
+        member_id,
+        business_id: body["business_id"].as_i64().unwrap(),
+    }
+}
+
+/// Asserts the public error shape and returns the code.
+pub fn error_code(body: &Value) -> &str {
+    assert!(body["error"]["message"].is_string(), "not the error shape: {body}");
+    body["error"]["code"].as_str().unwrap_or_else(|| panic!("not the error shape: {body}"))
+}
+
+/// Runs `verify` on the app's files, letting the outbox drain first, and asserts that it finds nothing.
+pub async fn assert_verify_passes(data_dir: &Path) {
+    let report = rewards::verify::verify(data_dir, Duration::from_secs(10)).await.unwrap();
+    assert!(report.findings.is_empty(), "verify found: {:#?}", report.findings);
+}
