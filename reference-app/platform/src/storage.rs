@@ -44,18 +44,11 @@ impl std::fmt::Debug for Database {
 impl Database {
     /// Opens (creating if needed) the database file and switches it to WAL mode.
     pub fn open(path: &Path) -> Result<Arc<Database>, StorageError> {
-        let database = Arc::new(Database {
-            path: path.to_path_buf(),
-            idle_connections: Mutex::new(Vec::new()),
-        });
+        let database = Arc::new(Database { path: path.to_path_buf(), idle_connections: Mutex::new(Vec::new()) });
         let connection = database.open_connection()?;
-        let journal_mode: String =
-            connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+        let journal_mode: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
         if !journal_mode.eq_ignore_ascii_case("wal") {
-            return Err(StorageError(format!(
-                "could not switch {} to WAL mode (got {journal_mode})",
-                path.display()
-            )));
+            return Err(StorageError(format!("could not switch {} to WAL mode (got {journal_mode})", path.display())));
         }
         database.return_connection(connection);
         Ok(database)
@@ -97,9 +90,7 @@ impl Database {
             self.return_connection(connection);
             return Err(error.into());
         }
-        Ok(UnitOfWork {
-            open_transaction: Some((Arc::clone(self), connection)),
-        })
+        Ok(UnitOfWork { open_transaction: Some((Arc::clone(self), connection)) })
     }
 
     /// Runs `work` inside the caller's unit of work when that is a transaction on this database, or in a transaction
@@ -137,11 +128,8 @@ impl Database {
     }
 
     fn take_connection(&self) -> Result<Connection, StorageError> {
-        let reused = self
-            .idle_connections
-            .lock()
-            .map_err(|_| StorageError("connection pool lock poisoned".to_owned()))?
-            .pop();
+        let reused =
+            self.idle_connections.lock().map_err(|_| StorageError("connection pool lock poisoned".to_owned()))?.pop();
         match reused {
             Some(connection) => Ok(connection),
             None => self.open_connection(),
@@ -180,9 +168,7 @@ impl UnitOfWork {
     /// This is what the outbox relay and the network server hand to a module, because a transaction cannot span a
     /// network hop.
     pub fn detached() -> UnitOfWork {
-        UnitOfWork {
-            open_transaction: None,
-        }
+        UnitOfWork { open_transaction: None }
     }
 
     /// Whether this unit of work has no transaction.
@@ -199,9 +185,7 @@ impl UnitOfWork {
     pub fn connection(&self) -> Result<&Connection, StorageError> {
         match &self.open_transaction {
             Some((_, connection)) => Ok(connection),
-            None => Err(StorageError(
-                "this unit of work is detached and has no connection".to_owned(),
-            )),
+            None => Err(StorageError("this unit of work is detached and has no connection".to_owned())),
         }
     }
 
@@ -236,9 +220,7 @@ mod tests {
     fn scratch_database() -> (tempfile::TempDir, Arc<Database>) {
         let directory = tempfile::tempdir().unwrap();
         let database = Database::open(&directory.path().join("test.db")).unwrap();
-        database
-            .migrate("CREATE TABLE IF NOT EXISTS numbers (value INTEGER NOT NULL)")
-            .unwrap();
+        database.migrate("CREATE TABLE IF NOT EXISTS numbers (value INTEGER NOT NULL)").unwrap();
         (directory, database)
     }
 
@@ -252,18 +234,10 @@ mod tests {
     fn committed_unit_of_work_is_visible_and_dropped_one_is_rolled_back() {
         let (_directory, database) = scratch_database();
         let unit_of_work = database.begin().unwrap();
-        unit_of_work
-            .connection()
-            .unwrap()
-            .execute("INSERT INTO numbers (value) VALUES (?1)", [1])
-            .unwrap();
+        unit_of_work.connection().unwrap().execute("INSERT INTO numbers (value) VALUES (?1)", [1]).unwrap();
         unit_of_work.commit().unwrap();
         let abandoned = database.begin().unwrap();
-        abandoned
-            .connection()
-            .unwrap()
-            .execute("INSERT INTO numbers (value) VALUES (?1)", [2])
-            .unwrap();
+        abandoned.connection().unwrap().execute("INSERT INTO numbers (value) VALUES (?1)", [2]).unwrap();
         drop(abandoned);
         assert_eq!(count_numbers(&database), 1);
     }

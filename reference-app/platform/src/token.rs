@@ -59,11 +59,7 @@ impl TokenKey {
     pub fn sign(&self, claims: &TokenClaims) -> String {
         let payload = format!("{}.{}.{}", claims.user_id, claims.role.as_str(), claims.expires_at);
         let signature = self.mac_of(payload.as_bytes()).finalize().into_bytes();
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(payload.as_bytes()),
-            URL_SAFE_NO_PAD.encode(signature)
-        )
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(payload.as_bytes()), URL_SAFE_NO_PAD.encode(signature))
     }
 
     /// Checks the signature in constant time, then the expiry against `now`.
@@ -71,40 +67,27 @@ impl TokenKey {
         if token.len() > MAX_TOKEN_LENGTH {
             return Err(TokenError::Invalid);
         }
-        let (encoded_payload, encoded_signature) =
-            token.split_once('.').ok_or(TokenError::Invalid)?;
-        let payload = URL_SAFE_NO_PAD
-            .decode(encoded_payload)
-            .map_err(|_| TokenError::Invalid)?;
-        let signature = URL_SAFE_NO_PAD
-            .decode(encoded_signature)
-            .map_err(|_| TokenError::Invalid)?;
-        self.mac_of(&payload)
-            .verify_slice(&signature)
-            .map_err(|_| TokenError::Invalid)?;
+        let (encoded_payload, encoded_signature) = token.split_once('.').ok_or(TokenError::Invalid)?;
+        let payload = URL_SAFE_NO_PAD.decode(encoded_payload).map_err(|_| TokenError::Invalid)?;
+        let signature = URL_SAFE_NO_PAD.decode(encoded_signature).map_err(|_| TokenError::Invalid)?;
+        self.mac_of(&payload).verify_slice(&signature).map_err(|_| TokenError::Invalid)?;
         let payload = String::from_utf8(payload).map_err(|_| TokenError::Invalid)?;
         let mut fields = payload.split('.');
         let user_id = fields.next().and_then(|field| field.parse::<i64>().ok());
         let role = fields.next().and_then(Role::parse);
         let expires_at = fields.next().and_then(|field| field.parse::<i64>().ok());
-        let (Some(user_id), Some(role), Some(expires_at), None) = (user_id, role, expires_at, fields.next())
-        else {
+        let (Some(user_id), Some(role), Some(expires_at), None) = (user_id, role, expires_at, fields.next()) else {
             return Err(TokenError::Invalid);
         };
         if now >= expires_at {
             return Err(TokenError::Expired);
         }
-        Ok(TokenClaims {
-            user_id,
-            role,
-            expires_at,
-        })
+        Ok(TokenClaims { user_id, role, expires_at })
     }
 
     fn mac_of(&self, payload: &[u8]) -> HmacSha256 {
         // `new_from_slice` only fails for MACs with a fixed key length, and HMAC accepts keys of any length.
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.secret)
-            .expect("HMAC accepts keys of any length");
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.secret).expect("HMAC accepts keys of any length");
         mac.update(payload);
         mac
     }
@@ -119,11 +102,7 @@ mod tests {
     }
 
     fn claims() -> TokenClaims {
-        TokenClaims {
-            user_id: 42,
-            role: Role::Member,
-            expires_at: 1_000,
-        }
+        TokenClaims { user_id: 42, role: Role::Member, expires_at: 1_000 }
     }
 
     #[test]
@@ -138,10 +117,7 @@ mod tests {
         let token = key().sign(&claims());
         let forged_payload = URL_SAFE_NO_PAD.encode(b"1.business.99999");
         let (_, signature) = token.split_once('.').unwrap();
-        assert_eq!(
-            key().verify(&format!("{forged_payload}.{signature}"), 0),
-            Err(TokenError::Invalid)
-        );
+        assert_eq!(key().verify(&format!("{forged_payload}.{signature}"), 0), Err(TokenError::Invalid));
         let other_key = TokenKey::new(b"another secret of 32 bytes long!".to_vec());
         assert_eq!(other_key.verify(&token, 0), Err(TokenError::Invalid));
         assert_eq!(key().verify("not a token", 0), Err(TokenError::Invalid));

@@ -14,7 +14,9 @@ use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::composition::{Composition, Placement, compose, monolith_database_file, service_database_file, spawn_outbox_relay};
+use crate::composition::{
+    Composition, Placement, compose, monolith_database_file, service_database_file, spawn_outbox_relay,
+};
 use crate::config::{ModuleName, Secrets, Topology, Tuning};
 use crate::gateway;
 use crate::supervisor::Supervisor;
@@ -69,10 +71,9 @@ impl std::fmt::Debug for Application {
 
 fn background_work(composition: &Composition, tuning: &Tuning) -> Vec<JoinHandle<()>> {
     match &composition.local_points {
-        Some(points) if points.needs_outbox_relay() => vec![spawn_outbox_relay(
-            Arc::clone(points),
-            Duration::from_millis(tuning.relay_interval_ms.max(1)),
-        )],
+        Some(points) if points.needs_outbox_relay() => {
+            vec![spawn_outbox_relay(Arc::clone(points), Duration::from_millis(tuning.relay_interval_ms.max(1)))]
+        }
         _ => Vec::new(),
     }
 }
@@ -81,12 +82,9 @@ impl Application {
     /// Builds the gateway process: binds the listener, starts child services for the modules that the topology
     /// extracts, and wires everything else in-process.
     pub async fn build(config: ServeConfig) -> anyhow::Result<Application> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
         let secrets = Secrets::load_or_create(&config.data_dir)?;
-        let listener = TcpListener::bind(&config.listen)
-            .await
-            .with_context(|| format!("binding {}", config.listen))?;
+        let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let address = listener.local_addr()?;
         let extracted = config.topology.extracted_modules();
         let supervisor = if extracted.is_empty() {
@@ -137,28 +135,17 @@ impl Application {
         let background = background_work(&composition, &config.tuning);
         let router = gateway::router(state).merge(guarded(composition.internal_routes, guard));
         tracing::info!(%address, topology = %config.topology, "gateway ready");
-        Ok(Application {
-            listener,
-            address,
-            router,
-            supervisor,
-            background,
-        })
+        Ok(Application { listener, address, router, supervisor, background })
     }
 
     /// Builds one module service: its own database file, RPC routes behind the guard, and `/healthz`.
     pub async fn build_module_service(config: ModuleServiceConfig) -> anyhow::Result<Application> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
         let secrets = Secrets::load_or_create(&config.data_dir)?;
-        let listener = TcpListener::bind(&config.listen)
-            .await
-            .with_context(|| format!("binding {}", config.listen))?;
+        let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let address = listener.local_addr()?;
         let mut placement = Placement::default();
-        placement
-            .local
-            .insert(config.module, service_database_file(&config.data_dir, config.module));
+        placement.local.insert(config.module, service_database_file(&config.data_dir, config.module));
         placement.remote = config.peers.clone();
         let composition = compose(&placement, &secrets, &config.tuning)?;
         let guard = RpcGuard {
@@ -170,13 +157,7 @@ impl Application {
             .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
             .merge(guarded(composition.internal_routes, guard));
         tracing::info!(%address, module = %config.module, "service ready");
-        Ok(Application {
-            listener,
-            address,
-            router,
-            supervisor: None,
-            background,
-        })
+        Ok(Application { listener, address, router, supervisor: None, background })
     }
 
     /// The bound address.
@@ -196,13 +177,7 @@ impl Application {
 
     /// Serves until `shutdown` completes, then stops background work and child services.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Application {
-            listener,
-            router,
-            supervisor,
-            background,
-            ..
-        } = self;
+        let Application { listener, router, supervisor, background, .. } = self;
         let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;

@@ -26,8 +26,8 @@ use rewards_users::api::UsersApi;
 
 use crate::config::{ModuleName, Secrets, Tuning};
 use crate::transport::bindings::{
-    AnalyticsClient, AuditClient, AuthClient, BusinessClient, PointsClient, UsersClient, analytics_routes, audit_routes,
-    auth_routes, business_routes, points_routes, users_routes,
+    AnalyticsClient, AuditClient, AuthClient, BusinessClient, PointsClient, UsersClient, analytics_routes,
+    audit_routes, auth_routes, business_routes, points_routes, users_routes,
 };
 use crate::transport::client::PeerClient;
 
@@ -45,10 +45,7 @@ impl Placement {
     /// Every module local, in one database file: the monolith.
     pub fn all_local_in(database_file: &Path) -> Placement {
         Placement {
-            local: ModuleName::ALL
-                .into_iter()
-                .map(|module| (module, database_file.to_path_buf()))
-                .collect(),
+            local: ModuleName::ALL.into_iter().map(|module| (module, database_file.to_path_buf())).collect(),
             remote: BTreeMap::new(),
         }
     }
@@ -172,25 +169,18 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             internal_routes = internal_routes.merge(analytics_routes(Arc::clone(&local)));
             Some(local)
         }
-        None => {
-            peer_for(ModuleName::Analytics)?.map(|peer| Arc::new(AnalyticsClient(peer)) as Arc<dyn AnalyticsApi>)
-        }
+        None => peer_for(ModuleName::Analytics)?.map(|peer| Arc::new(AnalyticsClient(peer)) as Arc<dyn AnalyticsApi>),
     };
 
     let mut local_points = None;
     let points: Option<Arc<dyn PointsApi>> = match placement.local.get(&ModuleName::Points) {
         Some(file) => {
-            let (Some(business), Some(users), Some(audit), Some(analytics)) =
-                (&business, &users, &audit, &analytics)
+            let (Some(business), Some(users), Some(audit), Some(analytics)) = (&business, &users, &audit, &analytics)
             else {
                 bail!("points needs business, users, audit and analytics, locally or as --peer NAME=URL");
             };
             let delivery_to = |subscriber: ModuleName| {
-                if placement.local.get(&subscriber) == Some(file) {
-                    Delivery::InTransaction
-                } else {
-                    Delivery::Outbox
-                }
+                if placement.local.get(&subscriber) == Some(file) { Delivery::InTransaction } else { Delivery::Outbox }
             };
             let audit_subscriber: Arc<dyn LedgerSubscriber> = Arc::clone(audit) as Arc<dyn LedgerSubscriber>;
             let analytics_subscriber: Arc<dyn LedgerSubscriber> = Arc::clone(analytics) as Arc<dyn LedgerSubscriber>;
@@ -206,9 +196,7 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
                     delivery: delivery_to(ModuleName::Analytics),
                 },
             ];
-            let settings = PointsSettings {
-                qr_lifetime_seconds: tuning.qr_lifetime_seconds,
-            };
+            let settings = PointsSettings { qr_lifetime_seconds: tuning.qr_lifetime_seconds };
             let local = Arc::new(LocalPoints::open(
                 database_for(file)?,
                 Arc::clone(business),
@@ -224,17 +212,7 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
         None => peer_for(ModuleName::Points)?.map(|peer| Arc::new(PointsClient(peer)) as Arc<dyn PointsApi>),
     };
 
-    Ok(Composition {
-        auth,
-        users,
-        business,
-        points,
-        audit,
-        analytics,
-        local_points,
-        peers,
-        internal_routes,
-    })
+    Ok(Composition { auth, users, business, points, audit, analytics, local_points, peers, internal_routes })
 }
 
 /// Runs the outbox relay of a local points module until the process ends.

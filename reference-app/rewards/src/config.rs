@@ -71,10 +71,9 @@ impl std::str::FromStr for ModuleName {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        ModuleName::ALL
-            .into_iter()
-            .find(|module| module.as_str() == text)
-            .ok_or_else(|| format!("unknown module {text:?}; expected one of auth, users, business, points, audit, analytics"))
+        ModuleName::ALL.into_iter().find(|module| module.as_str() == text).ok_or_else(|| {
+            format!("unknown module {text:?}; expected one of auth, users, business, points, audit, analytics")
+        })
     }
 }
 
@@ -121,13 +120,10 @@ impl std::str::FromStr for Topology {
             "monolith" => Ok(Topology::Monolith),
             "services" => Ok(Topology::Services),
             _ => {
-                let list = text
-                    .strip_prefix("extract=")
-                    .ok_or_else(|| format!("unknown topology {text:?}; expected monolith, services or extract=MODULE[,MODULE...]"))?;
-                let modules = list
-                    .split(',')
-                    .map(str::parse::<ModuleName>)
-                    .collect::<Result<BTreeSet<_>, _>>()?;
+                let list = text.strip_prefix("extract=").ok_or_else(|| {
+                    format!("unknown topology {text:?}; expected monolith, services or extract=MODULE[,MODULE...]")
+                })?;
+                let modules = list.split(',').map(str::parse::<ModuleName>).collect::<Result<BTreeSet<_>, _>>()?;
                 if modules.is_empty() {
                     return Err("extract= needs at least one module".to_owned());
                 }
@@ -260,10 +256,7 @@ impl Secrets {
         let token_key = secret_value("REWARDS_TOKEN_KEY", &data_dir.join("secrets").join("token-key"))?;
         let service_credential =
             secret_value("REWARDS_SERVICE_CREDENTIAL", &data_dir.join("secrets").join("service-credential"))?;
-        Ok(Secrets {
-            token_key: TokenKey::new(token_key.into_bytes()),
-            service_credential,
-        })
+        Ok(Secrets { token_key: TokenKey::new(token_key.into_bytes()), service_credential })
     }
 }
 
@@ -285,9 +278,7 @@ fn secret_value(variable: &str, file: &Path) -> anyhow::Result<String> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     match options.open(file) {
         Ok(mut handle) => {
-            handle
-                .write_all(value.as_bytes())
-                .with_context(|| format!("writing {}", file.display()))?;
+            handle.write_all(value.as_bytes()).with_context(|| format!("writing {}", file.display()))?;
             Ok(value)
         }
         // Another process created it first; use theirs so that both agree.

@@ -96,9 +96,7 @@ enum Command {
 }
 
 fn parse_peer(text: &str) -> Result<(ModuleName, String), String> {
-    let (name, url) = text
-        .split_once('=')
-        .ok_or_else(|| format!("expected NAME=URL, got {text:?}"))?;
+    let (name, url) = text.split_once('=').ok_or_else(|| format!("expected NAME=URL, got {text:?}"))?;
     if !url.starts_with("http://") {
         return Err(format!("peer URLs start with http://, got {url:?}"));
     }
@@ -136,12 +134,7 @@ fn announce(application: &Application) -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve {
-            data_dir,
-            listen,
-            topology,
-            tuning,
-        } => {
+        Command::Serve { data_dir, listen, topology, tuning } => {
             let application = Application::build(ServeConfig {
                 data_dir,
                 listen,
@@ -155,14 +148,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             application.run_until_stopped(interrupted()).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::ServeModule {
-            module,
-            data_dir,
-            listen,
-            peers,
-            parent_pid,
-            tuning,
-        } => {
+        Command::ServeModule { module, data_dir, listen, peers, parent_pid, tuning } => {
             if let Some(parent_pid) = parent_pid {
                 die_with_parent(parent_pid)?;
             }
@@ -178,21 +164,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             application.run_until_stopped(interrupted()).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Seed {
-            data_dir,
-            topology,
-            members,
-            businesses,
-            offers,
-            welcome_purchase_bs,
-            tuning,
-        } => {
-            let request = SeedRequest {
-                members,
-                businesses,
-                offers_per_business: offers,
-                welcome_purchase_bs,
-            };
+        Command::Seed { data_dir, topology, members, businesses, offers, welcome_purchase_bs, tuning } => {
+            let request = SeedRequest { members, businesses, offers_per_business: offers, welcome_purchase_bs };
             let summary = seed(&data_dir, &topology, &tuning, &request).await?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
             Ok(ExitCode::SUCCESS)

@@ -52,7 +52,12 @@ pub struct SeedSummary {
 }
 
 /// Seeds the files that a deployment of `topology` under `data_dir` uses.
-pub async fn seed(data_dir: &Path, topology: &Topology, tuning: &Tuning, request: &SeedRequest) -> anyhow::Result<SeedSummary> {
+pub async fn seed(
+    data_dir: &Path,
+    topology: &Topology,
+    tuning: &Tuning,
+    request: &SeedRequest,
+) -> anyhow::Result<SeedSummary> {
     if request.businesses == 0 && request.members > 0 {
         bail!("members need at least one business to receive their welcome points from");
     }
@@ -76,19 +81,11 @@ pub async fn seed(data_dir: &Path, topology: &Topology, tuning: &Tuning, request
         let users = users.clone();
         async move {
             let user_id = auth
-                .register(RegisterRequest {
-                    email: email.clone(),
-                    password: SEED_PASSWORD.to_owned(),
-                    role,
-                })
+                .register(RegisterRequest { email: email.clone(), password: SEED_PASSWORD.to_owned(), role })
                 .await
                 .with_context(|| format!("registering {email}"))?;
             users
-                .create_profile(CreateProfileRequest {
-                    user_id,
-                    display_name: name,
-                    role,
-                })
+                .create_profile(CreateProfileRequest { user_id, display_name: name, role })
                 .await
                 .with_context(|| format!("creating the profile of {email}"))?;
             anyhow::Ok(user_id)

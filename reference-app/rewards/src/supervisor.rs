@@ -84,12 +84,15 @@ impl Supervisor {
     }
 
     fn lock_children(&self) -> anyhow::Result<std::sync::MutexGuard<'_, BTreeMap<ModuleName, ServiceChild>>> {
-        self.children
-            .lock()
-            .map_err(|_| anyhow::anyhow!("the supervisor's lock was poisoned"))
+        self.children.lock().map_err(|_| anyhow::anyhow!("the supervisor's lock was poisoned"))
     }
 
-    async fn spawn_child(&self, module: ModuleName, arguments: &[String], listen: &str) -> anyhow::Result<ServiceChild> {
+    async fn spawn_child(
+        &self,
+        module: ModuleName,
+        arguments: &[String],
+        listen: &str,
+    ) -> anyhow::Result<ServiceChild> {
         let mut process = Command::new(&self.executable)
             .args(arguments)
             .arg(format!("--listen={listen}"))
@@ -114,11 +117,7 @@ impl Supervisor {
         // Keep reading so that the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         tracing::info!(%module, %url, pid = process.id(), "service started");
-        Ok(ServiceChild {
-            url,
-            arguments: arguments.to_vec(),
-            process: Some(process),
-        })
+        Ok(ServiceChild { url, arguments: arguments.to_vec(), process: Some(process) })
     }
 
     /// The base URL of a child service.
@@ -130,12 +129,7 @@ impl Supervisor {
     pub fn urls(&self) -> BTreeMap<ModuleName, String> {
         self.children
             .lock()
-            .map(|children| {
-                children
-                    .iter()
-                    .map(|(module, child)| (*module, child.url.clone()))
-                    .collect()
-            })
+            .map(|children| children.iter().map(|(module, child)| (*module, child.url.clone())).collect())
             .unwrap_or_default()
     }
 
@@ -146,10 +140,7 @@ impl Supervisor {
 
     /// Kills one child service and waits for it to exit (to simulate, or to handle, the loss of a service).
     pub async fn stop(&self, module: ModuleName) -> anyhow::Result<()> {
-        let process = self
-            .lock_children()?
-            .get_mut(&module)
-            .and_then(|child| child.process.take());
+        let process = self.lock_children()?.get_mut(&module).and_then(|child| child.process.take());
         let Some(mut process) = process else {
             bail!("no {module} service is running");
         };
@@ -162,14 +153,8 @@ impl Supervisor {
     pub async fn restart(&self, module: ModuleName) -> anyhow::Result<()> {
         let (address, arguments, running) = {
             let mut children = self.lock_children()?;
-            let child = children
-                .get_mut(&module)
-                .with_context(|| format!("{module} was never started"))?;
-            let address = child
-                .url
-                .strip_prefix("http://")
-                .context("service URLs start with http://")?
-                .to_owned();
+            let child = children.get_mut(&module).with_context(|| format!("{module} was never started"))?;
+            let address = child.url.strip_prefix("http://").context("service URLs start with http://")?.to_owned();
             (address, child.arguments.clone(), child.process.take())
         };
         if let Some(mut running) = running {

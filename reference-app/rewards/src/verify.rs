@@ -69,10 +69,7 @@ pub async fn verify(data_dir: &Path, wait: Duration) -> anyhow::Result<VerifyRep
         summary = points.ledger_summary().await.context("reading the ledger")?;
     }
 
-    let mut report = VerifyReport {
-        ledger_entries: summary.transaction_ids.len(),
-        ..VerifyReport::default()
-    };
+    let mut report = VerifyReport { ledger_entries: summary.transaction_ids.len(), ..VerifyReport::default() };
     report.findings.extend(points.invariant_findings().await.context("checking the ledger")?);
     if summary.undelivered_outbox_rows > 0 {
         report.findings.push(format!(
@@ -82,12 +79,8 @@ pub async fn verify(data_dir: &Path, wait: Duration) -> anyhow::Result<VerifyRep
     }
 
     report.findings.extend(audit.chain_findings().await.context("checking the audit chain")?);
-    let audited: BTreeSet<i64> = audit
-        .recorded_transaction_ids()
-        .await
-        .context("reading the audit record")?
-        .into_iter()
-        .collect();
+    let audited: BTreeSet<i64> =
+        audit.recorded_transaction_ids().await.context("reading the audit record")?.into_iter().collect();
     report.audit_records = audited.len();
     let ledger: BTreeSet<i64> = summary.transaction_ids.iter().copied().collect();
     for missing in ledger.difference(&audited) {

@@ -35,11 +35,7 @@ fn count_movement(connection: &Connection, movement: &LedgerMovement) -> rusqlit
     if newly_processed == 0 {
         return Ok(());
     }
-    let (emitted, redeemed) = if movement.points >= 0 {
-        (movement.points, 0)
-    } else {
-        (0, -movement.points)
-    };
+    let (emitted, redeemed) = if movement.points >= 0 { (movement.points, 0) } else { (0, -movement.points) };
     connection.execute(
         "INSERT INTO analytics_business_totals (business_id, emitted, redeemed) VALUES (?1, ?2, ?3) \
          ON CONFLICT (business_id) DO UPDATE SET emitted = emitted + excluded.emitted, \
@@ -68,12 +64,7 @@ fn stats_of(connection: &Connection, business_id: i64) -> rusqlite::Result<Busin
         [business_id],
         |row| row.get::<_, i64>(0),
     )?;
-    Ok(BusinessStats {
-        business_id,
-        emitted,
-        redeemed,
-        members,
-    })
+    Ok(BusinessStats { business_id, emitted, redeemed, members })
 }
 
 #[async_trait]
@@ -92,18 +83,15 @@ impl LedgerSubscriber for LocalAnalytics {
 #[async_trait]
 impl AnalyticsApi for LocalAnalytics {
     async fn business_stats(&self, business_id: i64) -> Result<BusinessStats, AnalyticsError> {
-        Ok(self
-            .database
-            .with_connection(|connection| stats_of(connection, business_id))?)
+        Ok(self.database.with_connection(|connection| stats_of(connection, business_id))?)
     }
 
     async fn all_business_stats(&self) -> Result<Vec<BusinessStats>, AnalyticsError> {
         let stats = self.database.with_connection(|connection| {
             let mut statement =
                 connection.prepare("SELECT business_id FROM analytics_business_totals ORDER BY business_id")?;
-            let business_ids = statement
-                .query_map([], |row| row.get::<_, i64>(0))?
-                .collect::<rusqlite::Result<Vec<i64>>>()?;
+            let business_ids =
+                statement.query_map([], |row| row.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
             business_ids
                 .into_iter()
                 .map(|business_id| stats_of(connection, business_id))
@@ -122,8 +110,7 @@ mod tests {
     #[tokio::test]
     async fn movements_are_counted_once_per_transaction() {
         let directory = tempfile::tempdir().unwrap();
-        let analytics =
-            LocalAnalytics::open(Database::open(&directory.path().join("analytics.db")).unwrap()).unwrap();
+        let analytics = LocalAnalytics::open(Database::open(&directory.path().join("analytics.db")).unwrap()).unwrap();
         let movement = |transaction_id, member_id, points| LedgerMovement {
             transaction_id,
             member_id,
@@ -134,17 +121,9 @@ mod tests {
             occurred_at: 0,
         };
         for delivered in [movement(1, 1, 100), movement(1, 1, 100), movement(2, 2, 50), movement(3, 1, -30)] {
-            analytics
-                .record_movement(&mut UnitOfWork::detached(), delivered)
-                .await
-                .unwrap();
+            analytics.record_movement(&mut UnitOfWork::detached(), delivered).await.unwrap();
         }
-        let expected = BusinessStats {
-            business_id: 7,
-            emitted: 150,
-            redeemed: 30,
-            members: 2,
-        };
+        let expected = BusinessStats { business_id: 7, emitted: 150, redeemed: 30, members: 2 };
         assert_eq!(analytics.business_stats(7).await.unwrap(), expected);
         assert_eq!(analytics.all_business_stats().await.unwrap(), vec![expected]);
         assert_eq!(analytics.business_stats(8).await.unwrap().emitted, 0);

@@ -40,11 +40,7 @@ fn chained_hash(previous_hash: &str, payload: &str) -> String {
 
 fn append_record(connection: &Connection, movement: &LedgerMovement, payload: &str) -> rusqlite::Result<()> {
     let already_recorded = connection
-        .query_row(
-            "SELECT 1 FROM audit_records WHERE transaction_id = ?1",
-            [movement.transaction_id],
-            |_| Ok(()),
-        )
+        .query_row("SELECT 1 FROM audit_records WHERE transaction_id = ?1", [movement.transaction_id], |_| Ok(()))
         .optional()?
         .is_some();
     if already_recorded {
@@ -52,11 +48,9 @@ fn append_record(connection: &Connection, movement: &LedgerMovement, payload: &s
         return Ok(());
     }
     let previous_hash = connection
-        .query_row(
-            "SELECT record_hash FROM audit_records ORDER BY sequence DESC LIMIT 1",
-            [],
-            |row| row.get::<_, String>(0),
-        )
+        .query_row("SELECT record_hash FROM audit_records ORDER BY sequence DESC LIMIT 1", [], |row| {
+            row.get::<_, String>(0)
+        })
         .optional()?
         .unwrap_or_else(|| GENESIS_HASH.to_owned());
     let record_hash = chained_hash(&previous_hash, payload);
@@ -75,8 +69,7 @@ impl LedgerSubscriber for LocalAudit {
         unit_of_work: &mut UnitOfWork,
         movement: LedgerMovement,
     ) -> Result<(), SubscriberFailure> {
-        let payload =
-            serde_json::to_string(&movement).map_err(|error| SubscriberFailure(format!("audit: {error}")))?;
+        let payload = serde_json::to_string(&movement).map_err(|error| SubscriberFailure(format!("audit: {error}")))?;
         self.database
             .within(unit_of_work, |connection| append_record(connection, &movement, &payload))
             .map_err(|error| SubscriberFailure(format!("audit: {error}")))
@@ -111,9 +104,8 @@ impl AuditApi for LocalAudit {
                 ));
             }
             if chained_hash(&previous_hash, &payload) != record_hash {
-                findings.push(format!(
-                    "audit: record {sequence} (transaction {transaction_id}) does not match its hash"
-                ));
+                findings
+                    .push(format!("audit: record {sequence} (transaction {transaction_id}) does not match its hash"));
             }
             match serde_json::from_str::<LedgerMovement>(&payload) {
                 Ok(movement) if movement.transaction_id == transaction_id => {}
@@ -161,10 +153,7 @@ mod tests {
         let database = Database::open(&directory.path().join("audit.db")).unwrap();
         let audit = LocalAudit::open(Arc::clone(&database)).unwrap();
         for transaction_id in [1, 2, 2, 3] {
-            audit
-                .record_movement(&mut UnitOfWork::detached(), movement(transaction_id))
-                .await
-                .unwrap();
+            audit.record_movement(&mut UnitOfWork::detached(), movement(transaction_id)).await.unwrap();
         }
         assert_eq!(audit.recorded_transaction_ids().await.unwrap(), vec![1, 2, 3]);
         assert!(audit.chain_findings().await.unwrap().is_empty());

@@ -26,18 +26,12 @@ pub struct PasswordHashing {
 impl PasswordHashing {
     /// OWASP's recommended argon2id setting: 19 MiB of memory, two passes.
     pub fn standard() -> PasswordHashing {
-        PasswordHashing {
-            memory_kib: 19 * 1024,
-            iterations: 2,
-        }
+        PasswordHashing { memory_kib: 19 * 1024, iterations: 2 }
     }
 
     /// A deliberately weak setting for tests and load-test seeding only.
     pub fn fast() -> PasswordHashing {
-        PasswordHashing {
-            memory_kib: 64,
-            iterations: 1,
-        }
+        PasswordHashing { memory_kib: 64, iterations: 1 }
     }
 }
 
@@ -63,18 +57,9 @@ impl LocalAuth {
     /// Runs the module's migrations and returns the implementation.
     pub fn open(database: Arc<Database>, settings: AuthSettings) -> Result<LocalAuth, StorageError> {
         database.migrate(MIGRATION)?;
-        let params = Params::new(
-            settings.password_hashing.memory_kib,
-            settings.password_hashing.iterations,
-            1,
-            None,
-        )
-        .map_err(|error| StorageError(format!("invalid argon2 parameters: {error}")))?;
-        Ok(LocalAuth {
-            database,
-            settings,
-            hasher: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
-        })
+        let params = Params::new(settings.password_hashing.memory_kib, settings.password_hashing.iterations, 1, None)
+            .map_err(|error| StorageError(format!("invalid argon2 parameters: {error}")))?;
+        Ok(LocalAuth { database, settings, hasher: Argon2::new(Algorithm::Argon2id, Version::V0x13, params) })
     }
 
     fn hash_password(&self, password: &Password) -> Result<String, AuthError> {
@@ -127,15 +112,10 @@ impl AuthApi for LocalAuth {
         };
         let parsed_hash = PasswordHash::new(&stored_hash)
             .map_err(|error| AuthError::Internal(format!("stored hash is unreadable: {error}")))?;
-        if self
-            .hasher
-            .verify_password(request.password.as_bytes(), &parsed_hash)
-            .is_err()
-        {
+        if self.hasher.verify_password(request.password.as_bytes(), &parsed_hash).is_err() {
             return Err(AuthError::InvalidCredentials);
         }
-        let role = Role::parse(&role)
-            .ok_or_else(|| AuthError::Internal(format!("stored role {role} is unknown")))?;
+        let role = Role::parse(&role).ok_or_else(|| AuthError::Internal(format!("stored role {role} is unknown")))?;
         let claims = TokenClaims {
             user_id,
             role,
@@ -145,13 +125,10 @@ impl AuthApi for LocalAuth {
     }
 
     async fn verify(&self, token: String) -> Result<TokenClaims, AuthError> {
-        self.settings
-            .token_key
-            .verify(&token, now_unix_seconds())
-            .map_err(|error| match error {
-                TokenError::Invalid => AuthError::InvalidToken,
-                TokenError::Expired => AuthError::TokenExpired,
-            })
+        self.settings.token_key.verify(&token, now_unix_seconds()).map_err(|error| match error {
+            TokenError::Invalid => AuthError::InvalidToken,
+            TokenError::Expired => AuthError::TokenExpired,
+        })
     }
 }
 
@@ -173,11 +150,7 @@ mod tests {
     }
 
     fn registration(email: &str) -> RegisterRequest {
-        RegisterRequest {
-            email: email.to_owned(),
-            password: "correct horse".to_owned(),
-            role: Role::Member,
-        }
+        RegisterRequest { email: email.to_owned(), password: "correct horse".to_owned(), role: Role::Member }
     }
 
     #[tokio::test]
@@ -186,10 +159,7 @@ mod tests {
         let auth = local_auth(&directory);
         let user_id = auth.register(registration("ana@example.com")).await.unwrap();
         let token = auth
-            .login(LoginRequest {
-                email: "ANA@example.com".to_owned(),
-                password: "correct horse".to_owned(),
-            })
+            .login(LoginRequest { email: "ANA@example.com".to_owned(), password: "correct horse".to_owned() })
             .await
             .unwrap();
         let claims = auth.verify(token).await.unwrap();
@@ -201,15 +171,9 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let auth = local_auth(&directory);
         auth.register(registration("ana@example.com")).await.unwrap();
-        assert_eq!(
-            auth.register(registration("Ana@Example.com")).await,
-            Err(AuthError::EmailTaken)
-        );
+        assert_eq!(auth.register(registration("Ana@Example.com")).await, Err(AuthError::EmailTaken));
         let wrong = auth
-            .login(LoginRequest {
-                email: "ana@example.com".to_owned(),
-                password: "wrong password".to_owned(),
-            })
+            .login(LoginRequest { email: "ana@example.com".to_owned(), password: "wrong password".to_owned() })
             .await;
         assert_eq!(wrong, Err(AuthError::InvalidCredentials));
         assert_eq!(auth.verify("garbage".to_owned()).await, Err(AuthError::InvalidToken));

@@ -68,11 +68,7 @@ pub trait BusinessApi: Send + Sync {
     /// Reads an offer.
     async fn get_offer(&self, offer_id: i64) -> Result<Offer, BusinessError>;
     /// The newest offers of the given businesses, at most `limit` (capped at [`MAX_OFFERS_LISTED`]).
-    async fn offers_of_businesses(
-        &self,
-        business_ids: Vec<i64>,
-        limit: u32,
-    ) -> Result<Vec<Offer>, BusinessError>;
+    async fn offers_of_businesses(&self, business_ids: Vec<i64>, limit: u32) -> Result<Vec<Offer>, BusinessError>;
 }
 
 /// Everything that can go wrong in the business module. Each variant names the HTTP status the gateway maps it to.

@@ -28,9 +28,7 @@ pub(crate) fn emission_rate(points_per_boliviano: i64) -> Result<i64, BusinessEr
 
 pub(crate) fn offer_cost(cost_points: i64) -> Result<i64, BusinessError> {
     if !(1..=MAX_OFFER_COST).contains(&cost_points) {
-        return Err(BusinessError::InvalidInput(format!(
-            "cost_points must be between 1 and {MAX_OFFER_COST}"
-        )));
+        return Err(BusinessError::InvalidInput(format!("cost_points must be between 1 and {MAX_OFFER_COST}")));
     }
     Ok(cost_points)
 }

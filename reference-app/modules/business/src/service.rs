@@ -27,12 +27,7 @@ impl LocalBusiness {
 }
 
 fn offer_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Offer> {
-    Ok(Offer {
-        offer_id: row.get(0)?,
-        business_id: row.get(1)?,
-        title: row.get(2)?,
-        cost_points: row.get(3)?,
-    })
+    Ok(Offer { offer_id: row.get(0)?, business_id: row.get(1)?, title: row.get(2)?, cost_points: row.get(3)? })
 }
 
 #[async_trait]
@@ -48,12 +43,7 @@ impl BusinessApi for LocalBusiness {
             )?;
             Ok(connection.last_insert_rowid())
         })?;
-        Ok(Business {
-            business_id,
-            owner_user_id: request.owner_user_id,
-            name,
-            points_per_boliviano,
-        })
+        Ok(Business { business_id, owner_user_id: request.owner_user_id, name, points_per_boliviano })
     }
 
     async fn get_business(&self, business_id: i64) -> Result<Business, BusinessError> {
@@ -92,12 +82,7 @@ impl BusinessApi for LocalBusiness {
             )?;
             Ok(connection.last_insert_rowid())
         })?;
-        Ok(Offer {
-            offer_id,
-            business_id: business.business_id,
-            title,
-            cost_points,
-        })
+        Ok(Offer { offer_id, business_id: business.business_id, title, cost_points })
     }
 
     async fn get_offer(&self, offer_id: i64) -> Result<Offer, BusinessError> {
@@ -114,17 +99,13 @@ impl BusinessApi for LocalBusiness {
             .ok_or(BusinessError::OfferNotFound)
     }
 
-    async fn offers_of_businesses(
-        &self,
-        business_ids: Vec<i64>,
-        limit: u32,
-    ) -> Result<Vec<Offer>, BusinessError> {
+    async fn offers_of_businesses(&self, business_ids: Vec<i64>, limit: u32) -> Result<Vec<Offer>, BusinessError> {
         if business_ids.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
         // The id list is bound as one JSON array parameter, so the SQL text never changes with the input.
-        let ids_as_json = serde_json::to_string(&business_ids)
-            .map_err(|error| BusinessError::Internal(error.to_string()))?;
+        let ids_as_json =
+            serde_json::to_string(&business_ids).map_err(|error| BusinessError::Internal(error.to_string()))?;
         let limit = limit.min(MAX_OFFERS_LISTED);
         let offers = self.database.with_connection(|connection| {
             let mut statement = connection.prepare_cached(
@@ -145,8 +126,7 @@ mod tests {
     #[tokio::test]
     async fn only_the_owner_creates_offers_and_listing_filters_by_business() {
         let directory = tempfile::tempdir().unwrap();
-        let business =
-            LocalBusiness::open(Database::open(&directory.path().join("business.db")).unwrap()).unwrap();
+        let business = LocalBusiness::open(Database::open(&directory.path().join("business.db")).unwrap()).unwrap();
         let cafe = business
             .create_business(CreateBusinessRequest {
                 owner_user_id: 1,
@@ -169,10 +149,7 @@ mod tests {
             title: "Free coffee".to_owned(),
             cost_points: 50,
         };
-        assert_eq!(
-            business.create_offer(offer_request(2, cafe.business_id)).await,
-            Err(BusinessError::NotOwner)
-        );
+        assert_eq!(business.create_offer(offer_request(2, cafe.business_id)).await, Err(BusinessError::NotOwner));
         let offer = business.create_offer(offer_request(1, cafe.business_id)).await.unwrap();
         business.create_offer(offer_request(2, other.business_id)).await.unwrap();
         let listed = business.offers_of_businesses(vec![cafe.business_id], 10).await.unwrap();

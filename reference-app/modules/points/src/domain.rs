@@ -10,9 +10,7 @@ const QR_CODE_BYTES: usize = 16;
 pub(crate) fn idempotency_key(raw: &str) -> Result<&str, PointsError> {
     let well_formed = !raw.is_empty()
         && raw.len() <= MAX_IDEMPOTENCY_KEY_LENGTH
-        && raw
-            .chars()
-            .all(|character| character.is_ascii_alphanumeric() || "_.:-".contains(character));
+        && raw.chars().all(|character| character.is_ascii_alphanumeric() || "_.:-".contains(character));
     if !well_formed {
         return Err(PointsError::InvalidInput(format!(
             "idempotency_key must have 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters of A-Z, a-z, 0-9, _ . : -"
@@ -24,9 +22,7 @@ pub(crate) fn idempotency_key(raw: &str) -> Result<&str, PointsError> {
 /// A purchase of 1 centavo to Bs 100,000.
 pub(crate) fn purchase_cents(raw: i64) -> Result<i64, PointsError> {
     if !(1..=MAX_PURCHASE_CENTS).contains(&raw) {
-        return Err(PointsError::InvalidInput(
-            "purchase_bs must be positive and at most 100000".to_owned(),
-        ));
+        return Err(PointsError::InvalidInput("purchase_bs must be positive and at most 100000".to_owned()));
     }
     Ok(raw)
 }
@@ -35,9 +31,7 @@ pub(crate) fn purchase_cents(raw: i64) -> Result<i64, PointsError> {
 pub(crate) fn points_for_purchase(purchase_cents: i64, points_per_boliviano: i64) -> Result<i64, PointsError> {
     let points = purchase_cents.saturating_mul(points_per_boliviano) / 100;
     if points < 1 {
-        return Err(PointsError::InvalidInput(
-            "purchase_bs is too small to earn a point".to_owned(),
-        ));
+        return Err(PointsError::InvalidInput("purchase_bs is too small to earn a point".to_owned()));
     }
     Ok(points)
 }
@@ -51,13 +45,9 @@ pub(crate) fn new_qr_code() -> String {
 /// A QR code as typed or scanned: exactly the shape [`new_qr_code`] produces.
 pub(crate) fn qr_code(raw: &str) -> Result<&str, PointsError> {
     let well_formed = raw.len() == QR_CODE_BYTES * 2
-        && raw
-            .chars()
-            .all(|character| character.is_ascii_digit() || ('a'..='f').contains(&character));
+        && raw.chars().all(|character| character.is_ascii_digit() || ('a'..='f').contains(&character));
     if !well_formed {
-        return Err(PointsError::InvalidInput(
-            "code must be 32 lowercase hexadecimal characters".to_owned(),
-        ));
+        return Err(PointsError::InvalidInput("code must be 32 lowercase hexadecimal characters".to_owned()));
     }
     Ok(raw)
 }

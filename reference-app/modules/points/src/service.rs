@@ -124,22 +124,15 @@ fn replay(
         Some((_, _, _, fingerprint)) if fingerprint.as_deref() != Some(request_fingerprint) => {
             Err(PointsError::IdempotencyKeyReused)
         }
-        Some((transaction_id, points, balance, _)) => Ok(Some(MovementReceipt {
-            transaction_id,
-            points: points.abs(),
-            balance,
-            replayed: true,
-        })),
+        Some((transaction_id, points, balance, _)) => {
+            Ok(Some(MovementReceipt { transaction_id, points: points.abs(), balance, replayed: true }))
+        }
     }
 }
 
 fn balance_of(connection: &Connection, member_id: i64) -> Result<i64, PointsError> {
     let balance = connection
-        .query_row(
-            "SELECT balance FROM points_balances WHERE member_id = ?1",
-            [member_id],
-            |row| row.get::<_, i64>(0),
-        )
+        .query_row("SELECT balance FROM points_balances WHERE member_id = ?1", [member_id], |row| row.get::<_, i64>(0))
         .optional()?;
     Ok(balance.unwrap_or(0))
 }
@@ -204,20 +197,12 @@ impl LocalPoints {
         settings: PointsSettings,
     ) -> Result<LocalPoints, StorageError> {
         database.migrate(MIGRATION)?;
-        Ok(LocalPoints {
-            database,
-            business,
-            users,
-            subscriptions,
-            settings,
-        })
+        Ok(LocalPoints { database, business, users, subscriptions, settings })
     }
 
     /// Whether any subscriber is delivered through the outbox, so that a relay must run.
     pub fn needs_outbox_relay(&self) -> bool {
-        self.subscriptions
-            .iter()
-            .any(|subscription| subscription.delivery == Delivery::Outbox)
+        self.subscriptions.iter().any(|subscription| subscription.delivery == Delivery::Outbox)
     }
 
     /// Publishes a movement to every subscriber, inside the unit of work or through the outbox.
@@ -232,8 +217,8 @@ impl LocalPoints {
                         PointsError::Internal(format!("{} could not record the movement: {failure}", subscription.name))
                     })?,
                 Delivery::Outbox => {
-                    let payload = serde_json::to_string(movement)
-                        .map_err(|error| PointsError::Internal(error.to_string()))?;
+                    let payload =
+                        serde_json::to_string(movement).map_err(|error| PointsError::Internal(error.to_string()))?;
                     unit_of_work.connection()?.execute(
                         "INSERT INTO points_outbox (subscriber, transaction_id, payload, created_at) \
                          VALUES (?1, ?2, ?3, ?4)",
@@ -319,7 +304,9 @@ impl PointsApi for LocalPoints {
         let purchase_cents = domain::purchase_cents(request.purchase_cents)?;
         let scope = format!("emit:{}:{key}", request.acting_user_id);
         let fingerprint = format!("{}:{}:{purchase_cents}", request.business_id, request.member_id);
-        if let Some(receipt) = self.database.with_connection(|connection| Ok(replay(connection, &scope, &fingerprint)))?? {
+        if let Some(receipt) =
+            self.database.with_connection(|connection| Ok(replay(connection, &scope, &fingerprint)))??
+        {
             return Ok(receipt);
         }
         let rate = self.owned_business_rate(request.acting_user_id, request.business_id).await?;
@@ -365,11 +352,7 @@ impl PointsApi for LocalPoints {
                 rusqlite::params![code, request.business_id, points, created_at, expires_at],
             )
         })?;
-        Ok(QrCode {
-            code,
-            points,
-            expires_at,
-        })
+        Ok(QrCode { code, points, expires_at })
     }
 
     async fn claim(&self, request: ClaimRequest) -> Result<MovementReceipt, PointsError> {
@@ -430,7 +413,9 @@ impl PointsApi for LocalPoints {
         let key = domain::idempotency_key(&request.idempotency_key)?;
         let scope = format!("redeem:{}:{key}", request.member_id);
         let fingerprint = request.offer_id.to_string();
-        if let Some(receipt) = self.database.with_connection(|connection| Ok(replay(connection, &scope, &fingerprint)))?? {
+        if let Some(receipt) =
+            self.database.with_connection(|connection| Ok(replay(connection, &scope, &fingerprint)))??
+        {
             return Ok(receipt);
         }
         let offer = self.business.get_offer(request.offer_id).await.map_err(business_error)?;
@@ -482,13 +467,7 @@ impl PointsApi for LocalPoints {
             .map(|(transaction_id, business_id, kind, points, occurred_at)| {
                 let kind = MovementKind::parse(&kind)
                     .ok_or_else(|| PointsError::Internal(format!("stored movement kind {kind} is unknown")))?;
-                Ok(LedgerEntry {
-                    transaction_id,
-                    business_id,
-                    kind,
-                    points,
-                    occurred_at,
-                })
+                Ok(LedgerEntry { transaction_id, business_id, kind, points, occurred_at })
             })
             .collect()
     }
@@ -501,7 +480,9 @@ impl PointsApi for LocalPoints {
                  LEFT JOIN points_ledger l ON l.member_id = b.member_id GROUP BY b.member_id, b.balance \
                  HAVING b.balance != COALESCE(SUM(l.points), 0)",
             )?;
-            for row in mismatched.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?)))? {
+            for row in mismatched
+                .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?)))?
+            {
                 let (member_id, balance, ledger_sum) = row?;
                 findings.push(format!(
                     "points: member {member_id} has balance {balance} but its ledger sums to {ledger_sum}"
@@ -517,7 +498,8 @@ impl PointsApi for LocalPoints {
                     "points: member {member_id} has ledger entries summing to {ledger_sum} but no balance"
                 ));
             }
-            let mut negative = connection.prepare("SELECT member_id, balance FROM points_balances WHERE balance < 0")?;
+            let mut negative =
+                connection.prepare("SELECT member_id, balance FROM points_balances WHERE balance < 0")?;
             for row in negative.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))? {
                 let (member_id, balance) = row?;
                 findings.push(format!("points: member {member_id} has a negative balance {balance}"));
@@ -553,9 +535,8 @@ impl PointsApi for LocalPoints {
     async fn ledger_summary(&self) -> Result<LedgerSummary, PointsError> {
         let summary = self.database.with_connection(|connection| {
             let mut ids = connection.prepare("SELECT transaction_id FROM points_ledger ORDER BY transaction_id")?;
-            let transaction_ids = ids
-                .query_map([], |row| row.get::<_, i64>(0))?
-                .collect::<rusqlite::Result<Vec<i64>>>()?;
+            let transaction_ids =
+                ids.query_map([], |row| row.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
             let mut totals = connection.prepare(
                 "SELECT business_id, \
                  COALESCE(SUM(CASE WHEN points > 0 THEN points ELSE 0 END), 0), \
@@ -573,16 +554,11 @@ impl PointsApi for LocalPoints {
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let undelivered_outbox_rows = connection.query_row(
-                "SELECT COUNT(*) FROM points_outbox WHERE delivered_at IS NULL",
-                [],
-                |row| row.get::<_, i64>(0),
-            )?;
-            Ok(LedgerSummary {
-                transaction_ids,
-                totals_by_business,
-                undelivered_outbox_rows,
-            })
+            let undelivered_outbox_rows =
+                connection.query_row("SELECT COUNT(*) FROM points_outbox WHERE delivered_at IS NULL", [], |row| {
+                    row.get::<_, i64>(0)
+                })?;
+            Ok(LedgerSummary { transaction_ids, totals_by_business, undelivered_outbox_rows })
         })?;
         Ok(summary)
     }

@@ -40,14 +40,9 @@ impl LocalUsers {
                 .optional()
         })?;
         row.map(|(user_id, display_name, role, member_since)| {
-            let role = Role::parse(&role)
-                .ok_or_else(|| UsersError::Internal(format!("stored role {role} is unknown")))?;
-            Ok(Profile {
-                user_id,
-                display_name,
-                role,
-                member_since,
-            })
+            let role =
+                Role::parse(&role).ok_or_else(|| UsersError::Internal(format!("stored role {role} is unknown")))?;
+            Ok(Profile { user_id, display_name, role, member_since })
         })
         .transpose()
     }
@@ -87,21 +82,13 @@ mod tests {
     async fn profiles_are_created_once_and_read_back() {
         let directory = tempfile::tempdir().unwrap();
         let users = LocalUsers::open(Database::open(&directory.path().join("users.db")).unwrap()).unwrap();
-        let request = CreateProfileRequest {
-            user_id: 5,
-            display_name: "  Ana  ".to_owned(),
-            role: Role::Member,
-        };
+        let request = CreateProfileRequest { user_id: 5, display_name: "  Ana  ".to_owned(), role: Role::Member };
         let created = users.create_profile(request.clone()).await.unwrap();
         assert_eq!(created.display_name, "Ana");
         assert_eq!(users.create_profile(request).await.unwrap(), created);
         assert_eq!(users.get_profile(5).await.unwrap(), created);
         assert_eq!(users.get_profile(6).await, Err(UsersError::NotFound));
-        let conflicting = CreateProfileRequest {
-            user_id: 5,
-            display_name: "Bea".to_owned(),
-            role: Role::Member,
-        };
+        let conflicting = CreateProfileRequest { user_id: 5, display_name: "Bea".to_owned(), role: Role::Member };
         assert_eq!(users.create_profile(conflicting).await, Err(UsersError::Conflict));
         assert!(validate_display_name("   ").is_err());
     }

@@ -23,11 +23,7 @@ pub struct ApiError {
 impl ApiError {
     /// Builds an error answer.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+        ApiError { status, code, message: message.into() }
     }
 
     /// 422 with code `invalid_input`.
@@ -113,9 +109,7 @@ impl From<PointsError> for ApiError {
             PointsError::CodeUsed => ApiError::new(StatusCode::CONFLICT, "code_used", message),
             PointsError::CodeExpired => ApiError::new(StatusCode::GONE, "code_expired", message),
             PointsError::InsufficientPoints => ApiError::new(StatusCode::CONFLICT, "insufficient_points", message),
-            PointsError::IdempotencyKeyReused => {
-                ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message)
-            }
+            PointsError::IdempotencyKeyReused => ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message),
             PointsError::Unavailable(_) => ApiError::unavailable(message),
             PointsError::Internal(_) => ApiError::internal(message),
         }

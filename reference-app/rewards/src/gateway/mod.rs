@@ -109,13 +109,7 @@ pub fn router(state: GatewayState) -> Router {
 }
 
 fn bearer_token(request: &Request) -> Option<String> {
-    request
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::to_owned)
+    request.headers().get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::to_owned)
 }
 
 /// Starts the trace (continuing the client's `traceparent` if it sent one) and spends one unit of the client's
@@ -138,11 +132,9 @@ async fn trace_and_rate_limit(State(state): State<GatewayState>, request: Reques
         .and_then(|value| value.to_str().ok())
         .and_then(context::trace_id_from_traceparent)
         .unwrap_or_else(context::new_trace_id);
-    let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), trace_id = %trace_id);
-    let call_context = CallContext {
-        trace_id,
-        member_token: None,
-    };
+    let span =
+        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), trace_id = %trace_id);
+    let call_context = CallContext { trace_id, member_token: None };
     let response = context::run_within(call_context, next.run(request)).instrument(span.clone()).await;
     span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "answered"));
     response
@@ -160,10 +152,7 @@ async fn authenticate(State(state): State<GatewayState>, mut request: Request, n
     };
     request.extensions_mut().insert(Caller(claims));
     let trace_id = context::current().map(|call| call.trace_id).unwrap_or_else(context::new_trace_id);
-    let call_context = CallContext {
-        trace_id,
-        member_token: Some(token),
-    };
+    let call_context = CallContext { trace_id, member_token: Some(token) };
     context::run_within(call_context, next.run(request)).await
 }
 
@@ -208,22 +197,9 @@ async fn register(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     // The name is checked before auth creates the account, so that a bad name leaves nothing behind.
     let display_name = validate_display_name(&body.name)?;
-    let user_id = state
-        .auth
-        .register(RegisterRequest {
-            email: body.email,
-            password: body.password,
-            role: body.role,
-        })
-        .await?;
-    state
-        .users
-        .create_profile(CreateProfileRequest {
-            user_id,
-            display_name,
-            role: body.role,
-        })
-        .await?;
+    let user_id =
+        state.auth.register(RegisterRequest { email: body.email, password: body.password, role: body.role }).await?;
+    state.users.create_profile(CreateProfileRequest { user_id, display_name, role: body.role }).await?;
     Ok((StatusCode::CREATED, Json(json!({"user_id": user_id}))))
 }
 
@@ -234,14 +210,11 @@ struct LoginBody {
     password: String,
 }
 
-async fn login(State(state): State<GatewayState>, JsonBody(body): JsonBody<LoginBody>) -> Result<Json<Value>, ApiError> {
-    let token = state
-        .auth
-        .login(LoginRequest {
-            email: body.email,
-            password: body.password,
-        })
-        .await?;
+async fn login(
+    State(state): State<GatewayState>,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> Result<Json<Value>, ApiError> {
+    let token = state.auth.login(LoginRequest { email: body.email, password: body.password }).await?;
     Ok(Json(json!({"token": token})))
 }
 
@@ -299,9 +272,7 @@ async fn create_offer(
 /// Converts bolivianos to centavos, refusing amounts that are not positive, too large, or finer than a centavo.
 fn purchase_cents(purchase_bs: f64) -> Result<i64, ApiError> {
     if !purchase_bs.is_finite() || purchase_bs <= 0.0 || purchase_bs > MAX_PURCHASE_BS {
-        return Err(ApiError::invalid_input(format!(
-            "purchase_bs must be positive and at most {MAX_PURCHASE_BS}"
-        )));
+        return Err(ApiError::invalid_input(format!("purchase_bs must be positive and at most {MAX_PURCHASE_BS}")));
     }
     let cents = (purchase_bs * 100.0).round();
     if (cents - purchase_bs * 100.0).abs() > 1e-6 {
@@ -381,13 +352,7 @@ async fn claim_qr(
     JsonBody(body): JsonBody<ClaimBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let member_id = caller.require_role(Role::Member)?;
-    let receipt = state
-        .points
-        .claim(ClaimRequest {
-            member_id,
-            code: body.code,
-        })
-        .await?;
+    let receipt = state.points.claim(ClaimRequest { member_id, code: body.code }).await?;
     Ok(receipt_response(receipt))
 }
 
@@ -406,11 +371,7 @@ async fn redeem_offer(
     let member_id = caller.require_role(Role::Member)?;
     let receipt = state
         .points
-        .redeem(RedeemRequest {
-            member_id,
-            offer_id: body.offer_id,
-            idempotency_key: body.idempotency_key,
-        })
+        .redeem(RedeemRequest { member_id, offer_id: body.offer_id, idempotency_key: body.idempotency_key })
         .await?;
     Ok(receipt_response(receipt))
 }

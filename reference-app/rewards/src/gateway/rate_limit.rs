@@ -46,10 +46,7 @@ impl RateLimiter {
                 bucket.tokens + now.duration_since(bucket.refilled_at).as_secs_f64() * per_second < burst
             });
         }
-        let bucket = buckets.entry(client.to_owned()).or_insert(Bucket {
-            tokens: self.burst,
-            refilled_at: now,
-        });
+        let bucket = buckets.entry(client.to_owned()).or_insert(Bucket { tokens: self.burst, refilled_at: now });
         let refill = now.duration_since(bucket.refilled_at).as_secs_f64() * self.per_second;
         bucket.tokens = (bucket.tokens + refill).min(self.burst);
         bucket.refilled_at = now;

@@ -9,9 +9,7 @@ use axum::Router;
 use rewards_analytics::api::{AnalyticsApi, AnalyticsError, BusinessStats};
 use rewards_audit::api::{AuditApi, AuditError};
 use rewards_auth::api::{AuthApi, AuthError, LoginRequest, RegisterRequest, TokenClaims};
-use rewards_business::api::{
-    Business, BusinessApi, BusinessError, CreateBusinessRequest, CreateOfferRequest, Offer,
-};
+use rewards_business::api::{Business, BusinessApi, BusinessError, CreateBusinessRequest, CreateOfferRequest, Offer};
 use rewards_points::api::{
     ClaimRequest, CreateQrRequest, EmitRequest, LedgerEntry, LedgerMovement, LedgerSubscriber, LedgerSummary,
     MovementReceipt, PointsApi, PointsError, QrCode, RedeemRequest, SubscriberFailure, UnitOfWork,
@@ -117,9 +115,10 @@ pub fn business_routes(service: Arc<dyn BusinessApi>) -> Router {
         )
         .route(
             "/rpc/business/get_offer",
-            rpc_route(Arc::clone(&service), |service, (offer_id,): (i64,)| async move {
-                service.get_offer(offer_id).await
-            }),
+            rpc_route(
+                Arc::clone(&service),
+                |service, (offer_id,): (i64,)| async move { service.get_offer(offer_id).await },
+            ),
         )
         .route(
             "/rpc/business/offers_of_businesses",
@@ -185,9 +184,10 @@ pub fn points_routes(service: Arc<dyn PointsApi>) -> Router {
         )
         .route(
             "/rpc/points/balance",
-            rpc_route(Arc::clone(&service), |service, (member_id,): (i64,)| async move {
-                service.balance(member_id).await
-            }),
+            rpc_route(
+                Arc::clone(&service),
+                |service, (member_id,): (i64,)| async move { service.balance(member_id).await },
+            ),
         )
         .route(
             "/rpc/points/recent_movements",

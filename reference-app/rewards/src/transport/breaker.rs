@@ -37,9 +37,7 @@ impl CircuitBreaker {
     /// A closed breaker that opens after `failure_threshold` consecutive failures, for `open_duration`.
     pub fn new(failure_threshold: u32, open_duration: Duration) -> CircuitBreaker {
         CircuitBreaker {
-            state: Mutex::new(BreakerState::Closed {
-                consecutive_failures: 0,
-            }),
+            state: Mutex::new(BreakerState::Closed { consecutive_failures: 0 }),
             failure_threshold: failure_threshold.max(1),
             open_duration,
         }
@@ -58,18 +56,12 @@ impl CircuitBreaker {
             BreakerState::Closed { .. } => true,
             BreakerState::Open { until } if now < until => false,
             BreakerState::Open { .. } => {
-                *state = BreakerState::HalfOpen {
-                    trial_in_flight: true,
-                };
+                *state = BreakerState::HalfOpen { trial_in_flight: true };
                 true
             }
             BreakerState::HalfOpen { trial_in_flight: true } => false,
-            BreakerState::HalfOpen {
-                trial_in_flight: false,
-            } => {
-                *state = BreakerState::HalfOpen {
-                    trial_in_flight: true,
-                };
+            BreakerState::HalfOpen { trial_in_flight: false } => {
+                *state = BreakerState::HalfOpen { trial_in_flight: true };
                 true
             }
         }
@@ -78,9 +70,7 @@ impl CircuitBreaker {
     /// Reports that a call reached the peer and got an answer.
     pub fn record_success(&self) {
         if let Ok(mut state) = self.state.lock() {
-            *state = BreakerState::Closed {
-                consecutive_failures: 0,
-            };
+            *state = BreakerState::Closed { consecutive_failures: 0 };
         }
     }
 
@@ -94,15 +84,11 @@ impl CircuitBreaker {
             return;
         };
         *state = match *state {
-            BreakerState::Closed {
-                consecutive_failures,
-            } if consecutive_failures + 1 < self.failure_threshold => BreakerState::Closed {
-                consecutive_failures: consecutive_failures + 1,
-            },
+            BreakerState::Closed { consecutive_failures } if consecutive_failures + 1 < self.failure_threshold => {
+                BreakerState::Closed { consecutive_failures: consecutive_failures + 1 }
+            }
             BreakerState::Open { until } => BreakerState::Open { until },
-            _ => BreakerState::Open {
-                until: now + self.open_duration,
-            },
+            _ => BreakerState::Open { until: now + self.open_duration },
         };
     }
 

@@ -60,11 +60,7 @@ pub struct PeerClient {
 
 impl std::fmt::Debug for PeerClient {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("PeerClient")
-            .field("module", &self.module)
-            .field("base_url", &self.base_url)
-            .finish()
+        formatter.debug_struct("PeerClient").field("module", &self.module).field("base_url", &self.base_url).finish()
     }
 }
 
@@ -111,12 +107,8 @@ impl PeerClient {
 
     /// Asks the peer's `/healthz`; true when it answers 200 in time.
     pub async fn is_healthy(&self) -> bool {
-        let response = self
-            .http
-            .get(format!("{}/healthz", self.base_url))
-            .timeout(self.settings.call_timeout)
-            .send()
-            .await;
+        let response =
+            self.http.get(format!("{}/healthz", self.base_url)).timeout(self.settings.call_timeout).send().await;
         matches!(response, Ok(response) if response.status().is_success())
     }
 
@@ -130,10 +122,8 @@ impl PeerClient {
         T: DeserializeOwned,
         E: DeserializeOwned + RemoteFailure,
     {
-        let call_context = context::current().unwrap_or_else(|| context::CallContext {
-            trace_id: context::new_trace_id(),
-            member_token: None,
-        });
+        let call_context = context::current()
+            .unwrap_or_else(|| context::CallContext { trace_id: context::new_trace_id(), member_token: None });
         let span = tracing::debug_span!("peer_call", peer = self.module, method, trace_id = %call_context.trace_id);
         async {
             let body = serde_json::to_vec(arguments)
@@ -158,10 +148,7 @@ impl PeerClient {
                         self.breaker.record_success();
                         return Err(E::unavailable(message));
                     }
-                    AttemptFailure::Unreachable {
-                        message,
-                        request_was_sent,
-                    } => {
+                    AttemptFailure::Unreachable { message, request_was_sent } => {
                         self.breaker.record_failure();
                         (message, idempotence == Idempotence::Idempotent || !request_was_sent)
                     }

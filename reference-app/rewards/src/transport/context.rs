@@ -56,7 +56,12 @@ pub fn trace_id_from_traceparent(header: &str) -> Option<String> {
         text.len() == length && text.chars().all(|character| matches!(character, '0'..='9' | 'a'..='f'))
     };
     let all_zero = trace_id.chars().all(|character| character == '0');
-    if is_lower_hex(version, 2) && is_lower_hex(trace_id, 32) && is_lower_hex(parent_id, 16) && is_lower_hex(flags, 2) && !all_zero {
+    if is_lower_hex(version, 2)
+        && is_lower_hex(trace_id, 32)
+        && is_lower_hex(parent_id, 16)
+        && is_lower_hex(flags, 2)
+        && !all_zero
+    {
         Some(trace_id.to_owned())
     } else {
         None
@@ -71,8 +76,16 @@ mod tests {
     fn traceparent_round_trips_and_rejects_garbage() {
         let trace_id = new_trace_id();
         assert_eq!(trace_id_from_traceparent(&traceparent_for(&trace_id)), Some(trace_id));
-        assert_eq!(trace_id_from_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01").as_deref(), Some("0af7651916cd43dd8448eb211c80319c"));
-        for bad in ["", "00-xyz-b7ad6b7169203331-01", "00-00000000000000000000000000000000-b7ad6b7169203331-01", "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01"] {
+        assert_eq!(
+            trace_id_from_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01").as_deref(),
+            Some("0af7651916cd43dd8448eb211c80319c")
+        );
+        for bad in [
+            "",
+            "00-xyz-b7ad6b7169203331-01",
+            "00-00000000000000000000000000000000-b7ad6b7169203331-01",
+            "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
+        ] {
             assert_eq!(trace_id_from_traceparent(bad), None, "{bad}");
         }
     }
@@ -80,10 +93,7 @@ mod tests {
     #[tokio::test]
     async fn context_is_visible_only_inside_its_scope() {
         assert!(current().is_none());
-        let context = CallContext {
-            trace_id: "abc".to_owned(),
-            member_token: None,
-        };
+        let context = CallContext { trace_id: "abc".to_owned(), member_token: None };
         let seen = run_within(context, async { current().map(|context| context.trace_id) }).await;
         assert_eq!(seen.as_deref(), Some("abc"));
     }

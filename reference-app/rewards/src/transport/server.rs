@@ -35,11 +35,7 @@ fn constant_time_equal(left: &[u8], right: &[u8]) -> bool {
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
 }
 
 fn refusal(status: StatusCode, message: &str) -> Response {
@@ -49,10 +45,7 @@ fn refusal(status: StatusCode, message: &str) -> Response {
 /// The per-hop check of every internal call: service credential, then (when present) the member's token.
 pub async fn guard_internal_call(State(guard): State<RpcGuard>, request: Request, next: Next) -> Response {
     let headers = request.headers();
-    let credential = headers
-        .get(SERVICE_CREDENTIAL_HEADER)
-        .map(|value| value.as_bytes())
-        .unwrap_or_default();
+    let credential = headers.get(SERVICE_CREDENTIAL_HEADER).map(|value| value.as_bytes()).unwrap_or_default();
     if !constant_time_equal(credential, guard.service_credential.as_bytes()) {
         return refusal(StatusCode::UNAUTHORIZED, "missing or wrong service credential");
     }
@@ -69,10 +62,7 @@ pub async fn guard_internal_call(State(guard): State<RpcGuard>, request: Request
         .and_then(context::trace_id_from_traceparent)
         .unwrap_or_else(context::new_trace_id);
     let span = tracing::debug_span!("rpc_serve", path = %request.uri().path(), trace_id = %trace_id);
-    let call_context = CallContext {
-        trace_id,
-        member_token,
-    };
+    let call_context = CallContext { trace_id, member_token };
     context::run_within(call_context, next.run(request).instrument(span)).await
 }
 

@@ -166,10 +166,7 @@ async fn malformed_bodies_bad_tokens_and_invalid_fields_are_refused_without_writ
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_tokens_are_refused() {
     // A lifetime of zero makes every token expire the second it is issued.
-    let tuning = Tuning {
-        token_lifetime_seconds: 0,
-        ..test_tuning()
-    };
+    let tuning = Tuning { token_lifetime_seconds: 0, ..test_tuning() };
     let app = start_app(Topology::Monolith, tuning).await;
     let api = app.api.clone();
     api.register("member@example.com", "member").await;
@@ -181,35 +178,22 @@ async fn expired_tokens_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_qr_codes_answer_gone() {
-    let tuning = Tuning {
-        qr_lifetime_seconds: 0,
-        ..test_tuning()
-    };
+    let tuning = Tuning { qr_lifetime_seconds: 0, ..test_tuning() };
     let app = start_app(Topology::Monolith, tuning).await;
     let api = app.api.clone();
     let people = cast(&api, 1).await;
     let (status, qr) = api
-        .post(
-            "/v1/points/qr",
-            Some(&people.owner_token),
-            json!({"business_id": people.business_id, "purchase_bs": 10}),
-        )
+        .post("/v1/points/qr", Some(&people.owner_token), json!({"business_id": people.business_id, "purchase_bs": 10}))
         .await;
     assert_eq!(status, 201, "{qr}");
-    let (status, body) = api
-        .post("/v1/points/claim", Some(&people.member_token), json!({"code": qr["code"]}))
-        .await;
+    let (status, body) = api.post("/v1/points/claim", Some(&people.member_token), json!({"code": qr["code"]})).await;
     assert_eq!((status, error_code(&body)), (410, "code_expired"), "{body}");
     app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_over_its_rate_limit_gets_429() {
-    let tuning = Tuning {
-        rate_limit_per_second: 1,
-        rate_limit_burst: 3,
-        ..test_tuning()
-    };
+    let tuning = Tuning { rate_limit_per_second: 1, rate_limit_burst: 3, ..test_tuning() };
     let app = start_app(Topology::Monolith, tuning).await;
     let mut statuses = Vec::new();
     for _ in 0..4 {

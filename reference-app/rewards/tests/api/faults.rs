@@ -16,9 +16,7 @@ async fn killing_analytics_degrades_only_stats_and_the_outbox_catches_up_after_r
     let api = app.api.clone();
     let people = cast(&api, 1).await;
     let supervisor = app.supervisor.clone().unwrap();
-    let emit = |key: &str| {
-        json!({"business_id": people.business_id, "member_id": people.member_id, "purchase_bs": 100, "idempotency_key": key})
-    };
+    let emit = |key: &str| json!({"business_id": people.business_id, "member_id": people.member_id, "purchase_bs": 100, "idempotency_key": key});
     let stats_path = format!("/v1/businesses/{}/stats", people.business_id);
     let (status, body) = api.post("/v1/points/emit", Some(&people.owner_token), emit("before")).await;
     assert_eq!(status, 201, "{body}");

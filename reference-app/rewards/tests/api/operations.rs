@@ -18,8 +18,19 @@ fn seed_fills_every_topology_and_verify_catches_a_tampered_audit_record() {
         let data_dir = tempfile::tempdir().unwrap();
         let directory = data_dir.path().to_str().unwrap();
         let (status, stdout) = run_rewards(&[
-            "seed", "--data-dir", directory, "--topology", topology, "--members", "6", "--businesses", "2", "--offers",
-            "3", "--password-hashing", "fast",
+            "seed",
+            "--data-dir",
+            directory,
+            "--topology",
+            topology,
+            "--members",
+            "6",
+            "--businesses",
+            "2",
+            "--offers",
+            "3",
+            "--password-hashing",
+            "fast",
         ]);
         assert_eq!(status, 0, "{topology}: {stdout}");
         let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -32,7 +43,10 @@ fn seed_fills_every_topology_and_verify_catches_a_tampered_audit_record() {
         let audit_file = if topology == "services" { "audit.db" } else { "rewards.db" };
         let connection = rusqlite::Connection::open(data_dir.path().join(audit_file)).unwrap();
         connection
-            .execute("UPDATE audit_records SET payload = replace(payload, '\"points\":', '\"points\":1') WHERE sequence = 2", [])
+            .execute(
+                "UPDATE audit_records SET payload = replace(payload, '\"points\":', '\"points\":1') WHERE sequence = 2",
+                [],
+            )
             .unwrap();
         drop(connection);
         let (status, stdout) = run_rewards(&["verify", "--data-dir", directory]);
@@ -65,12 +79,8 @@ fn killing_the_parent_leaves_no_orphan_service() {
     assert!(first_line.starts_with("listening on http://"), "{first_line}");
     let services: serde_json::Value =
         serde_json::from_slice(&std::fs::read(data_dir.path().join("services.json")).unwrap()).unwrap();
-    let pids: Vec<u64> = services
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|service| service["pid"].as_u64().unwrap())
-        .collect();
+    let pids: Vec<u64> =
+        services.as_object().unwrap().values().map(|service| service["pid"].as_u64().unwrap()).collect();
     assert_eq!(pids.len(), 6);
     assert!(pids.iter().all(|pid| is_running(*pid)));
 

@@ -139,11 +139,7 @@ fn expected_statuses() -> Vec<(&'static str, u16)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_journey_gives_identical_answers_in_every_topology_and_verify_passes() {
-    let topologies = [
-        Topology::Monolith,
-        Topology::Services,
-        "extract=points,audit".parse::<Topology>().unwrap(),
-    ];
+    let topologies = [Topology::Monolith, Topology::Services, "extract=points,audit".parse::<Topology>().unwrap()];
     let mut transcripts = Vec::new();
     for topology in topologies {
         let app = start_app(topology.clone(), test_tuning()).await;
@@ -157,10 +153,8 @@ async fn the_journey_gives_identical_answers_in_every_topology_and_verify_passes
         .iter()
         .map(|entry| (entry[0].as_str().unwrap().to_owned(), u16::try_from(entry[1].as_u64().unwrap()).unwrap()))
         .collect();
-    let expected: Vec<(String, u16)> = expected_statuses()
-        .into_iter()
-        .map(|(step, status)| (step.to_owned(), status))
-        .collect();
+    let expected: Vec<(String, u16)> =
+        expected_statuses().into_iter().map(|(step, status)| (step.to_owned(), status)).collect();
     assert_eq!(statuses, expected, "{monolith:#?}");
 
     // The emit credits 25.5 × 2 = 51 points and its replay returns the same body; the QR adds 20; redeem takes 40.

@@ -79,13 +79,7 @@ pub async fn start_app(topology: Topology, tuning: Tuning) -> RunningApp {
     let server = tokio::spawn(application.run_until_stopped(async move {
         stopped.await.ok();
     }));
-    RunningApp {
-        api,
-        supervisor,
-        data_dir,
-        stop: Some(stop),
-        server: Some(server),
-    }
+    RunningApp { api, supervisor, data_dir, stop: Some(stop), server: Some(server) }
 }
 
 /// A JSON client of the public API.
@@ -97,10 +91,7 @@ pub struct Api {
 
 impl Api {
     pub fn new(base_url: String) -> Api {
-        Api {
-            base_url,
-            http: reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap(),
-        }
+        Api { base_url, http: reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap() }
     }
 
     /// Sends a raw body and returns the status and the decoded JSON answer (`Value::Null` if it is not JSON).
@@ -126,8 +117,7 @@ impl Api {
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
-        self.send_raw(Method::POST, path, token, Some("application/json"), serde_json::to_vec(&body).unwrap())
-            .await
+        self.send_raw(Method::POST, path, token, Some("application/json"), serde_json::to_vec(&body).unwrap()).await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
@@ -149,9 +139,8 @@ impl Api {
 
     /// Logs in and returns the token.
     pub async fn login(&self, email: &str) -> String {
-        let (status, body) = self
-            .post("/v1/auth/login", None, json!({"email": email, "password": "password123"}))
-            .await;
+        let (status, body) =
+            self.post("/v1/auth/login", None, json!({"email": email, "password": "password123"})).await;
         assert_eq!(status, 200, "{body}");
         body["token"].as_str().unwrap().to_owned()
     }
@@ -178,12 +167,7 @@ pub async fn cast(api: &Api, points_per_boliviano: i64) -> Cast {
         )
         .await;
     assert_eq!(status, 201, "{body}");
-    Cast {
-        owner_token,
-        member_token,
-        member_id,
-        business_id: body["business_id"].as_i64().unwrap(),
-    }
+    Cast { owner_token, member_token, member_id, business_id: body["business_id"].as_i64().unwrap() }
 }
 
 /// Asserts the public error shape and returns the code.
