@@ -141,24 +141,13 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
 }
 
 fn module(name: &str, files: usize, lines: usize, fan_in: usize, fan_out: usize) -> ModuleNode {
-    let instability = (fan_in + fan_out > 0).then(|| fan_out as f64 / (fan_in + fan_out) as f64);
-    ModuleNode {
-        name: name.to_owned(),
-        crate_name: "shop".to_owned(),
-        files,
-        lines,
-        metrics: ModuleMetrics {
-            fan_in,
-            fan_out,
-            instability,
-            internal_references_made: 0,
-            internal_references_received: 0,
-            cycles: Vec::new(),
-            tables_owned: Vec::new(),
-            foreign_tables_touched: Vec::new(),
-            extraction_blockers: Vec::new(),
-        },
-    }
+    let metrics = ModuleMetrics {
+        fan_in,
+        fan_out,
+        instability: ModuleMetrics::instability_of(fan_in, fan_out),
+        ..ModuleMetrics::default()
+    };
+    ModuleNode { name: name.to_owned(), crate_name: "shop".to_owned(), files, lines, metrics }
 }
 
 fn edge(

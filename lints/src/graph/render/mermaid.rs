@@ -24,6 +24,8 @@ pub fn render_mermaid(view: &GraphView) -> String {
     let mut out = String::new();
     out.push_str("flowchart LR\n");
     let _ = writeln!(out, "    %% module graph of {}, drawn by seams", comment_text(&view.workspace_name));
+    out.push_str("    %% arrows: a module uses another; labels count reference sites\n");
+    out.push_str("    %% red: carries violations; thick: part of a cycle; dotted arrow: declared in Cargo.toml only\n");
 
     for node in &view.nodes {
         let id = ids.module(&node.name);
@@ -275,6 +277,8 @@ mod tests {
         assert_eq!(
             render_mermaid(&view),
             "flowchart LR\n    %% module graph of shop, drawn by seams\n    \
+             %% arrows: a module uses another; labels count reference sites\n    \
+             %% red: carries violations; thick: part of a cycle; dotted arrow: declared in Cargo.toml only\n    \
              classDef module fill:#ffffff,stroke:#57606a,stroke-width:1px,color:#1f2328\n    \
              classDef cyclic fill:#fff8c5,stroke:#9a6700,stroke-width:1.5px,color:#1f2328\n    \
              classDef focus stroke:#0969da,stroke-width:3px\n    \

@@ -53,7 +53,7 @@ pub struct ModuleNode {
 }
 
 /// The figures of one module that an architect reads before extracting it as a service.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModuleMetrics {
     /// Afferent coupling (Ca): the number of modules that depend on this one.
     pub fan_in: usize,
@@ -70,6 +70,15 @@ pub struct ModuleMetrics {
     pub tables_owned: Vec<String>,
     pub foreign_tables_touched: Vec<String>,
     pub extraction_blockers: Vec<ExtractionBlocker>,
+}
+
+impl ModuleMetrics {
+    /// Robert C. Martin's instability, Ce / (Ca + Ce), or `None` for a module that neither
+    /// depends on another module nor is depended upon.
+    pub fn instability_of(fan_in: usize, fan_out: usize) -> Option<f64> {
+        let total = fan_in + fan_out;
+        (total > 0).then(|| fan_out as f64 / total as f64)
+    }
 }
 
 /// One thing that would break if a module became a separate service.
@@ -361,22 +370,14 @@ pub(crate) mod sample {
 
     use super::*;
 
-    pub fn metrics() -> ModuleMetrics {
-        ModuleMetrics {
-            fan_in: 0,
-            fan_out: 0,
-            instability: None,
-            internal_references_made: 0,
-            internal_references_received: 0,
-            cycles: Vec::new(),
-            tables_owned: Vec::new(),
-            foreign_tables_touched: Vec::new(),
-            extraction_blockers: Vec::new(),
-        }
-    }
-
     pub fn node(name: &str, files: usize, lines: usize) -> ModuleNode {
-        ModuleNode { name: name.to_owned(), crate_name: "shop".to_owned(), files, lines, metrics: metrics() }
+        ModuleNode {
+            name: name.to_owned(),
+            crate_name: "shop".to_owned(),
+            files,
+            lines,
+            metrics: ModuleMetrics::default(),
+        }
     }
 
     pub fn edge(from: &str, to: &str, count: usize, kind: EdgeKind, violations: usize, in_cycle: bool) -> ModuleEdge {
@@ -422,7 +423,7 @@ pub(crate) mod sample {
             let fan_in = edges.iter().filter(|edge| edge.to == name).count();
             node.metrics.fan_in = fan_in;
             node.metrics.fan_out = fan_out;
-            node.metrics.instability = (fan_in + fan_out > 0).then(|| fan_out as f64 / (fan_in + fan_out) as f64);
+            node.metrics.instability = ModuleMetrics::instability_of(fan_in, fan_out);
             if cycles[0].modules.contains(&name) {
                 node.metrics.cycles = vec![0];
                 node.metrics
@@ -538,6 +539,14 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_000), "1,000");
         assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn instability_is_efferent_over_total_coupling() {
+        assert_eq!(ModuleMetrics::instability_of(0, 0), None);
+        assert_eq!(ModuleMetrics::instability_of(3, 0), Some(0.0));
+        assert_eq!(ModuleMetrics::instability_of(0, 2), Some(1.0));
+        assert_eq!(ModuleMetrics::instability_of(1, 3), Some(0.75));
     }
 
     #[test]

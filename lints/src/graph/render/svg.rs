@@ -25,6 +25,8 @@ const MODULE_HEIGHT: f64 = 46.0;
 const TABLE_HEIGHT: f64 = 54.0;
 const HEADER_HEIGHT: f64 = 34.0;
 const LEGEND_HEIGHT: f64 = 40.0;
+/// Marks an edge that the cycle rule suggests cutting.
+const CUT_MARK: &str = "✂";
 
 /// Draws the view as a standalone SVG document, with a title line and a legend.
 pub fn render_svg(view: &GraphView) -> Result<String, RenderError> {
@@ -80,7 +82,7 @@ fn draw(view: &GraphView, mode: Mode) -> String {
         inputs.push(EdgeInput {
             from: module_index.get(edge.from.as_str()).copied().unwrap_or(usize::MAX),
             to: module_index.get(edge.to.as_str()).copied().unwrap_or(usize::MAX),
-            label_width: text_width(&edge_label(edge), LABEL_SIZE),
+            label_width: text_width(&drawn_edge_label(edge, &cuts), LABEL_SIZE),
             prefer_backwards: cuts.contains(&(edge.from.as_str(), edge.to.as_str())),
         });
     }
@@ -286,7 +288,7 @@ fn write_edges(
             };
             let from = module_index.get(edge.from.as_str()).copied().unwrap_or_default();
             let to = module_index.get(edge.to.as_str()).copied().unwrap_or_default();
-            (classes, Some(marker), from, to, edge_label(edge), description)
+            (classes, Some(marker), from, to, drawn_edge_label(edge, &cut), description)
         } else {
             let Some(edge) = view.table_edges.get(index - view.edges.len()) else { continue };
             let mut classes = vec!["sm-edge", "sm-table-edge"];
@@ -349,6 +351,13 @@ fn label_plate(label: &str, centre_x: f64, centre_y: f64) -> String {
         number(width),
         number(height)
     )
+}
+
+/// The label of a module edge in the drawing: the shared label, with scissors on an edge
+/// that the cycle rule suggests cutting.
+fn drawn_edge_label(edge: &super::ModuleEdge, cuts: &BTreeSet<(&str, &str)>) -> String {
+    let label = edge_label(edge);
+    if cuts.contains(&(edge.from.as_str(), edge.to.as_str())) { format!("{label} {CUT_MARK}") } else { label }
 }
 
 /// The edges that the cycle rule suggests cutting, as (from, to).
@@ -432,6 +441,8 @@ fn write_nodes(out: &mut String, view: &GraphView, drawn: &[Drawn], layout: &Lay
 pub(super) struct LegendItem {
     pub classes: &'static str,
     pub marker: Option<&'static str>,
+    /// A mark drawn on the middle of the sample line, as on the edges it stands for.
+    pub glyph: Option<&'static str>,
     pub text: &'static str,
 }
 
@@ -444,17 +455,41 @@ impl LegendItem {
 /// The legend entries that matter for this view (table entries only with `--tables`).
 pub(super) fn legend_items(view: &GraphView) -> Vec<LegendItem> {
     let mut items = vec![
-        LegendItem { classes: "sm-edge", marker: Some("plain"), text: "allowed dependency (reference count)" },
-        LegendItem { classes: "sm-edge sm-violation", marker: Some("violation"), text: "carries violations" },
-        LegendItem { classes: "sm-edge sm-cycle", marker: Some("cycle"), text: "part of a cycle" },
-        LegendItem { classes: "sm-edge sm-declared", marker: Some("declared"), text: "declared in Cargo.toml only" },
+        LegendItem {
+            classes: "sm-edge",
+            marker: Some("plain"),
+            glyph: None,
+            text: "allowed dependency (reference count)",
+        },
+        LegendItem {
+            classes: "sm-edge sm-violation",
+            marker: Some("violation"),
+            glyph: None,
+            text: "carries violations",
+        },
+        LegendItem { classes: "sm-edge sm-cycle", marker: Some("cycle"), glyph: None, text: "part of a cycle" },
+        LegendItem {
+            classes: "sm-edge sm-declared",
+            marker: Some("declared"),
+            glyph: None,
+            text: "declared in Cargo.toml only",
+        },
     ];
     if view.tables.is_some() {
-        items.push(LegendItem { classes: "sm-edge sm-owns", marker: None, text: "owns table" });
+        items.push(LegendItem { classes: "sm-edge sm-owns", marker: None, glyph: None, text: "owns table" });
         items.push(LegendItem {
             classes: "sm-edge sm-foreign",
             marker: Some("violation"),
+            glyph: None,
             text: "touches a foreign table",
+        });
+    }
+    if view.cycles.iter().any(|cycle| !cycle.suggested_cuts.is_empty()) {
+        items.push(LegendItem {
+            classes: "sm-edge sm-cycle",
+            marker: Some("cycle"),
+            glyph: Some(CUT_MARK),
+            text: "suggested cut",
         });
     }
     items
@@ -462,8 +497,12 @@ pub(super) fn legend_items(view: &GraphView) -> Vec<LegendItem> {
 
 /// A legend sample line as an SVG fragment, at the origin, 36 units long.
 pub(super) fn legend_sample(item: &LegendItem) -> String {
+    let glyph = item
+        .glyph
+        .map(|glyph| format!("{}<text x=\"16\" y=\"9\">{}</text>", label_plate(glyph, 16.0, 9.0), escape_xml(glyph)))
+        .unwrap_or_default();
     format!(
-        "<g class=\"{}\"><path d=\"M2 9 H34\"{}/></g>",
+        "<g class=\"{}\"><path d=\"M2 9 H34\"{}/>{glyph}</g>",
         item.classes,
         item.marker.map(|marker| format!(" marker-end=\"url(#sm-arrow-{marker})\"")).unwrap_or_default()
     )
@@ -511,6 +550,7 @@ pub(super) fn text_width(text: &str, font_size: f64) -> f64 {
             'A'..='Z' => 0.74,
             'a'..='z' | '0'..='9' | '_' | '$' | '?' => 0.64,
             '·' | '✗' => 0.5,
+            '✂' => 1.0,
             character if character.is_ascii() => 0.6,
             // Wide scripts (CJK and the like) take about a full em; other letters about 0.7.
             character if (character as u32) >= 0x1100 => 1.0,
@@ -544,9 +584,10 @@ mod tests {
         };
         assert_eq!(groups_with("sm-module"), 6);
         assert_eq!(groups_with("sm-table"), 2);
-        // Seven module edges and three table edges, plus one legend sample of each kind.
-        assert_eq!(groups_with("sm-edge"), 10 + 6);
-        assert_eq!(groups_with("sm-cycle"), 3 + 1);
+        // Seven module edges and three table edges, plus one legend sample of each kind (the
+        // suggested-cut sample is drawn as a cycle edge).
+        assert_eq!(groups_with("sm-edge"), 10 + 7);
+        assert_eq!(groups_with("sm-cycle"), 3 + 2);
         assert_eq!(groups_with("sm-violation"), 1 + 1);
         assert_eq!(groups_with("sm-declared"), 1 + 1);
         assert_eq!(groups_with("sm-foreign"), 1 + 1);
@@ -554,7 +595,8 @@ mod tests {
         let texts: Vec<&str> = document.descendants().filter_map(|node| node.text()).collect();
         assert!(texts.contains(&"orders"));
         assert!(texts.contains(&"12 files · 1,480 lines"));
-        assert!(texts.contains(&"2 (2 ✗)"));
+        assert!(texts.contains(&"2 (2 ✗) ✂"), "the suggested cut is marked");
+        assert!(texts.contains(&"14"));
         assert!(texts.contains(&"declared only"));
         assert!(texts.contains(&"owned by orders"));
     }
