@@ -291,22 +291,28 @@ pub enum ConfigError {
     #[diagnostic(code("unreadable-config"))]
     Unreadable { path: PathBuf, message: String },
 
-    #[error("{message}")]
-    #[diagnostic(code("invalid-config"))]
-    Invalid {
-        kind: ConfigErrorKind,
-        message: String,
-        #[source_code]
-        source_code: NamedSource<Arc<String>>,
-        #[label("{label}")]
-        span: SourceSpan,
-        label: String,
-        #[help]
-        help: String,
-        /// The 1-based line and column of the span's start, for JSON and tests.
-        line: usize,
-        column: usize,
-    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(Box<InvalidConfig>),
+}
+
+/// A configuration error that points into `boundaries.toml`.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code("invalid-config"))]
+pub struct InvalidConfig {
+    pub kind: ConfigErrorKind,
+    pub message: String,
+    #[source_code]
+    pub source_code: NamedSource<Arc<String>>,
+    #[label("{label}")]
+    pub span: SourceSpan,
+    pub label: String,
+    #[help]
+    pub help: String,
+    /// The 1-based line and column of the span's start, for JSON and tests.
+    pub line: usize,
+    pub column: usize,
 }
 
 impl ConfigError {
@@ -324,7 +330,7 @@ impl ConfigError {
     ) -> ConfigError {
         let (line, column) = crate::source::line_column(source, span.start);
         let name = path.file_name().map(|name| name.to_string_lossy().into_owned());
-        ConfigError::Invalid {
+        ConfigError::Invalid(Box::new(InvalidConfig {
             kind,
             label: kind.as_str().replace('-', " "),
             message,
@@ -333,7 +339,7 @@ impl ConfigError {
             help,
             line,
             column,
-        }
+        }))
     }
 
     /// The stable kind of the error.
@@ -341,14 +347,14 @@ impl ConfigError {
         match self {
             ConfigError::Missing { .. } => ConfigErrorKind::MissingConfig,
             ConfigError::Unreadable { .. } => ConfigErrorKind::MissingConfig,
-            ConfigError::Invalid { kind, .. } => *kind,
+            ConfigError::Invalid(invalid) => invalid.kind,
         }
     }
 
     /// The 1-based line and column the error points at, when it points into the file.
     pub fn line_column(&self) -> Option<(usize, usize)> {
         match self {
-            ConfigError::Invalid { line, column, .. } => Some((*line, *column)),
+            ConfigError::Invalid(invalid) => Some((invalid.line, invalid.column)),
             _ => None,
         }
     }

@@ -11,6 +11,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use syn::ext::IdentExt;
 use syn::visit::Visit;
 
 use crate::workspace::UnitId;
@@ -82,6 +83,10 @@ pub struct Reference {
     /// When the path starts with a name brought in by a `use`, that `use`'s target.
     pub via_import: Option<Target>,
     pub in_test: bool,
+    /// Set when the path's first segment was found only through a glob import: the length of
+    /// the glob's base in `target`. The model keeps the reference only when the base plus the
+    /// first segment is a module that exists, and drops it otherwise.
+    pub glob_base_len: Option<usize>,
 }
 
 /// A `mod name;` declaration whose file is loaded as a child of this one.
@@ -109,6 +114,37 @@ pub struct StringLiteral {
     pub macro_name: Option<String>,
 }
 
+/// A table named by SQL in this file: in a string literal of the code.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TableUse {
+    pub name: String,
+    pub access: crate::sql::TableAccess,
+    /// For a REFERENCES clause, the table that declares it.
+    pub declared_by: Option<String>,
+    pub site: Site,
+    pub scope: Vec<String>,
+    pub in_test: bool,
+}
+
+/// Text that starts like SQL but that no SQL dialect parses.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SqlProblem {
+    pub site: Site,
+    pub message: String,
+    pub scope: Vec<String>,
+    pub in_test: bool,
+}
+
+/// `sqlx::query_file!("queries/x.sql")`: SQL kept in a file named from the code.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SqlFileReference {
+    /// The path as written, relative to the package's manifest directory.
+    pub path: String,
+    pub site: Site,
+    pub scope: Vec<String>,
+    pub in_test: bool,
+}
+
 /// A table declared by an ORM: diesel's `table!` or sea-orm's `#[sea_orm(table_name = …)]`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OrmTable {
@@ -124,7 +160,12 @@ pub struct OrmTable {
 pub struct FileFacts {
     pub references: Vec<Reference>,
     pub children: Vec<ChildFile>,
+    /// String literals kept for SQL extraction (candidates only), emptied once analysed.
+    #[serde(skip)]
     pub strings: Vec<StringLiteral>,
+    pub tables: Vec<TableUse>,
+    pub sql_problems: Vec<SqlProblem>,
+    pub sql_files: Vec<SqlFileReference>,
     pub orm_tables: Vec<OrmTable>,
     /// `extern crate name as alias;` at the crate root, which puts `alias` in the prelude of every
     /// module of the crate: `(alias, crate name)`.
@@ -156,6 +197,8 @@ pub struct FileContext<'a> {
     pub in_test: bool,
     pub include_tests: bool,
     pub extern_prelude: &'a BTreeMap<String, Option<UnitId>>,
+    /// `extern crate x as y;` at the crate root makes `crate::y` name crate `x` everywhere.
+    pub root_extern_aliases: &'a BTreeMap<String, Option<UnitId>>,
 }
 
 /// Parses `text` and extracts its facts.
@@ -176,6 +219,12 @@ pub fn analyse_source(context: &FileContext<'_>, text: &str) -> FileFacts {
         }
     };
 
+    // `#![cfg(test)]` at the top of a file makes the whole file test code.
+    let whole_file_is_test = is_test_only(&syntax.attrs);
+    if whole_file_is_test && !context.include_tests {
+        return facts;
+    }
+    let context = &FileContext { in_test: context.in_test || whole_file_is_test, ..context.clone() };
     let mut scopes = ScopeCollector::new(context);
     scopes.visit_file(&syntax);
     facts.extern_crate_aliases = std::mem::take(&mut scopes.extern_crate_aliases);
@@ -188,8 +237,10 @@ pub fn analyse_source(context: &FileContext<'_>, text: &str) -> FileFacts {
         test_depth: usize::from(context.in_test),
         facts: &mut facts,
         macro_stack: Vec::new(),
+        blocks_seen: 0,
     };
     extractor.visit_file(&syntax);
+    extract_sql(&mut facts, text);
     facts.inline_modules = scopes.scopes.iter().skip(1).map(|scope| scope.path.clone()).collect();
     facts
 }
@@ -198,10 +249,14 @@ pub fn analyse_source(context: &FileContext<'_>, text: &str) -> FileFacts {
 #[derive(Debug, Default)]
 struct Scope {
     path: Vec<String>,
+    /// For the scope of a block (a function body): the enclosing scope, whose names it sees.
+    parent_block_scope: Option<usize>,
     /// Directory for the `mod x;` declarations written in this scope.
     children_dir: PathBuf,
     /// Names bound by `use` (and `extern crate … as …`) in this scope.
     imports: BTreeMap<String, Vec<Import>>,
+    /// Bases of glob imports (`use super::*` gives the parent's path).
+    globs: Vec<Import>,
     child_modules: Vec<String>,
 }
 
@@ -215,6 +270,7 @@ struct Import {
 
 struct Scopes {
     scopes: Vec<Scope>,
+    block_scopes: Vec<usize>,
 }
 
 /// First pass: the module scopes of the file, with their imports and child modules, so that
@@ -225,6 +281,8 @@ struct ScopeCollector<'a> {
     stack: Vec<usize>,
     next_import_id: usize,
     extern_crate_aliases: Vec<(String, String)>,
+    /// Block scopes in visiting order, so that the second pass finds the same ones.
+    block_scopes: Vec<usize>,
 }
 
 impl<'a> ScopeCollector<'a> {
@@ -240,11 +298,12 @@ impl<'a> ScopeCollector<'a> {
             stack: vec![0],
             next_import_id: 0,
             extern_crate_aliases: Vec::new(),
+            block_scopes: Vec::new(),
         }
     }
 
     fn finish(self) -> Scopes {
-        Scopes { scopes: self.scopes }
+        Scopes { scopes: self.scopes, block_scopes: self.block_scopes }
     }
 
     fn current(&mut self) -> &mut Scope {
@@ -268,7 +327,7 @@ impl<'ast> Visit<'ast> for ScopeCollector<'_> {
     }
 
     fn visit_item_mod(&mut self, module: &'ast syn::ItemMod) {
-        let name = module.ident.to_string();
+        let name = module.ident.unraw().to_string();
         self.current().child_modules.push(name.clone());
         if let Some((_, items)) = &module.content {
             let parent = self.current();
@@ -284,10 +343,35 @@ impl<'ast> Visit<'ast> for ScopeCollector<'_> {
         }
     }
 
+    fn visit_block(&mut self, block: &'ast syn::Block) {
+        // A block has a scope of its own: a `use` in one function is not visible in another.
+        let parent = *self.stack.last().unwrap_or(&0);
+        let scope = Scope {
+            path: self.scopes[parent].path.clone(),
+            parent_block_scope: Some(parent),
+            children_dir: self.scopes[parent].children_dir.clone(),
+            ..Scope::default()
+        };
+        let index = self.scopes.len();
+        self.scopes.push(scope);
+        self.block_scopes.push(index);
+        self.stack.push(index);
+        syn::visit::visit_block(self, block);
+        self.stack.pop();
+    }
+
     fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
         let mut leaves = Vec::new();
         flatten_use_tree(&item.tree, &mut Vec::new(), None, &mut leaves);
         for leaf in leaves {
+            if leaf.segments.last().is_some_and(|last| last == "*") {
+                let base = leaf.segments[..leaf.segments.len() - 1].to_vec();
+                self.current().globs.push(Import {
+                    segments: base,
+                    leading_colon: item.leading_colon.is_some(),
+                    id: usize::MAX,
+                });
+            }
             if let Some(binding) = leaf.binding {
                 self.add_import(binding, leaf.segments, item.leading_colon.is_some());
             }
@@ -295,9 +379,9 @@ impl<'ast> Visit<'ast> for ScopeCollector<'_> {
     }
 
     fn visit_item_extern_crate(&mut self, item: &'ast syn::ItemExternCrate) {
-        let crate_name = item.ident.to_string();
+        let crate_name = item.ident.unraw().to_string();
         let binding = match &item.rename {
-            Some((_, alias)) => alias.to_string(),
+            Some((_, alias)) => alias.unraw().to_string(),
             None => crate_name.clone(),
         };
         if crate_name != "self" && binding != "_" {
@@ -332,12 +416,12 @@ fn flatten_use_tree(
     match tree {
         syn::UseTree::Path(path) => {
             let start = group_start.or(Some(path.ident.span()));
-            prefix.push(path.ident.to_string());
+            prefix.push(path.ident.unraw().to_string());
             flatten_use_tree(&path.tree, prefix, start, leaves);
             prefix.pop();
         }
         syn::UseTree::Name(name) => {
-            let ident = name.ident.to_string();
+            let ident = name.ident.unraw().to_string();
             let (segments, binding) = if ident == "self" {
                 (prefix.clone(), prefix.last().cloned())
             } else {
@@ -351,9 +435,9 @@ fn flatten_use_tree(
             });
         }
         syn::UseTree::Rename(rename) => {
-            let ident = rename.ident.to_string();
+            let ident = rename.ident.unraw().to_string();
             let segments = if ident == "self" { prefix.clone() } else { [prefix.clone(), vec![ident]].concat() };
-            let alias = rename.rename.to_string();
+            let alias = rename.rename.unraw().to_string();
             leaves.push(UseLeaf {
                 segments,
                 binding: (alias != "_").then_some(alias),
@@ -387,6 +471,8 @@ struct Extractor<'a, 'f> {
     facts: &'f mut FileFacts,
     /// Paths of the macro invocations we are inside, innermost last.
     macro_stack: Vec<String>,
+    /// How many blocks have been entered, to find each block's scope from the first pass.
+    blocks_seen: usize,
 }
 
 /// The outcome of resolving a path's first segments.
@@ -433,7 +519,53 @@ impl Extractor<'_, '_> {
             kind,
             via_import: resolution.via_import,
             in_test,
+            glob_base_len: None,
         });
+    }
+
+    /// Resolves a path, or, when nothing in scope names its first segment, offers one tentative
+    /// resolution through each glob import in scope.
+    fn resolve_with_globs(
+        &self,
+        segments: &[String],
+        leading_colon: bool,
+        skip_import: Option<usize>,
+    ) -> Vec<(Resolution, Option<usize>)> {
+        if let Some(resolution) = self.resolve(segments, leading_colon, skip_import, 0) {
+            return vec![(resolution, None)];
+        }
+        let keyword = segments
+            .first()
+            .is_some_and(|first| matches!(first.as_str(), "crate" | "self" | "super" | "Self" | "$crate"));
+        if leading_colon || keyword || segments.len() < 2 {
+            return Vec::new();
+        }
+        let mut candidates = Vec::new();
+        let mut lookup = self.scope_stack.last().copied();
+        while let Some(index) = lookup {
+            let scope = &self.scopes.scopes[index];
+            for glob in &scope.globs {
+                if let Some(base) = self.resolve(&glob.segments, glob.leading_colon, None, 0) {
+                    let base_len = base.target.segments.len();
+                    let mut via = base.target.clone();
+                    via.segments.push("*".to_owned());
+                    let target =
+                        Target { unit: base.target.unit, segments: [base.target.segments, segments.to_vec()].concat() };
+                    candidates.push((Resolution { target, via_import: Some(via) }, Some(base_len)));
+                }
+            }
+            lookup = scope.parent_block_scope;
+        }
+        candidates
+    }
+
+    fn push_resolutions(&mut self, site: Site, resolutions: Vec<(Resolution, Option<usize>)>, kind: ReferenceKind) {
+        for (resolution, glob_base_len) in resolutions {
+            self.push_reference(site.clone(), resolution, kind);
+            if let Some(reference) = self.facts.references.last_mut() {
+                reference.glob_base_len = glob_base_len;
+            }
+        }
     }
 
     fn enter_test_if(&mut self, attributes: &[syn::Attribute]) -> bool {
@@ -466,12 +598,11 @@ impl Extractor<'_, '_> {
                     match (!previous_is_dot).then(|| token_path_at(&trees, index)).flatten() {
                         Some(token_path) => {
                             let consumed = token_path.consumed;
-                            if token_path.segments.len() >= 2
-                                && let Some(resolution) =
-                                    self.resolve(&token_path.segments, token_path.leading_colon, None, 0)
-                            {
+                            if token_path.segments.len() >= 2 {
+                                let resolutions =
+                                    self.resolve_with_globs(&token_path.segments, token_path.leading_colon, None);
                                 let site = Site::of_span(token_path.first, token_path.last);
-                                self.push_reference(site, resolution, ReferenceKind::MacroTokens);
+                                self.push_resolutions(site, resolutions, ReferenceKind::MacroTokens);
                             }
                             index += consumed.max(1);
                         }
@@ -484,6 +615,11 @@ impl Extractor<'_, '_> {
 
     fn record_string(&mut self, literal: &syn::LitStr) {
         let value = literal.value();
+        let macro_name = self.macro_stack.last().cloned();
+        // Only SQL candidates are kept: most literals are messages, and mapping them is wasted.
+        if !crate::sql::looks_like_sql(&value) && !macro_name.as_deref().is_some_and(is_query_file_macro) {
+            return;
+        }
         let token = literal.token();
         let span = token.span();
         let source_text = token.to_string();
@@ -491,7 +627,6 @@ impl Extractor<'_, '_> {
         let source_offsets = map_string_value_to_source(&source_text, &value, start);
         let scope = self.scope().path.clone();
         let in_test = self.in_test();
-        let macro_name = self.macro_stack.last().cloned();
         self.facts.strings.push(StringLiteral { value, scope, in_test, source_offsets, macro_name });
     }
 
@@ -595,10 +730,21 @@ fn expand_through_file_scopes(
     if target.unit != context.unit || depth > 16 {
         return resolution;
     }
+    if let Some((first, rest)) = target.segments.split_first()
+        && let Some(Some(alias_unit)) = context.root_extern_aliases.get(first)
+        && !context.module_path.is_empty()
+    {
+        let crate_root = Target { unit: *alias_unit, segments: Vec::new() };
+        return Resolution {
+            target: Target { unit: *alias_unit, segments: rest.to_vec() },
+            via_import: Some(crate_root),
+        };
+    }
     let deepest = scopes
         .scopes
         .iter()
         .enumerate()
+        .filter(|(_, scope)| scope.parent_block_scope.is_none())
         .filter(|(_, scope)| target.segments.len() > scope.path.len() && target.segments.starts_with(&scope.path))
         .max_by_key(|(_, scope)| scope.path.len());
     let Some((index, scope)) = deepest else { return resolution };
@@ -660,7 +806,38 @@ fn resolve_first_segment(
         "Self" => return None,
         _ => {}
     }
-    if let Some(imports) = scope.imports.get(first.as_str()) {
+    // Names are looked up in the innermost block first, then outwards to the module's scope.
+    let mut lookup = Some(scope_index);
+    let mut module_scope_index = scope_index;
+    while let Some(index) = lookup {
+        module_scope_index = index;
+        let candidate_scope = &scopes.scopes[index];
+        if let Some(found) = resolve_import(context, scopes, index, candidate_scope, first, rest, skip_import, depth) {
+            return Some(found);
+        }
+        lookup = candidate_scope.parent_block_scope;
+    }
+    let scope = &scopes.scopes[module_scope_index];
+    if scope.child_modules.iter().any(|child| child == first) {
+        return Some(absolute(context.unit, [scope.path.clone(), vec![first.clone()]].concat()));
+    }
+    let unit = (*context.extern_prelude.get(first.as_str())?)?;
+    Some(absolute(unit, Vec::new()))
+}
+
+/// Resolves `first::rest` through the imports of one scope named `first`.
+#[allow(clippy::too_many_arguments)] // The resolver's state is passed explicitly to keep it pure.
+fn resolve_import(
+    context: &FileContext<'_>,
+    scopes: &Scopes,
+    scope_index: usize,
+    scope: &Scope,
+    first: &str,
+    rest: &[String],
+    skip_import: Option<usize>,
+    depth: usize,
+) -> Option<Resolution> {
+    if let Some(imports) = scope.imports.get(first) {
         for import in imports {
             if Some(import.id) == skip_import {
                 continue;
@@ -682,11 +859,7 @@ fn resolve_first_segment(
             }
         }
     }
-    if scope.child_modules.iter().any(|child| child == first) {
-        return Some(absolute(context.unit, [scope.path.clone(), vec![first.clone()]].concat()));
-    }
-    let unit = (*context.extern_prelude.get(first.as_str())?)?;
-    Some(absolute(unit, Vec::new()))
+    None
 }
 
 impl<'ast> Visit<'ast> for Extractor<'_, '_> {
@@ -724,7 +897,7 @@ impl<'ast> Visit<'ast> for Extractor<'_, '_> {
         for attribute in &module.attrs {
             self.visit_attribute(attribute);
         }
-        let name = module.ident.to_string();
+        let name = module.ident.unraw().to_string();
         let scope = self.scope();
         let child_path = [scope.path.clone(), vec![name.clone()]].concat();
         match &module.content {
@@ -790,10 +963,21 @@ impl<'ast> Visit<'ast> for Extractor<'_, '_> {
             let own_id = self.scope().imports.get(leaf.binding.as_deref().unwrap_or("")).and_then(|imports| {
                 imports.iter().find(|import| import.segments == leaf.segments).map(|import| import.id)
             });
-            if let Some(resolution) = self.resolve(&leaf.segments, leading_colon, own_id, 0) {
-                let site = Site::of_span(first, last);
-                self.push_reference(site, resolution, ReferenceKind::Use { reexport });
+            let resolutions = self.resolve_with_globs(&leaf.segments, leading_colon, own_id);
+            self.push_resolutions(Site::of_span(first, last), resolutions, ReferenceKind::Use { reexport });
+        }
+    }
+
+    fn visit_block(&mut self, block: &'ast syn::Block) {
+        let scope = self.scopes.block_scopes.get(self.blocks_seen).copied();
+        self.blocks_seen += 1;
+        match scope {
+            Some(index) => {
+                self.scope_stack.push(index);
+                syn::visit::visit_block(self, block);
+                self.scope_stack.pop();
             }
+            None => syn::visit::visit_block(self, block),
         }
     }
 
@@ -802,15 +986,16 @@ impl<'ast> Visit<'ast> for Extractor<'_, '_> {
     }
 
     fn visit_path(&mut self, path: &'ast syn::Path) {
-        let segments: Vec<String> = path.segments.iter().map(|segment| segment.ident.to_string()).collect();
+        let segments: Vec<String> = path.segments.iter().map(|segment| segment.ident.unraw().to_string()).collect();
         if segments.len() >= 2 || (segments.len() == 1 && path.leading_colon.is_some()) {
-            if let Some(resolution) = self.resolve(&segments, path.leading_colon.is_some(), None, 0) {
+            let resolutions = self.resolve_with_globs(&segments, path.leading_colon.is_some(), None);
+            if !resolutions.is_empty() {
                 let first = match path.leading_colon {
                     Some(colon) => colon.spans[0],
                     None => path.segments[0].ident.span(),
                 };
                 let last = path.segments.last().map(|segment| segment.ident.span()).unwrap_or(first);
-                self.push_reference(Site::of_span(first, last), resolution, ReferenceKind::Path);
+                self.push_resolutions(Site::of_span(first, last), resolutions, ReferenceKind::Path);
             }
         }
         // Generic arguments hold paths of their own.
@@ -819,7 +1004,8 @@ impl<'ast> Visit<'ast> for Extractor<'_, '_> {
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         self.visit_path(&mac.path);
-        let name = mac.path.segments.iter().map(|segment| segment.ident.to_string()).collect::<Vec<_>>().join("::");
+        let name =
+            mac.path.segments.iter().map(|segment| segment.ident.unraw().to_string()).collect::<Vec<_>>().join("::");
         if mac.path.segments.last().is_some_and(|segment| segment.ident == "table") {
             self.record_diesel_tables(&mac.tokens);
         }
@@ -848,6 +1034,65 @@ impl<'ast> Visit<'ast> for Extractor<'_, '_> {
 
     fn visit_lit_str(&mut self, literal: &'ast syn::LitStr) {
         self.record_string(literal);
+    }
+}
+
+/// `sqlx::query_file!`, `query_file_as!`, `query_file_scalar!` and their unchecked forms.
+fn is_query_file_macro(name: &str) -> bool {
+    name.rsplit("::").next().is_some_and(|last| last.starts_with("query_file"))
+}
+
+/// Turns the file's SQL candidates into table uses, problems and SQL file references.
+fn extract_sql(facts: &mut FileFacts, text: &str) {
+    let literals = std::mem::take(&mut facts.strings);
+    if literals.is_empty() {
+        return;
+    }
+    let index = crate::source::LineIndex::new(text);
+    let site_at = |start: usize, end: usize| {
+        let (line, column) = index.line_column(text, start);
+        Site { line, column, bytes: start..end.max(start) }
+    };
+    for literal in literals {
+        let offset = |value_byte: usize| {
+            literal.source_offsets.get(value_byte.min(literal.value.len())).copied().unwrap_or_default()
+        };
+        if literal.macro_name.as_deref().is_some_and(is_query_file_macro) {
+            let end = literal.source_offsets.last().copied().unwrap_or_default();
+            facts.sql_files.push(SqlFileReference {
+                path: literal.value.clone(),
+                site: site_at(offset(0), end),
+                scope: literal.scope.clone(),
+                in_test: literal.in_test,
+            });
+            continue;
+        }
+        match crate::sql::extract_table_references(&literal.value) {
+            Ok(references) => {
+                for reference in references {
+                    facts.tables.push(TableUse {
+                        name: reference.name,
+                        access: reference.access,
+                        declared_by: reference.declared_by,
+                        site: site_at(offset(reference.byte_range.start), offset(reference.byte_range.end)),
+                        scope: literal.scope.clone(),
+                        in_test: literal.in_test,
+                    });
+                }
+            }
+            Err(error) => {
+                if crate::sql::looks_like_prose(&literal.value) {
+                    continue;
+                }
+                let at = offset(error.byte_offset.unwrap_or(0));
+                facts.sql_problems.push(SqlProblem {
+                    site: site_at(at, at),
+                    message: error.message,
+                    scope: literal.scope.clone(),
+                    in_test: literal.in_test,
+                });
+            }
+        }
     }
 }
 
@@ -903,15 +1148,10 @@ fn token_path_at(trees: &[TokenTree], start: usize) -> Option<TokenPath> {
         return None;
     }
     let mut last = first;
-    loop {
-        match trees.get(index) {
-            Some(TokenTree::Ident(ident)) => {
-                segments.push(ident.to_string());
-                last = ident.span();
-                index += 1;
-            }
-            _ => break,
-        }
+    while let Some(TokenTree::Ident(ident)) = trees.get(index) {
+        segments.push(ident.unraw().to_string());
+        last = ident.span();
+        index += 1;
         if is_path_separator(trees, index) && matches!(trees.get(index + 2), Some(TokenTree::Ident(_))) {
             index += 2;
         } else {
@@ -1011,8 +1251,8 @@ fn item_attributes(item: &syn::Item) -> &[syn::Attribute] {
     }
 }
 
-/// Whether attributes make an item test-only: `#[cfg(test)]` (also inside `all`/`any`, but not
-/// under `not`), or a test function attribute (`#[test]`, `#[tokio::test]`, …).
+/// Whether attributes make an item test-only: a `#[cfg(…)]` that is false whenever `test` is
+/// off, or a test function attribute (`#[test]`, `#[tokio::test]`, …).
 pub fn is_test_only(attributes: &[syn::Attribute]) -> bool {
     attributes.iter().any(|attribute| {
         let path = attribute.path();
@@ -1023,32 +1263,70 @@ pub fn is_test_only(attributes: &[syn::Attribute]) -> bool {
             return false;
         }
         match &attribute.meta {
-            syn::Meta::List(list) => cfg_mentions_test(list.tokens.clone(), false),
+            syn::Meta::List(list) => {
+                let trees: Vec<TokenTree> = list.tokens.clone().into_iter().collect();
+                evaluate_cfg_without_test(&trees) == CfgValue::False
+            }
             _ => false,
         }
     })
 }
 
-fn cfg_mentions_test(tokens: TokenStream, negated: bool) -> bool {
-    let trees: Vec<TokenTree> = tokens.into_iter().collect();
-    for (index, tree) in trees.iter().enumerate() {
-        match tree {
-            TokenTree::Ident(ident) if ident == "test" && !negated => {
-                let followed_by_value = matches!(trees.get(index + 1), Some(TokenTree::Punct(p)) if p.as_char() == '=');
-                if !followed_by_value {
-                    return true;
-                }
+/// What a `cfg` predicate is worth in a build without `test`, other options being unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CfgValue {
+    True,
+    False,
+    Unknown,
+}
+
+/// Evaluates a `cfg(…)` predicate as if `test` were off and every other option unknown. The
+/// item is test-only exactly when the predicate is then certainly false: `test`,
+/// `all(test, unix)`; but not `any(test, feature = "x")`, which also builds outside tests.
+fn evaluate_cfg_without_test(trees: &[TokenTree]) -> CfgValue {
+    let Some(first) = trees.first() else { return CfgValue::Unknown };
+    let TokenTree::Ident(ident) = first else { return CfgValue::Unknown };
+    let arguments = match trees.get(1) {
+        Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Parenthesis => Some(group.stream()),
+        _ => None,
+    };
+    let operands = |stream: TokenStream| -> Vec<CfgValue> {
+        let trees: Vec<TokenTree> = stream.into_iter().collect();
+        trees
+            .split(|tree| matches!(tree, TokenTree::Punct(punct) if punct.as_char() == ','))
+            .filter(|part| !part.is_empty())
+            .map(evaluate_cfg_without_test)
+            .collect()
+    };
+    match (ident.to_string().as_str(), arguments) {
+        ("test", None) if trees.len() == 1 => CfgValue::False,
+        ("not", Some(stream)) => match operands(stream).as_slice() {
+            [CfgValue::True] => CfgValue::False,
+            [CfgValue::False] => CfgValue::True,
+            _ => CfgValue::Unknown,
+        },
+        ("all", Some(stream)) => {
+            let values = operands(stream);
+            if values.contains(&CfgValue::False) {
+                CfgValue::False
+            } else if values.iter().all(|value| *value == CfgValue::True) {
+                CfgValue::True
+            } else {
+                CfgValue::Unknown
             }
-            TokenTree::Group(group) => {
-                let is_not = index > 0 && matches!(&trees[index - 1], TokenTree::Ident(ident) if ident == "not");
-                if cfg_mentions_test(group.stream(), negated || is_not) {
-                    return true;
-                }
-            }
-            _ => {}
         }
+        ("any", Some(stream)) => {
+            let values = operands(stream);
+            if values.contains(&CfgValue::True) {
+                CfgValue::True
+            } else if values.iter().all(|value| *value == CfgValue::False) {
+                CfgValue::False
+            } else {
+                CfgValue::Unknown
+            }
+        }
+        _ => CfgValue::Unknown,
     }
-    false
 }
 
 /// The value of a `#[path = "…"]` attribute.
@@ -1080,6 +1358,7 @@ mod tests {
             in_test: false,
             include_tests: false,
             extern_prelude: &prelude,
+            root_extern_aliases: &BTreeMap::new(),
         };
         analyse_source(&context, text)
     }
@@ -1117,7 +1396,6 @@ mod tests {
     fn macro_tokens_are_scanned_but_strings_are_not_paths() {
         let facts = analyse("fn f() { println!(\"{} crate::no::path\", crate::x::y::z()); }");
         assert_eq!(targets(&facts), ["1:41 0:x::y::z"]);
-        assert_eq!(facts.strings.len(), 1);
     }
 
     #[test]
@@ -1129,12 +1407,16 @@ mod tests {
     }
 
     #[test]
-    fn string_offsets_follow_escapes() {
-        let text = "const Q: &str = \"a\\n\\\"SELECT x\";";
+    fn sql_in_literals_maps_to_exact_places_through_escapes() {
+        let text =
+            "const Q: &str = \"SELECT \\\"id\\\"\\n  FROM orders\";\nconst R: &str = r#\"\n DELETE FROM \"Ledger\"\"#;";
         let facts = analyse(text);
-        let literal = &facts.strings[0];
-        let select = literal.value.find("SELECT").unwrap();
-        assert_eq!(&text[literal.source_offsets[select]..literal.source_offsets[select] + 6], "SELECT");
+        let found: Vec<(&str, &str, usize)> = facts
+            .tables
+            .iter()
+            .map(|table| (table.name.as_str(), &text[table.site.bytes.clone()], table.site.line))
+            .collect();
+        assert_eq!(found, [("orders", "orders", 1), ("ledger", "\"Ledger\"", 3)]);
     }
 
     #[test]

@@ -8,11 +8,13 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod extract;
+pub mod graph;
 pub mod init;
 pub mod model;
 pub mod report;
 pub mod rules;
 pub mod source;
+pub mod sql;
 pub mod workspace;
 
 /// Where each rule's documentation lives; a rule's section is `#<rule-code>`.

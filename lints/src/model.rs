@@ -108,6 +108,10 @@ impl Model {
                 module_paths.insert((file.unit, inline.clone()));
             }
         }
+        let mut files = files;
+        for file in &mut files {
+            keep_existing_glob_references(&mut file.facts.references, &module_paths);
+        }
         for (module, entry) in modules.iter_mut().zip(&config.modules) {
             if module.prefix.is_empty() {
                 continue;
@@ -173,6 +177,22 @@ impl Model {
     pub fn total_lines(&self) -> usize {
         self.files.iter().map(|file| file.facts.lines).sum()
     }
+}
+
+/// Keeps a reference found through a glob import only when the glob's base plus the path's first
+/// segment is a module that exists, and only the first such candidate for each site.
+fn keep_existing_glob_references(
+    references: &mut Vec<crate::extract::Reference>,
+    module_paths: &HashSet<(UnitId, Vec<String>)>,
+) {
+    let mut kept_sites = HashSet::new();
+    references.retain(|reference| match reference.glob_base_len {
+        None => true,
+        Some(base_len) => {
+            let module = reference.target.segments[..(base_len + 1).min(reference.target.segments.len())].to_vec();
+            module_paths.contains(&(reference.target.unit, module)) && kept_sites.insert(reference.site.clone())
+        }
+    });
 }
 
 /// Resolves each configured module to a package, its units and its prefix.
@@ -248,15 +268,20 @@ struct FileTask {
     in_test: bool,
     /// The crate's extern prelude, extended by `extern crate … as …` at the crate root.
     prelude: Arc<BTreeMap<String, Option<UnitId>>>,
+    /// The crate root's `extern crate … as …` aliases alone.
+    root_aliases: Arc<BTreeMap<String, Option<UnitId>>>,
 }
 
 struct ParseState<'a> {
     workspace: &'a Workspace,
     include_tests: bool,
-    visited: Mutex<HashSet<(UnitId, PathBuf)>>,
+    visited: Mutex<HashSet<(UnitId, Vec<String>)>>,
     files: Mutex<Vec<SourceFile>>,
     warnings: Mutex<Vec<Warning>>,
 }
+
+/// Module nesting deeper than this is a `#[path]` loop, not code.
+const MAX_MODULE_DEPTH: usize = 64;
 
 /// The stack size of parsing threads: syn recurses once per nesting level of the source, and a
 /// machine-generated file can nest far deeper than the default 2 MiB stack allows.
@@ -285,6 +310,7 @@ fn parse_workspace(workspace: &Workspace, include_tests: bool) -> (Vec<SourceFil
                     children_dir: unit.root_file.parent().map(Path::to_owned).unwrap_or_default(),
                     in_test: unit.kind.is_test_only(),
                     prelude: Arc::new(workspace.extern_prelude(unit_id)),
+                    root_aliases: Arc::new(BTreeMap::new()),
                 };
                 scope.spawn(move |scope| parse_file(scope, state, task));
             }
@@ -295,7 +321,7 @@ fn parse_workspace(workspace: &Workspace, include_tests: bool) -> (Vec<SourceFil
         Err(_) => run(&state),
     }
     let mut files = state.files.into_inner().unwrap_or_else(|poison| poison.into_inner());
-    files.sort_by(|a, b| (&a.relative, a.unit).cmp(&(&b.relative, b.unit)));
+    files.sort_by(|a, b| (&a.relative, a.unit, &a.module_path).cmp(&(&b.relative, b.unit, &b.module_path)));
     let mut warnings = state.warnings.into_inner().unwrap_or_else(|poison| poison.into_inner());
     warnings.sort_by(|a, b| (&a.file, &a.site, a.code).cmp(&(&b.file, &b.site, b.code)));
     warnings.dedup();
@@ -303,10 +329,15 @@ fn parse_workspace(workspace: &Workspace, include_tests: bool) -> (Vec<SourceFil
 }
 
 fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: FileTask) {
-    let canonical = std::fs::canonicalize(&task.path).unwrap_or_else(|_| task.path.clone());
+    // A module path is defined once per unit. Keying on it (not on the file) lets one file be
+    // loaded by two `mod` declarations, as rustc allows, while a `#[path]` loop, whose module
+    // paths only grow, is cut off by the depth limit.
+    if task.module_path.len() > MAX_MODULE_DEPTH {
+        return;
+    }
     {
         let mut visited = state.visited.lock().unwrap_or_else(|poison| poison.into_inner());
-        if !visited.insert((task.unit, canonical)) {
+        if !visited.insert((task.unit, task.module_path.clone())) {
             return;
         }
     }
@@ -346,6 +377,7 @@ fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: Fil
         in_test: task.in_test,
         include_tests: state.include_tests,
         extern_prelude: prelude,
+        root_extern_aliases: &task.root_aliases,
     };
     // One file's bug must not take the run down: it becomes an internal error for that file.
     let analysed = std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -370,16 +402,18 @@ fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: Fil
         let site = Site { line: failure.line, column: failure.column, bytes: failure.bytes.clone() };
         warn(WarningCode::UnparsedFile, Some(site), format!("syn cannot parse this file: {}", failure.message));
     }
-    let child_prelude = if facts.extern_crate_aliases.is_empty() {
-        Arc::clone(&task.prelude)
+    let (child_prelude, child_root_aliases) = if facts.extern_crate_aliases.is_empty() {
+        (Arc::clone(&task.prelude), Arc::clone(&task.root_aliases))
     } else {
         let mut extended = (*task.prelude).clone();
+        let mut aliases = BTreeMap::new();
         for (alias, crate_name) in &facts.extern_crate_aliases {
             if let Some(unit) = task.prelude.get(crate_name).copied() {
                 extended.insert(alias.clone(), unit);
+                aliases.insert(alias.clone(), unit);
             }
         }
-        Arc::new(extended)
+        (Arc::new(extended), Arc::new(aliases))
     };
     for child in &facts.children {
         if child.in_test && !state.include_tests {
@@ -395,6 +429,7 @@ fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: Fil
                     children_dir: children_dir.clone(),
                     in_test: child.in_test,
                     prelude: Arc::clone(&child_prelude),
+                    root_aliases: Arc::clone(&child_root_aliases),
                 };
                 scope.spawn(move |scope| parse_file(scope, state, child_task));
             }

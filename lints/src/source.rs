@@ -33,6 +33,29 @@ pub fn line_starts(text: &str) -> Vec<usize> {
     std::iter::once(0).chain(text.match_indices('\n').map(|(index, _)| index + 1)).collect()
 }
 
+/// Line starts of one text, for many line and column look-ups in it.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        LineIndex { starts: line_starts(text) }
+    }
+
+    /// The 1-based line and character column of a byte offset, as [`line_column`] gives them.
+    pub fn line_column(&self, text: &str, byte_offset: usize) -> (usize, usize) {
+        let mut offset = byte_offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line_index = self.starts.partition_point(|start| *start <= offset).saturating_sub(1);
+        let line_start = self.starts.get(line_index).copied().unwrap_or(0);
+        (line_index + 1, text[line_start..offset].chars().count() + 1)
+    }
+}
+
 /// The number of lines of a text, counting a last line without a newline.
 pub fn count_lines(text: &str) -> usize {
     let newlines = text.bytes().filter(|byte| *byte == b'\n').count();
@@ -53,6 +76,15 @@ mod tests {
         // An offset inside `ñ` is clamped to its start; one past the end is clamped to the end.
         assert_eq!(line_column(text, 4), (2, 1));
         assert_eq!(line_column(text, 100), (2, 5));
+    }
+
+    #[test]
+    fn line_index_agrees_with_line_column() {
+        let text = "ab\nñx y\n\nz";
+        let index = LineIndex::new(text);
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(index.line_column(text, offset), line_column(text, offset), "offset {offset}");
+        }
     }
 
     #[test]

@@ -8,19 +8,16 @@ use std::ops::{ControlFlow, Range};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use sqlparser::ast::{
-    AlterTableOperation, ColumnOption, CopySource, Expr, FromTable, InTarget, ObjectName,
-    ObjectNamePart, ObjectType, Query, RenameTableNameKind, Spanned, Statement, TableConstraint,
-    TableFactor, TableObject, Visit, Visitor,
+    AlterTableOperation, ColumnOption, CopySource, Expr, FromTable, InTarget, ObjectName, ObjectNamePart, ObjectType,
+    Query, RenameTableNameKind, Spanned, Statement, TableConstraint, TableFactor, TableObject, Visit, Visitor,
 };
 use sqlparser::dialect::{Dialect, GenericDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Location;
 
 /// The first words that make a string literal a candidate for SQL.
-const STATEMENT_KEYWORDS: [&str; 11] = [
-    "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "CREATE", "ALTER", "DROP", "TRUNCATE",
-    "REPLACE", "MERGE",
-];
+const STATEMENT_KEYWORDS: [&str; 11] =
+    ["SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "CREATE", "ALTER", "DROP", "TRUNCATE", "REPLACE", "MERGE"];
 
 /// Whether a string literal's text should be treated as SQL.
 ///
@@ -82,21 +79,17 @@ pub fn looks_like_prose(text: &str) -> bool {
     if ends_like_a_sentence {
         return true;
     }
-    let first_word = trimmed
-        .split(|character: char| !character.is_alphanumeric())
-        .next()
-        .unwrap_or("");
+    let first_word = trimmed.split(|character: char| !character.is_alphanumeric()).next().unwrap_or("");
     let mut first_word_characters = first_word.chars();
-    let sentence_case = first_word_characters.next().is_some_and(char::is_uppercase)
-        && first_word_characters.all(char::is_lowercase);
-    let has_sql_punctuation = trimmed.contains([
-        '*', '=', '(', ',', ';', '\'', '"', '`', '$', '?', ':', '@', '<', '>',
-    ]);
+    let sentence_case =
+        first_word_characters.next().is_some_and(char::is_uppercase) && first_word_characters.all(char::is_lowercase);
+    let has_sql_punctuation = trimmed.contains(['*', '=', '(', ',', ';', '\'', '"', '`', '$', '?', ':', '@', '<', '>']);
     sentence_case && !has_sql_punctuation
 }
 
 /// How a statement uses a table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum TableAccess {
     /// Named in FROM, JOIN, USING, a subquery or `CREATE TABLE … LIKE`, and any table name of a
     /// statement kind not listed here (`CREATE TRIGGER … ON t`, `LOCK TABLE t`).
@@ -165,12 +158,7 @@ impl std::error::Error for SqlParseError {}
 /// table-valued functions (`FROM generate_series(1, 3)`) are not tables.
 pub fn extract_table_references(text: &str) -> Result<Vec<TableReference>, SqlParseError> {
     let line_index = LineIndex::new(text);
-    let dialects: [&dyn Dialect; 4] = [
-        &PostgreSqlDialect {},
-        &SQLiteDialect {},
-        &MySqlDialect {},
-        &GenericDialect {},
-    ];
+    let dialects: [&dyn Dialect; 4] = [&PostgreSqlDialect {}, &SQLiteDialect {}, &MySqlDialect {}, &GenericDialect {}];
     let mut furthest_error: Option<SqlParseError> = None;
     for dialect in dialects {
         match parse_and_collect(dialect, text, &line_index) {
@@ -195,10 +183,7 @@ pub fn extract_table_references(text: &str) -> Result<Vec<TableReference>, SqlPa
 /// Normalises a table name or an ownership pattern: lower case, with `"`, `` ` ``, `[` and `]`
 /// quoting removed, so that `"Audit"."Log"`, `[audit].[log]` and `audit.log` are all "audit.log".
 pub fn normalize_table_name(name: &str) -> String {
-    name.chars()
-        .filter(|character| !matches!(character, '"' | '`' | '[' | ']'))
-        .flat_map(char::to_lowercase)
-        .collect()
+    name.chars().filter(|character| !matches!(character, '"' | '`' | '[' | ']')).flat_map(char::to_lowercase).collect()
 }
 
 /// Whether an ownership pattern (`"points_*"`, `"audit.log"`, `"Orders"`) matches a table name.
@@ -271,10 +256,7 @@ fn parse_and_collect(
     match outcome {
         Ok(Ok(references)) => Ok(references),
         Ok(Err(error)) => Err(parse_error(&error, line_index)),
-        Err(_) => Err(SqlParseError {
-            message: "the SQL parser failed on this text".to_owned(),
-            byte_offset: None,
-        }),
+        Err(_) => Err(SqlParseError { message: "the SQL parser failed on this text".to_owned(), byte_offset: None }),
     }
 }
 
@@ -287,14 +269,9 @@ fn parse_error(error: &ParserError, line_index: &LineIndex) -> SqlParseError {
     const LOCATION_MARKER: &str = " at Line: ";
     if let Some(marker_start) = full_message.rfind(LOCATION_MARKER) {
         let location_text = &full_message[marker_start + LOCATION_MARKER.len()..];
-        let parsed_location = location_text
-            .split_once(", Column: ")
-            .and_then(|(line, column)| {
-                Some(Location {
-                    line: line.trim().parse().ok()?,
-                    column: column.trim().parse().ok()?,
-                })
-            });
+        let parsed_location = location_text.split_once(", Column: ").and_then(|(line, column)| {
+            Some(Location { line: line.trim().parse().ok()?, column: column.trim().parse().ok()? })
+        });
         if let Some(location) = parsed_location {
             return SqlParseError {
                 message: full_message[..marker_start].to_owned(),
@@ -302,10 +279,7 @@ fn parse_error(error: &ParserError, line_index: &LineIndex) -> SqlParseError {
             };
         }
     }
-    SqlParseError {
-        message: full_message,
-        byte_offset: None,
-    }
+    SqlParseError { message: full_message, byte_offset: None }
 }
 
 /// Converts sqlparser's line and column positions into byte offsets.
@@ -320,9 +294,7 @@ struct LineIndex<'text> {
 
 impl<'text> LineIndex<'text> {
     fn new(text: &'text str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(newline, _)| newline + 1))
-            .collect();
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(newline, _)| newline + 1)).collect();
         LineIndex { text, line_starts }
     }
 
@@ -384,11 +356,7 @@ struct ReferenceCollector<'walk> {
 }
 
 impl<'walk> ReferenceCollector<'walk> {
-    fn new(
-        text: &'walk str,
-        line_index: &'walk LineIndex<'walk>,
-        top_level_statement: &'walk Statement,
-    ) -> Self {
+    fn new(text: &'walk str, line_index: &'walk LineIndex<'walk>, top_level_statement: &'walk Statement) -> Self {
         ReferenceCollector {
             text,
             line_index,
@@ -420,15 +388,11 @@ impl<'walk> ReferenceCollector<'walk> {
         if let Some(range) = self.line_index.byte_range(name.span()) {
             return range;
         }
-        let statement_range = self
-            .line_index
-            .byte_range(self.top_level_statement.span())
-            .unwrap_or(0..0);
+        let statement_range = self.line_index.byte_range(self.top_level_statement.span()).unwrap_or(0..0);
         let written = name.to_string();
         let searched = &self.text.as_bytes()[statement_range.start..];
-        let found = searched
-            .windows(written.len().max(1))
-            .position(|window| window.eq_ignore_ascii_case(written.as_bytes()));
+        let found =
+            searched.windows(written.len().max(1)).position(|window| window.eq_ignore_ascii_case(written.as_bytes()));
         match found {
             Some(position) => {
                 let start = statement_range.start + position;
@@ -445,10 +409,7 @@ impl<'walk> ReferenceCollector<'walk> {
         if scope.recursive {
             return None;
         }
-        let index = scope
-            .ctes
-            .iter()
-            .position(|(_, body)| std::ptr::eq(*body, query))?;
+        let index = scope.ctes.iter().position(|(_, body)| std::ptr::eq(*body, query))?;
         Some((scope, index))
     }
 
@@ -457,11 +418,7 @@ impl<'walk> ReferenceCollector<'walk> {
             return false;
         };
         let lowered = identifier.value.to_lowercase();
-        self.cte_scopes.iter().any(|scope| {
-            scope.ctes[..scope.visible]
-                .iter()
-                .any(|(cte_name, _)| *cte_name == lowered)
-        })
+        self.cte_scopes.iter().any(|scope| scope.ctes[..scope.visible].iter().any(|(cte_name, _)| *cte_name == lowered))
     }
 
     /// Registers and records what a statement does to its own tables before its parts are walked.
@@ -521,8 +478,7 @@ impl<'walk> ReferenceCollector<'walk> {
                             }
                         }
                         AlterTableOperation::RenameTable {
-                            table_name:
-                                RenameTableNameKind::As(new_name) | RenameTableNameKind::To(new_name),
+                            table_name: RenameTableNameKind::As(new_name) | RenameTableNameKind::To(new_name),
                         } => self.record(new_name, TableAccess::Create, None),
                         AlterTableOperation::ChangeColumn { options, .. }
                         | AlterTableOperation::ModifyColumn { options, .. } => {
@@ -563,16 +519,8 @@ impl<'walk> ReferenceCollector<'walk> {
             Statement::CreateRule(rule) => {
                 self.register_target(&rule.table_name, TableAccess::Alter);
             }
-            Statement::Copy {
-                source: CopySource::Table { table_name, .. },
-                to,
-                ..
-            } => {
-                let access = if *to {
-                    TableAccess::Read
-                } else {
-                    TableAccess::Write
-                };
+            Statement::Copy { source: CopySource::Table { table_name, .. }, to, .. } => {
+                let access = if *to { TableAccess::Read } else { TableAccess::Write };
                 self.record(table_name, access, None);
             }
             _ => {}
@@ -594,15 +542,11 @@ impl<'walk> ReferenceCollector<'walk> {
         }
         let from_tables: Vec<(&ObjectName, Option<String>)> = from
             .iter()
-            .flat_map(|table| {
-                std::iter::once(&table.relation)
-                    .chain(table.joins.iter().map(|join| &join.relation))
-            })
+            .flat_map(|table| std::iter::once(&table.relation).chain(table.joins.iter().map(|join| &join.relation)))
             .filter_map(|relation| match relation {
-                TableFactor::Table { name, alias, .. } => Some((
-                    name,
-                    alias.as_ref().map(|alias| alias.name.value.to_lowercase()),
-                )),
+                TableFactor::Table { name, alias, .. } => {
+                    Some((name, alias.as_ref().map(|alias| alias.name.value.to_lowercase())))
+                }
                 _ => None,
             })
             .collect();
@@ -611,11 +555,7 @@ impl<'walk> ReferenceCollector<'walk> {
             let resolved = from_tables
                 .iter()
                 .find(|(_, alias)| alias.as_deref() == Some(listed_name.as_str()))
-                .or_else(|| {
-                    from_tables
-                        .iter()
-                        .find(|(name, _)| normalized_object_name(name) == listed_name)
-                });
+                .or_else(|| from_tables.iter().find(|(name, _)| normalized_object_name(name) == listed_name));
             match resolved {
                 Some((name, _)) => self.register_target(name, TableAccess::Write),
                 None => self.record(listed, TableAccess::Write, None),
@@ -625,21 +565,13 @@ impl<'walk> ReferenceCollector<'walk> {
 
     fn record_foreign_key_option(&mut self, option: &ColumnOption, declared_by: &str) {
         if let ColumnOption::ForeignKey(foreign_key) = option {
-            self.record(
-                &foreign_key.foreign_table,
-                TableAccess::ForeignKey,
-                Some(declared_by.to_owned()),
-            );
+            self.record(&foreign_key.foreign_table, TableAccess::ForeignKey, Some(declared_by.to_owned()));
         }
     }
 
     fn record_foreign_key_constraint(&mut self, constraint: &TableConstraint, declared_by: &str) {
         if let TableConstraint::ForeignKey(foreign_key) = constraint {
-            self.record(
-                &foreign_key.foreign_table,
-                TableAccess::ForeignKey,
-                Some(declared_by.to_owned()),
-            );
+            self.record(&foreign_key.foreign_table, TableAccess::ForeignKey, Some(declared_by.to_owned()));
         }
     }
 }
@@ -668,23 +600,14 @@ impl Visitor for ReferenceCollector<'_> {
                 })
                 .collect();
             let visible = if with.recursive { ctes.len() } else { 0 };
-            self.cte_scopes.push(CteScope {
-                query: query_address,
-                ctes,
-                visible,
-                recursive: with.recursive,
-            });
+            self.cte_scopes.push(CteScope { query: query_address, ctes, visible, recursive: with.recursive });
         }
         ControlFlow::Continue(())
     }
 
     fn post_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
         let query_address: *const Query = query;
-        if self
-            .cte_scopes
-            .last()
-            .is_some_and(|scope| std::ptr::eq(scope.query, query_address))
-        {
+        if self.cte_scopes.last().is_some_and(|scope| std::ptr::eq(scope.query, query_address)) {
             self.cte_scopes.pop();
         }
         // Leaving CTE body number `index`: its name is now visible to later CTEs and the body.
@@ -695,27 +618,14 @@ impl Visitor for ReferenceCollector<'_> {
     }
 
     fn pre_visit_table_factor(&mut self, table_factor: &TableFactor) -> ControlFlow<()> {
-        if let TableFactor::Table {
-            name,
-            args: Some(_),
-            ..
-        } = table_factor
-        {
+        if let TableFactor::Table { name, args: Some(_), .. } = table_factor {
             self.table_functions.push(name);
         }
         ControlFlow::Continue(())
     }
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-        if let Expr::In {
-            target:
-                InTarget::Table {
-                    name,
-                    args: Some(_),
-                },
-            ..
-        } = expr
-        {
+        if let Expr::In { target: InTarget::Table { name, args: Some(_) }, .. } = expr {
             self.table_functions.push(name);
         }
         ControlFlow::Continue(())
@@ -723,11 +633,7 @@ impl Visitor for ReferenceCollector<'_> {
 
     fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
         let relation_address: *const ObjectName = relation;
-        if self
-            .table_functions
-            .iter()
-            .any(|function| std::ptr::eq(*function, relation_address))
-        {
+        if self.table_functions.iter().any(|function| std::ptr::eq(*function, relation_address)) {
             return ControlFlow::Continue(());
         }
         if self.is_bound_by_with(relation) {
@@ -782,17 +688,11 @@ mod tests {
                 "the range of {reference:?} covers {written:?} in {text:?}"
             );
         }
-        references
-            .into_iter()
-            .map(|reference| (reference.name, reference.access))
-            .collect()
+        references.into_iter().map(|reference| (reference.name, reference.access)).collect()
     }
 
     fn expected(pairs: &[(&str, TableAccess)]) -> Vec<(String, TableAccess)> {
-        pairs
-            .iter()
-            .map(|(name, access)| ((*name).to_owned(), *access))
-            .collect()
+        pairs.iter().map(|(name, access)| ((*name).to_owned(), *access)).collect()
     }
 
     #[test]
@@ -815,12 +715,7 @@ mod tests {
                  WHERE x.a IN (SELECT a FROM allowed) \
                  AND EXISTS (SELECT 1 FROM flags WHERE flags.a = x.a)"
             ),
-            expected(&[
-                ("items", Read),
-                ("deep_table", Read),
-                ("allowed", Read),
-                ("flags", Read),
-            ])
+            expected(&[("items", Read), ("deep_table", Read), ("allowed", Read), ("flags", Read),])
         );
     }
 
@@ -886,18 +781,12 @@ mod tests {
             expected(&[("users", Read), ("orders", Read)])
         );
         // A qualified name is never a CTE.
-        assert_eq!(
-            tables("WITH users AS (SELECT 1) SELECT * FROM auth.users"),
-            expected(&[("auth.users", Read)])
-        );
+        assert_eq!(tables("WITH users AS (SELECT 1) SELECT * FROM auth.users"), expected(&[("auth.users", Read)]));
     }
 
     #[test]
     fn insert_and_insert_select() {
-        assert_eq!(
-            tables("INSERT INTO orders (id, total) VALUES ($1, $2)"),
-            expected(&[("orders", Write)])
-        );
+        assert_eq!(tables("INSERT INTO orders (id, total) VALUES ($1, $2)"), expected(&[("orders", Write)]));
         assert_eq!(
             tables("INSERT INTO archive (id) SELECT id FROM orders WHERE closed"),
             expected(&[("archive", Write), ("orders", Read)])
@@ -906,10 +795,7 @@ mod tests {
 
     #[test]
     fn update_and_update_from() {
-        assert_eq!(
-            tables("UPDATE orders SET total = 0 WHERE id = $1"),
-            expected(&[("orders", Write)])
-        );
+        assert_eq!(tables("UPDATE orders SET total = 0 WHERE id = $1"), expected(&[("orders", Write)]));
         assert_eq!(
             tables(
                 "UPDATE orders o SET total = p.total FROM prices p \
@@ -921,10 +807,7 @@ mod tests {
 
     #[test]
     fn delete_and_delete_using() {
-        assert_eq!(
-            tables("DELETE FROM sessions WHERE expires_at < now()"),
-            expected(&[("sessions", Write)])
-        );
+        assert_eq!(tables("DELETE FROM sessions WHERE expires_at < now()"), expected(&[("sessions", Write)]));
         assert_eq!(
             tables("DELETE FROM sessions s USING users u WHERE s.user_id = u.id AND u.banned"),
             expected(&[("sessions", Write), ("users", Read)])
@@ -934,19 +817,14 @@ mod tests {
     #[test]
     fn mysql_multi_table_delete_resolves_aliases() {
         assert_eq!(
-            tables(
-                "DELETE s FROM sessions AS s JOIN users AS u ON s.user_id = u.id WHERE u.banned"
-            ),
+            tables("DELETE s FROM sessions AS s JOIN users AS u ON s.user_id = u.id WHERE u.banned"),
             expected(&[("sessions", Write), ("users", Read)])
         );
     }
 
     #[test]
     fn replace_into() {
-        assert_eq!(
-            tables("REPLACE INTO settings (key, value) VALUES (?, ?)"),
-            expected(&[("settings", Write)])
-        );
+        assert_eq!(tables("REPLACE INTO settings (key, value) VALUES (?, ?)"), expected(&[("settings", Write)]));
     }
 
     #[test]
@@ -963,10 +841,7 @@ mod tests {
 
     #[test]
     fn create_table_in_its_forms() {
-        assert_eq!(
-            tables("CREATE TABLE points (id BIGINT PRIMARY KEY)"),
-            expected(&[("points", Create)])
-        );
+        assert_eq!(tables("CREATE TABLE points (id BIGINT PRIMARY KEY)"), expected(&[("points", Create)]));
         assert_eq!(
             tables("CREATE TABLE IF NOT EXISTS points_history (id BIGINT)"),
             expected(&[("points_history", Create)])
@@ -994,29 +869,15 @@ mod tests {
         .expect("parses");
         let summary: Vec<_> = references
             .iter()
-            .map(|reference| {
-                (
-                    reference.name.as_str(),
-                    reference.access,
-                    reference.declared_by.as_deref(),
-                )
-            })
+            .map(|reference| (reference.name.as_str(), reference.access, reference.declared_by.as_deref()))
             .collect();
-        assert_eq!(
-            summary,
-            [
-                ("orders", Alter, None),
-                ("customers", ForeignKey, Some("orders"))
-            ]
-        );
+        assert_eq!(summary, [("orders", Alter, None), ("customers", ForeignKey, Some("orders"))]);
     }
 
     #[test]
     fn alter_table_add_column_with_references() {
-        let references = extract_table_references(
-            "ALTER TABLE orders ADD COLUMN coupon_id INT REFERENCES coupons",
-        )
-        .expect("parses");
+        let references =
+            extract_table_references("ALTER TABLE orders ADD COLUMN coupon_id INT REFERENCES coupons").expect("parses");
         assert_eq!(references[1].name, "coupons");
         assert_eq!(references[1].access, ForeignKey);
         assert_eq!(references[1].declared_by.as_deref(), Some("orders"));
@@ -1058,13 +919,7 @@ mod tests {
         let references = extract_table_references(text).expect("parses");
         let summary: Vec<_> = references
             .iter()
-            .map(|reference| {
-                (
-                    &text[reference.byte_range.clone()],
-                    reference.access,
-                    reference.declared_by.as_deref(),
-                )
-            })
+            .map(|reference| (&text[reference.byte_range.clone()], reference.access, reference.declared_by.as_deref()))
             .collect();
         assert_eq!(
             summary,
@@ -1079,9 +934,7 @@ mod tests {
     #[test]
     fn aliases_are_not_tables() {
         assert_eq!(
-            tables(
-                "SELECT orders.id FROM customers AS orders JOIN items i ON i.order_id = orders.id"
-            ),
+            tables("SELECT orders.id FROM customers AS orders JOIN items i ON i.order_id = orders.id"),
             expected(&[("customers", Read), ("items", Read)])
         );
     }
@@ -1119,14 +972,8 @@ mod tests {
 
     #[test]
     fn copy_from_writes_and_copy_to_reads() {
-        assert_eq!(
-            tables("COPY orders (id, total) FROM STDIN"),
-            expected(&[("orders", Write)])
-        );
-        assert_eq!(
-            tables("COPY orders TO STDOUT"),
-            expected(&[("orders", Read)])
-        );
+        assert_eq!(tables("COPY orders (id, total) FROM STDIN"), expected(&[("orders", Write)]));
+        assert_eq!(tables("COPY orders TO STDOUT"), expected(&[("orders", Read)]));
     }
 
     #[test]
@@ -1172,10 +1019,7 @@ mod tests {
                     /* größer als — 😀 */ FROM  shop.\"Bestellung_ü\"\n\
                     \tJOIN kunden k ON k.id = 1";
         let references = extract_table_references(text).expect("parses");
-        let written: Vec<&str> = references
-            .iter()
-            .map(|reference| &text[reference.byte_range.clone()])
-            .collect();
+        let written: Vec<&str> = references.iter().map(|reference| &text[reference.byte_range.clone()]).collect();
         assert_eq!(written, ["shop.\"Bestellung_ü\"", "kunden"]);
         assert_eq!(references[0].name, "shop.bestellung_ü");
         let expected_start = text.find("shop.").expect("present");
@@ -1212,9 +1056,7 @@ mod tests {
     #[test]
     fn several_statements_in_one_text() {
         assert_eq!(
-            tables(
-                "DELETE FROM carts WHERE id = $1; INSERT INTO orders SELECT * FROM carts_archive;"
-            ),
+            tables("DELETE FROM carts WHERE id = $1; INSERT INTO orders SELECT * FROM carts_archive;"),
             expected(&[("carts", Write), ("orders", Write), ("carts_archive", Read)])
         );
     }
@@ -1269,13 +1111,7 @@ ALTER TABLE points_movements ADD CONSTRAINT movements_order_fk
         let references = extract_table_references(MIGRATION).expect("parses");
         let summary: Vec<_> = references
             .iter()
-            .map(|reference| {
-                (
-                    reference.name.as_str(),
-                    reference.access,
-                    reference.declared_by.as_deref(),
-                )
-            })
+            .map(|reference| (reference.name.as_str(), reference.access, reference.declared_by.as_deref()))
             .collect();
         assert_eq!(
             summary,
@@ -1309,10 +1145,7 @@ ALTER TABLE points_movements ADD CONSTRAINT movements_order_fk
             "With great power comes great responsibility",
         ] {
             assert!(looks_like_sql(sentence), "{sentence}");
-            assert!(
-                extract_table_references(sentence).is_err(),
-                "{sentence} should not parse"
-            );
+            assert!(extract_table_references(sentence).is_err(), "{sentence} should not parse");
         }
     }
 
@@ -1372,10 +1205,7 @@ ALTER TABLE points_movements ADD CONSTRAINT movements_order_fk
     fn windows_line_endings_keep_ranges_exact() {
         let text = "SELECT *\r\nFROM orders\r\n  JOIN lines ON lines.order_id = orders.id\r\n";
         let references = extract_table_references(text).expect("parses");
-        let written: Vec<&str> = references
-            .iter()
-            .map(|reference| &text[reference.byte_range.clone()])
-            .collect();
+        let written: Vec<&str> = references.iter().map(|reference| &text[reference.byte_range.clone()]).collect();
         assert_eq!(written, ["orders", "lines"]);
     }
 
@@ -1385,11 +1215,8 @@ ALTER TABLE points_movements ADD CONSTRAINT movements_order_fk
         let text = format!("SELECT {}1{}", "(".repeat(depth), ")".repeat(depth));
         assert!(extract_table_references(&text).is_err());
         let subqueries = 10;
-        let text = format!(
-            "SELECT * FROM {}orders{}",
-            "(SELECT * FROM ".repeat(subqueries),
-            ") AS t".repeat(subqueries)
-        );
+        let text =
+            format!("SELECT * FROM {}orders{}", "(SELECT * FROM ".repeat(subqueries), ") AS t".repeat(subqueries));
         assert_eq!(tables(&text), expected(&[("orders", Read)]));
     }
 
@@ -1484,10 +1311,7 @@ ALTER TABLE points_movements ADD CONSTRAINT movements_order_fk
         assert!(table_pattern_matches("orders", "shop.orders"));
         assert!(table_pattern_matches("points_*", "points_accounts"));
         assert!(table_pattern_matches("points_*", "points_"));
-        assert!(table_pattern_matches(
-            "points_*",
-            "loyalty.points_movements"
-        ));
+        assert!(table_pattern_matches("points_*", "loyalty.points_movements"));
         assert!(table_pattern_matches("*_log", "audit_log"));
         assert!(table_pattern_matches("*", "anything.at_all"));
         assert!(table_pattern_matches("a*b*c", "axxbyyc"));

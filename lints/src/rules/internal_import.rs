@@ -44,6 +44,10 @@ pub fn check(model: &Model, sink: &mut Vec<Violation>) {
         };
         let help = match public_alternative(model, &cross) {
             Some(alternative) => format!("use the public path `{alternative}` instead"),
+            None if internal == "*" => format!(
+                "a glob of `{}`'s root brings its internals into scope: import what you need from its public API by name",
+                to.name
+            ),
             None => {
                 let public_roots: Vec<String> = to
                     .public

@@ -6,3 +6,5 @@ mod fixtures;
 mod command_line;
 // The repository's own promises: its boundaries pass its own checker.
 mod dogfood;
+// The HTML graph report, rendered by headless Chromium.
+mod html_in_browser;
