@@ -2,6 +2,7 @@
 //! real child processes of the built `rewards` binary) and driven over HTTP on loopback, as a user would.
 
 mod bad_input;
+mod boundaries;
 mod concurrency;
 mod faults;
 mod operations;
