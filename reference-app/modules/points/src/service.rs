@@ -563,3 +563,95 @@ impl PointsApi for LocalPoints {
         Ok(summary)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rewards_business::LocalBusiness;
+    use rewards_business::api::CreateBusinessRequest;
+    use rewards_users::LocalUsers;
+    use rewards_users::api::CreateProfileRequest;
+
+    use super::*;
+
+    /// A subscriber that writes nothing and always fails, standing in for an audit module that cannot record.
+    struct FailingSubscriber;
+
+    #[async_trait]
+    impl LedgerSubscriber for FailingSubscriber {
+        async fn record_movement(
+            &self,
+            _unit_of_work: &mut UnitOfWork,
+            _movement: LedgerMovement,
+        ) -> Result<(), crate::api::SubscriberFailure> {
+            Err(crate::api::SubscriberFailure("the audit record could not be written".to_owned()))
+        }
+    }
+
+    async fn points_with(
+        directory: &tempfile::TempDir,
+        subscriber: Arc<dyn LedgerSubscriber>,
+        delivery: Delivery,
+    ) -> (LocalPoints, i64, i64, i64) {
+        let database = Database::open(&directory.path().join("rewards.db")).unwrap();
+        let business = Arc::new(LocalBusiness::open(Arc::clone(&database)).unwrap());
+        let users = Arc::new(LocalUsers::open(Arc::clone(&database)).unwrap());
+        let owner_id = 1;
+        let member_id = 2;
+        users
+            .create_profile(CreateProfileRequest {
+                user_id: member_id,
+                display_name: "Ana".to_owned(),
+                role: Role::Member,
+            })
+            .await
+            .unwrap();
+        let shop = business
+            .create_business(CreateBusinessRequest {
+                owner_user_id: owner_id,
+                name: "Shop".to_owned(),
+                points_per_boliviano: 1,
+            })
+            .await
+            .unwrap();
+        let subscriptions = vec![Subscription { name: "audit".to_owned(), subscriber, delivery }];
+        let points =
+            LocalPoints::open(database, business, users, subscriptions, PointsSettings { qr_lifetime_seconds: 60 })
+                .unwrap();
+        (points, owner_id, member_id, shop.business_id)
+    }
+
+    fn emit_request(owner_id: i64, member_id: i64, business_id: i64) -> EmitRequest {
+        EmitRequest {
+            acting_user_id: owner_id,
+            business_id,
+            member_id,
+            purchase_cents: 10_000,
+            idempotency_key: "purchase-1".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_in_transaction_subscriber_rolls_the_movement_back() {
+        let directory = tempfile::tempdir().unwrap();
+        let (points, owner_id, member_id, business_id) =
+            points_with(&directory, Arc::new(FailingSubscriber), Delivery::InTransaction).await;
+        let outcome = points.emit(emit_request(owner_id, member_id, business_id)).await;
+        assert!(matches!(outcome, Err(PointsError::Internal(_))), "{outcome:?}");
+        assert_eq!(points.balance(member_id).await.unwrap(), 0);
+        assert!(points.ledger_summary().await.unwrap().transaction_ids.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_outbox_subscriber_does_not_block_the_movement_and_stays_pending_until_delivered() {
+        let directory = tempfile::tempdir().unwrap();
+        let (points, owner_id, member_id, business_id) =
+            points_with(&directory, Arc::new(FailingSubscriber), Delivery::Outbox).await;
+        let receipt = points.emit(emit_request(owner_id, member_id, business_id)).await.unwrap();
+        assert_eq!((receipt.points, receipt.balance, receipt.replayed), (100, 100, false));
+        let replay = points.emit(emit_request(owner_id, member_id, business_id)).await.unwrap();
+        assert_eq!((replay.transaction_id, replay.balance, replay.replayed), (receipt.transaction_id, 100, true));
+        assert_eq!(points.relay_outbox_once().await.unwrap(), 0);
+        assert_eq!(points.ledger_summary().await.unwrap().undelivered_outbox_rows, 1);
+        assert!(points.invariant_findings().await.unwrap().is_empty());
+    }
+}
