@@ -1042,6 +1042,55 @@ fn is_query_file_macro(name: &str) -> bool {
     name.rsplit("::").next().is_some_and(|last| last.starts_with("query_file"))
 }
 
+/// Macros whose string argument is a format string.
+fn is_formatting_macro(name: &str) -> bool {
+    let last = name.rsplit("::").next().unwrap_or(name);
+    matches!(
+        last,
+        "format" | "format_args" | "write" | "writeln" | "print" | "println" | "eprint" | "eprintln" | "panic" | "concat"
+    )
+}
+
+/// Replaces `{…}` format placeholders by runs of `_` of the same length; `{{` and `}}` stay.
+fn blank_format_placeholders(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open..];
+        if after.starts_with("{{") {
+            out.push_str("{{");
+            rest = &after[2..];
+            continue;
+        }
+        match after.find('}') {
+            Some(close) if !after[1..close].contains('{') => {
+                out.extend(std::iter::repeat_n('_', after[..=close].len()));
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push_str(after);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether text that failed to parse has a second SQL keyword after its first word, which makes
+/// it broken SQL worth a warning rather than a sentence that happens to start with "with".
+fn has_second_sql_keyword(text: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "from", "into", "set", "where", "values", "table", "join", "index", "on", "as", "select", "returning",
+        "group", "order", "by", "limit", "union", "primary", "key", "references",
+    ];
+    text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|word| !word.is_empty())
+        .skip(1)
+        .any(|word| KEYWORDS.iter().any(|keyword| keyword.eq_ignore_ascii_case(word)))
+}
+
 /// Turns the file's SQL candidates into table uses, problems and SQL file references.
 fn extract_sql(facts: &mut FileFacts, text: &str) {
     let literals = std::mem::take(&mut facts.strings);
@@ -1067,9 +1116,14 @@ fn extract_sql(facts: &mut FileFacts, text: &str) {
             });
             continue;
         }
-        match crate::sql::extract_table_references(&literal.value) {
+        // `format!("SELECT * FROM {table}")` builds SQL at run time: each `{…}` placeholder is
+        // replaced by an identifier of the same length, so that the rest still parses and every
+        // offset still maps back to the source.
+        let formatted = literal.macro_name.as_deref().is_some_and(is_formatting_macro);
+        let sql_text = if formatted { blank_format_placeholders(&literal.value) } else { literal.value.clone() };
+        match crate::sql::extract_table_references(&sql_text) {
             Ok(references) => {
-                for reference in references {
+                for reference in references.into_iter().filter(|reference| !reference.name.chars().all(|c| c == '_' || c == '.')) {
                     facts.tables.push(TableUse {
                         name: reference.name,
                         access: reference.access,
@@ -1081,7 +1135,7 @@ fn extract_sql(facts: &mut FileFacts, text: &str) {
                 }
             }
             Err(error) => {
-                if crate::sql::looks_like_prose(&literal.value) {
+                if crate::sql::looks_like_prose(&literal.value) || !has_second_sql_keyword(&literal.value) {
                     continue;
                 }
                 let at = offset(error.byte_offset.unwrap_or(0));
@@ -1417,6 +1471,16 @@ mod tests {
             .map(|table| (table.name.as_str(), &text[table.site.bytes.clone()], table.site.line))
             .collect();
         assert_eq!(found, [("orders", "orders", 1), ("ledger", "\"Ledger\"", 3)]);
+    }
+
+    #[test]
+    fn format_placeholders_keep_offsets_and_sentences_stay_silent() {
+        let text = "fn f(t: &str) { let _ = format!(\"SELECT id FROM {t} JOIN orders ON {t}.id = orders.id\"); let _ = format!(\" with {t}\"); }";
+        let facts = analyse(text);
+        let found: Vec<&str> = facts.tables.iter().map(|table| &text[table.site.bytes.clone()]).collect();
+        assert_eq!(found, ["orders"]);
+        assert!(facts.sql_problems.is_empty(), "{:?}", facts.sql_problems);
+        assert_eq!(blank_format_placeholders("a {x} {{y}} {}"), "a ___ {{y}} __");
     }
 
     #[test]

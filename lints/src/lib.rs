@@ -15,6 +15,7 @@ pub mod report;
 pub mod rules;
 pub mod source;
 pub mod sql;
+pub mod tables;
 pub mod workspace;
 
 /// Where each rule's documentation lives; a rule's section is `#<rule-code>`.

@@ -66,6 +66,7 @@ pub struct Warning {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum WarningCode {
     UnparsedFile,
+    UnparsedSql,
     UnreadableFile,
     MissingModuleFile,
     InternalError,
@@ -75,6 +76,7 @@ impl WarningCode {
     pub fn as_str(self) -> &'static str {
         match self {
             WarningCode::UnparsedFile => "unparsed-file",
+            WarningCode::UnparsedSql => "unparsed-sql",
             WarningCode::UnreadableFile => "unreadable-file",
             WarningCode::MissingModuleFile => "missing-module-file",
             WarningCode::InternalError => "internal-error",
@@ -92,6 +94,8 @@ pub struct Model {
     pub warnings: Vec<Warning>,
     /// Every module path that exists, per unit (from files and inline `mod` blocks).
     pub module_paths: HashSet<(UnitId, Vec<String>)>,
+    /// Table ownership and every table use of the modules' SQL.
+    pub tables: crate::tables::TableCatalog,
 }
 
 impl Model {
@@ -144,7 +148,20 @@ impl Model {
                 }
             }
         }
-        Ok(Model { workspace, config, modules, files, warnings, module_paths })
+        let mut model = Model {
+            workspace,
+            config,
+            modules,
+            files,
+            warnings,
+            module_paths,
+            tables: crate::tables::TableCatalog::default(),
+        };
+        let (tables, sql_warnings) = crate::tables::build_catalog(&model);
+        model.tables = tables;
+        model.warnings.extend(sql_warnings);
+        model.warnings.sort_by(|a, b| (&a.file, &a.site, a.code).cmp(&(&b.file, &b.site, b.code)));
+        Ok(model)
     }
 
     /// The module that owns a path in a unit: the one whose prefix is the longest match.

@@ -9,6 +9,8 @@ pub struct JsonReport {
     pub violations: Vec<JsonViolation>,
     pub cycles: Vec<serde_json::Value>,
     pub warnings: Vec<JsonWarning>,
+    /// Tables that modules' SQL names but no module owns.
+    pub unowned_tables: Vec<String>,
     pub stats: JsonStats,
 }
 
@@ -25,6 +27,9 @@ pub struct JsonViolation {
     pub message: String,
     pub help: String,
     pub baselined: bool,
+    /// For table rules: the module that owns the table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -60,6 +65,7 @@ pub fn build(outcome: &CheckOutcome) -> JsonReport {
             message: violation.message.clone(),
             help: violation.help.clone(),
             baselined: violation.baselined,
+            owner: violation.owner.clone(),
         })
         .collect();
     let warnings = outcome
@@ -78,6 +84,7 @@ pub fn build(outcome: &CheckOutcome) -> JsonReport {
         violations,
         cycles: Vec::new(),
         warnings,
+        unowned_tables: outcome.model.tables.unowned_tables(),
         stats: JsonStats {
             modules: outcome.model.modules.len(),
             files: outcome.model.files.len(),

@@ -1,7 +1,11 @@
 //! The rules: each reads the model and pushes violations into a sink. Rules never fail.
 
+pub mod cross_module_foreign_key;
+pub mod foreign_table;
 pub mod internal_import;
+pub mod shared_table;
 pub mod undeclared_dependency;
+pub mod unowned_table;
 
 use std::sync::Arc;
 
@@ -15,15 +19,30 @@ use crate::model::{Model, ModuleId, SourceFile};
 pub enum RuleCode {
     InternalImport,
     UndeclaredDependency,
+    ForeignTable,
+    SharedTable,
+    CrossModuleForeignKey,
+    UnownedTable,
 }
 
 impl RuleCode {
-    pub const ALL: &'static [RuleCode] = &[RuleCode::InternalImport, RuleCode::UndeclaredDependency];
+    pub const ALL: &'static [RuleCode] = &[
+        RuleCode::InternalImport,
+        RuleCode::UndeclaredDependency,
+        RuleCode::ForeignTable,
+        RuleCode::SharedTable,
+        RuleCode::CrossModuleForeignKey,
+        RuleCode::UnownedTable,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             RuleCode::InternalImport => "internal-import",
             RuleCode::UndeclaredDependency => "undeclared-dependency",
+            RuleCode::ForeignTable => "foreign-table",
+            RuleCode::SharedTable => "shared-table",
+            RuleCode::CrossModuleForeignKey => "cross-module-foreign-key",
+            RuleCode::UnownedTable => "unowned-table",
         }
     }
 
@@ -32,6 +51,10 @@ impl RuleCode {
         match self {
             RuleCode::InternalImport => "a module refers to another module's internals instead of its public API",
             RuleCode::UndeclaredDependency => "a module uses a module that its `depends_on` list does not name",
+            RuleCode::ForeignTable => "a module's SQL reads or writes a table that another module owns",
+            RuleCode::SharedTable => "a table is claimed by two or more modules",
+            RuleCode::CrossModuleForeignKey => "a table declares a foreign key to a table that another module owns",
+            RuleCode::UnownedTable => "a module's SQL names a table that no module owns (with require_owner)",
         }
     }
 
@@ -71,6 +94,8 @@ pub struct Violation {
     pub label: String,
     pub help: String,
     pub baselined: bool,
+    /// For table rules: the module that owns the table.
+    pub owner: Option<String>,
 }
 
 impl Violation {
@@ -118,6 +143,7 @@ impl CrossReference<'_> {
             label,
             help,
             baselined: false,
+            owner: None,
         }
     }
 }
@@ -127,8 +153,39 @@ pub fn run_all(model: &Model) -> Vec<Violation> {
     let mut violations = Vec::new();
     internal_import::check(model, &mut violations);
     undeclared_dependency::check(model, &mut violations);
+    foreign_table::check(model, &mut violations);
+    shared_table::check(model, &mut violations);
+    cross_module_foreign_key::check(model, &mut violations);
+    unowned_table::check(model, &mut violations);
     violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     violations
+}
+
+/// A violation at a table use: the shell that the table rules fill in.
+pub fn table_violation(
+    model: &Model,
+    rule: RuleCode,
+    site: &crate::tables::TableSite,
+    from: ModuleId,
+    to: Option<ModuleId>,
+    words: (String, String, String),
+) -> Violation {
+    let (message, label, help) = words;
+    let to_name = to.map(|to| model.modules[to].name.clone()).unwrap_or_default();
+    Violation {
+        rule,
+        severity: Severity::Error,
+        from_module: model.modules[from].name.clone(),
+        to_module: to_name.clone(),
+        source: site.source.clone(),
+        site: site.site.clone(),
+        target: site.name.clone(),
+        message,
+        label,
+        help,
+        baselined: false,
+        owner: to.map(|_| to_name),
+    }
 }
 
 /// The module's guidance from `boundaries.toml` (`why`, `instructions`), appended to a help line.
