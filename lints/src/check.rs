@@ -20,6 +20,8 @@ pub struct CheckOptions {
 #[derive(Debug)]
 pub struct CheckOutcome {
     pub model: Model,
+    pub graph: crate::graph::ModuleGraph,
+    pub cycles: Vec<crate::graph::Cycle>,
     pub violations: Vec<Violation>,
     pub elapsed: Duration,
 }
@@ -60,6 +62,8 @@ pub fn run_check(options: &CheckOptions) -> Result<CheckOutcome, CheckError> {
     let workspace = Workspace::load(&manifest_path(options))?;
     let config = Config::load(&config_path(options, &workspace.root))?;
     let model = Model::build(workspace, config)?;
-    let violations = crate::rules::run_all(&model);
-    Ok(CheckOutcome { model, violations, elapsed: started.elapsed() })
+    let graph = crate::graph::ModuleGraph::build(&model);
+    let cycles = graph.cycles(&model);
+    let violations = crate::rules::run_all(&model, &graph, &cycles);
+    Ok(CheckOutcome { model, graph, cycles, violations, elapsed: started.elapsed() })
 }

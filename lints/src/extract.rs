@@ -1047,7 +1047,16 @@ fn is_formatting_macro(name: &str) -> bool {
     let last = name.rsplit("::").next().unwrap_or(name);
     matches!(
         last,
-        "format" | "format_args" | "write" | "writeln" | "print" | "println" | "eprint" | "eprintln" | "panic" | "concat"
+        "format"
+            | "format_args"
+            | "write"
+            | "writeln"
+            | "print"
+            | "println"
+            | "eprint"
+            | "eprintln"
+            | "panic"
+            | "concat"
     )
 }
 
@@ -1082,8 +1091,26 @@ fn blank_format_placeholders(text: &str) -> String {
 /// it broken SQL worth a warning rather than a sentence that happens to start with "with".
 fn has_second_sql_keyword(text: &str) -> bool {
     const KEYWORDS: &[&str] = &[
-        "from", "into", "set", "where", "values", "table", "join", "index", "on", "as", "select", "returning",
-        "group", "order", "by", "limit", "union", "primary", "key", "references",
+        "from",
+        "into",
+        "set",
+        "where",
+        "values",
+        "table",
+        "join",
+        "index",
+        "on",
+        "as",
+        "select",
+        "returning",
+        "group",
+        "order",
+        "by",
+        "limit",
+        "union",
+        "primary",
+        "key",
+        "references",
     ];
     text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
         .filter(|word| !word.is_empty())
@@ -1123,7 +1150,9 @@ fn extract_sql(facts: &mut FileFacts, text: &str) {
         let sql_text = if formatted { blank_format_placeholders(&literal.value) } else { literal.value.clone() };
         match crate::sql::extract_table_references(&sql_text) {
             Ok(references) => {
-                for reference in references.into_iter().filter(|reference| !reference.name.chars().all(|c| c == '_' || c == '.')) {
+                for reference in
+                    references.into_iter().filter(|reference| !reference.name.chars().all(|c| c == '_' || c == '.'))
+                {
                     facts.tables.push(TableUse {
                         name: reference.name,
                         access: reference.access,

@@ -1,4 +1,314 @@
 //! The module graph: modules as nodes, references between them as edges, for the cycle rule and
-//! for `cargo xtask graph`.
+//! for `cargo xtask graph`. It is built from the same model and references as every other rule.
 
 pub mod render;
+pub mod view;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::model::{Model, ModuleId};
+use crate::rules::{SourceRef, cross_module_references};
+
+/// One place in code that makes an edge.
+#[derive(Debug, Clone)]
+pub struct EvidenceSite {
+    pub source: SourceRef,
+    pub site: crate::extract::Site,
+    pub target: String,
+}
+
+/// What connects two modules.
+#[derive(Debug, Clone, Default)]
+pub struct Dependency {
+    /// Reference sites in the `from` module's code, sorted by file and position.
+    pub sites: Vec<EvidenceSite>,
+    /// Whether Cargo.toml declares it (whole-crate modules only).
+    pub declared: bool,
+}
+
+impl Dependency {
+    pub fn count(&self) -> usize {
+        self.sites.len()
+    }
+
+    pub fn is_actual(&self) -> bool {
+        !self.sites.is_empty()
+    }
+}
+
+/// A dependency cycle: one strongly connected component of two or more modules.
+#[derive(Debug, Clone)]
+pub struct Cycle {
+    /// The component's modules, sorted by name.
+    pub modules: Vec<ModuleId>,
+    /// The shortest cycle through the component's first module, which is repeated at the end.
+    pub cycle: Vec<ModuleId>,
+    /// Edges whose removal breaks every cycle of the component, sorted by names.
+    pub cuts: Vec<(ModuleId, ModuleId)>,
+    /// Whether `cuts` is proven minimal.
+    pub exact: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModuleGraph {
+    pub graph: DiGraph<ModuleId, Dependency>,
+    nodes: Vec<NodeIndex>,
+}
+
+/// Components with at most this many edges get an exhaustive minimum cut; larger ones a greedy one.
+const EXACT_CUT_MAX_EDGES: usize = 16;
+
+impl ModuleGraph {
+    /// Builds the graph from every cross-module reference in checked code, and Cargo's declared
+    /// dependencies between whole-crate modules.
+    pub fn build(model: &Model) -> ModuleGraph {
+        let mut graph = DiGraph::new();
+        let nodes: Vec<NodeIndex> = (0..model.modules.len()).map(|module| graph.add_node(module)).collect();
+        let mut edges: BTreeMap<(ModuleId, ModuleId), Dependency> = BTreeMap::new();
+        for cross in cross_module_references(model) {
+            edges.entry((cross.from, cross.to)).or_default().sites.push(EvidenceSite {
+                source: SourceRef { file: cross.file.relative.clone(), text: std::sync::Arc::clone(&cross.file.text) },
+                site: cross.reference.site.clone(),
+                target: model.display_target(cross.file.unit, &cross.reference.target),
+            });
+        }
+        for (from, module) in model.modules.iter().enumerate() {
+            if !module.prefix.is_empty() {
+                continue;
+            }
+            for dependency in &model.workspace.packages[module.package].dependencies {
+                if dependency.kind != cargo_metadata::DependencyKind::Normal {
+                    continue;
+                }
+                let Some(package) = model.workspace.package_by_name(&dependency.package) else { continue };
+                let whole_crate =
+                    model.modules.iter().position(|other| other.package == package && other.prefix.is_empty());
+                if let Some(to) = whole_crate.filter(|to| *to != from) {
+                    edges.entry((from, to)).or_default().declared = true;
+                }
+            }
+        }
+        for ((from, to), mut dependency) in edges {
+            dependency.sites.sort_by(|a, b| (&a.source.file, &a.site).cmp(&(&b.source.file, &b.site)));
+            graph.add_edge(nodes[from], nodes[to], dependency);
+        }
+        ModuleGraph { graph, nodes }
+    }
+
+    /// The dependency from one module to another, if any.
+    pub fn dependency(&self, from: ModuleId, to: ModuleId) -> Option<&Dependency> {
+        self.graph.find_edge(self.nodes[from], self.nodes[to]).map(|edge| &self.graph[edge])
+    }
+
+    /// Every dependency, sorted by module ids.
+    pub fn dependencies(&self) -> Vec<(ModuleId, ModuleId, &Dependency)> {
+        let mut all: Vec<_> = self
+            .graph
+            .edge_indices()
+            .filter_map(|edge| {
+                let (from, to) = self.graph.edge_endpoints(edge)?;
+                Some((self.graph[from], self.graph[to], &self.graph[edge]))
+            })
+            .collect();
+        all.sort_by_key(|(from, to, _)| (*from, *to));
+        all
+    }
+
+    /// Modules that `module` uses in code, sorted by name.
+    fn successors(&self, model: &Model, module: ModuleId, within: &BTreeSet<ModuleId>) -> Vec<ModuleId> {
+        let mut next: Vec<ModuleId> = self
+            .graph
+            .edges(self.nodes[module])
+            .filter(|edge| edge.weight().is_actual())
+            .map(|edge| self.graph[petgraph::visit::EdgeRef::target(&edge)])
+            .filter(|to| within.contains(to))
+            .collect();
+        next.sort_by(|a, b| model.modules[*a].name.cmp(&model.modules[*b].name));
+        next.dedup();
+        next
+    }
+
+    /// Every dependency cycle, one per strongly connected component of actual (code) edges,
+    /// sorted by the name of each component's first module.
+    pub fn cycles(&self, model: &Model) -> Vec<Cycle> {
+        let mut code_only = self.graph.clone();
+        code_only.retain_edges(|graph, edge| graph[edge].is_actual());
+        let mut cycles: Vec<Cycle> = tarjan_scc(&code_only)
+            .into_iter()
+            .filter(|component| component.len() >= 2)
+            .map(|component| {
+                let mut modules: Vec<ModuleId> = component.into_iter().map(|node| code_only[node]).collect();
+                modules.sort_by(|a, b| model.modules[*a].name.cmp(&model.modules[*b].name));
+                let members: BTreeSet<ModuleId> = modules.iter().copied().collect();
+                let cycle = self.shortest_cycle(model, modules[0], &members);
+                let (cuts, exact) = self.minimum_cuts(model, &members);
+                Cycle { modules, cycle, cuts, exact }
+            })
+            .collect();
+        cycles.sort_by(|a, b| model.modules[a.modules[0]].name.cmp(&model.modules[b.modules[0]].name));
+        cycles
+    }
+
+    /// The shortest cycle through `start`, by breadth-first search in alphabetical order.
+    fn shortest_cycle(&self, model: &Model, start: ModuleId, members: &BTreeSet<ModuleId>) -> Vec<ModuleId> {
+        let mut parent: BTreeMap<ModuleId, ModuleId> = BTreeMap::new();
+        let mut queue = VecDeque::from([start]);
+        let mut seen = BTreeSet::from([start]);
+        while let Some(current) = queue.pop_front() {
+            let successors = self.successors(model, current, members);
+            if successors.contains(&start) {
+                let mut path = vec![current];
+                while let Some(previous) = parent.get(path.last().unwrap_or(&start)) {
+                    path.push(*previous);
+                }
+                path.reverse();
+                if path.first() != Some(&start) {
+                    path.insert(0, start);
+                }
+                path.push(start);
+                return path;
+            }
+            for next in successors {
+                if seen.insert(next) {
+                    parent.insert(next, current);
+                    queue.push_back(next);
+                }
+            }
+        }
+        vec![start, start]
+    }
+
+    /// The edges to cut: the fewest reference sites whose removal makes the component acyclic
+    /// (then the fewest edges, then the alphabetically first list), exhaustively for small
+    /// components and greedily for large ones.
+    fn minimum_cuts(&self, model: &Model, members: &BTreeSet<ModuleId>) -> (Vec<(ModuleId, ModuleId)>, bool) {
+        let mut edges: Vec<(ModuleId, ModuleId, usize)> = Vec::new();
+        for &from in members {
+            for to in self.successors(model, from, members) {
+                let count = self.dependency(from, to).map_or(0, Dependency::count);
+                edges.push((from, to, count));
+            }
+        }
+        let names = |cut: &[(ModuleId, ModuleId)]| -> Vec<(String, String)> {
+            let mut names: Vec<(String, String)> = cut
+                .iter()
+                .map(|(from, to)| (model.modules[*from].name.clone(), model.modules[*to].name.clone()))
+                .collect();
+            names.sort();
+            names
+        };
+        let sort_cut = |mut cut: Vec<(ModuleId, ModuleId)>| {
+            cut.sort_by(|a, b| {
+                (&model.modules[a.0].name, &model.modules[a.1].name)
+                    .cmp(&(&model.modules[b.0].name, &model.modules[b.1].name))
+            });
+            cut
+        };
+        if edges.len() <= EXACT_CUT_MAX_EDGES {
+            let mut best: Option<(usize, usize, Vec<(String, String)>, Vec<(ModuleId, ModuleId)>)> = None;
+            for mask in 0u32..(1u32 << edges.len()) {
+                let weight: usize = (0..edges.len()).filter(|bit| mask & (1 << bit) != 0).map(|bit| edges[bit].2).sum();
+                if best.as_ref().is_some_and(|(best_weight, ..)| weight > *best_weight) {
+                    continue;
+                }
+                let kept: Vec<(ModuleId, ModuleId)> = (0..edges.len())
+                    .filter(|bit| mask & (1 << bit) == 0)
+                    .map(|bit| (edges[bit].0, edges[bit].1))
+                    .collect();
+                if has_cycle(members, &kept) {
+                    continue;
+                }
+                let cut: Vec<(ModuleId, ModuleId)> = (0..edges.len())
+                    .filter(|bit| mask & (1 << bit) != 0)
+                    .map(|bit| (edges[bit].0, edges[bit].1))
+                    .collect();
+                let key = (weight, cut.len(), names(&cut));
+                let better = match &best {
+                    None => true,
+                    Some((w, n, listed, _)) => (key.0, key.1, &key.2) < (*w, *n, listed),
+                };
+                if better {
+                    best = Some((key.0, key.1, key.2, cut));
+                }
+            }
+            return (sort_cut(best.map(|(.., cut)| cut).unwrap_or_default()), true);
+        }
+        // Greedy: while a cycle remains, cut the lightest edge of the shortest cycle found.
+        let mut kept: Vec<(ModuleId, ModuleId, usize)> = edges;
+        let mut cut = Vec::new();
+        while let Some(cycle_edges) = find_cycle(members, &kept) {
+            let lightest = cycle_edges
+                .into_iter()
+                .min_by(|a, b| {
+                    (a.2, &model.modules[a.0].name, &model.modules[a.1].name).cmp(&(
+                        b.2,
+                        &model.modules[b.0].name,
+                        &model.modules[b.1].name,
+                    ))
+                })
+                .unwrap_or((0, 0, 0));
+            kept.retain(|edge| (edge.0, edge.1) != (lightest.0, lightest.1));
+            cut.push((lightest.0, lightest.1));
+        }
+        (sort_cut(cut), false)
+    }
+}
+
+/// Whether the edges form a cycle among the members.
+fn has_cycle(members: &BTreeSet<ModuleId>, edges: &[(ModuleId, ModuleId)]) -> bool {
+    let weighted: Vec<(ModuleId, ModuleId, usize)> = edges.iter().map(|(from, to)| (*from, *to, 0)).collect();
+    find_cycle(members, &weighted).is_some()
+}
+
+/// Some cycle among the edges, as its list of edges, found by depth-first search.
+fn find_cycle(
+    members: &BTreeSet<ModuleId>,
+    edges: &[(ModuleId, ModuleId, usize)],
+) -> Option<Vec<(ModuleId, ModuleId, usize)>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let mut marks: BTreeMap<ModuleId, Mark> = members.iter().map(|member| (*member, Mark::New)).collect();
+    for &root in members {
+        if marks[&root] != Mark::New {
+            continue;
+        }
+        // An explicit stack of (node, next edge index), so that large graphs cannot overflow.
+        let mut stack: Vec<(ModuleId, usize)> = vec![(root, 0)];
+        let mut path: Vec<(ModuleId, ModuleId, usize)> = Vec::new();
+        marks.insert(root, Mark::Active);
+        while let Some((node, next)) = stack.last_mut() {
+            let node = *node;
+            let outgoing: Vec<&(ModuleId, ModuleId, usize)> = edges.iter().filter(|edge| edge.0 == node).collect();
+            if let Some(edge) = outgoing.get(*next) {
+                *next += 1;
+                let edge = **edge;
+                match marks.get(&edge.1).copied() {
+                    Some(Mark::New) => {
+                        marks.insert(edge.1, Mark::Active);
+                        path.push(edge);
+                        stack.push((edge.1, 0));
+                    }
+                    Some(Mark::Active) => {
+                        let start = path.iter().position(|step| step.0 == edge.1).unwrap_or(path.len());
+                        let mut cycle = path[start..].to_vec();
+                        cycle.push(edge);
+                        return Some(cycle);
+                    }
+                    _ => {}
+                }
+            } else {
+                marks.insert(node, Mark::Done);
+                stack.pop();
+                path.pop();
+            }
+        }
+    }
+    None
+}

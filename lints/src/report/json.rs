@@ -7,7 +7,7 @@ use crate::check::CheckOutcome;
 #[derive(Debug, Serialize)]
 pub struct JsonReport {
     pub violations: Vec<JsonViolation>,
-    pub cycles: Vec<serde_json::Value>,
+    pub cycles: Vec<JsonCycle>,
     pub warnings: Vec<JsonWarning>,
     /// Tables that modules' SQL names but no module owns.
     pub unowned_tables: Vec<String>,
@@ -30,6 +30,88 @@ pub struct JsonViolation {
     /// For table rules: the module that owns the table.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonCycle {
+    pub modules: Vec<String>,
+    pub cycle: Vec<String>,
+    pub edges: Vec<JsonCycleEdge>,
+    pub suggested_cuts: Vec<JsonCut>,
+    /// `exact` (fewest sites, proven) or `greedy` (large components).
+    pub cut_search: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonCycleEdge {
+    pub from: String,
+    pub to: String,
+    pub count: usize,
+    pub sites: Vec<JsonSite>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonSite {
+    pub file: String,
+    pub line: usize,
+    pub target: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonCut {
+    pub from: String,
+    pub to: String,
+    pub count: usize,
+}
+
+/// The cycles of an outcome in the JSON schema.
+pub fn cycles(outcome: &CheckOutcome) -> Vec<JsonCycle> {
+    let model = &outcome.model;
+    let name = |module: usize| model.modules[module].name.clone();
+    outcome
+        .cycles
+        .iter()
+        .map(|cycle| JsonCycle {
+            modules: cycle.modules.iter().map(|module| name(*module)).collect(),
+            cycle: cycle.cycle.iter().map(|module| name(*module)).collect(),
+            edges: cycle
+                .cycle
+                .windows(2)
+                .map(|pair| {
+                    let dependency = outcome.graph.dependency(pair[0], pair[1]);
+                    JsonCycleEdge {
+                        from: name(pair[0]),
+                        to: name(pair[1]),
+                        count: dependency.map_or(0, |dependency| dependency.count()),
+                        sites: dependency
+                            .map(|dependency| {
+                                dependency
+                                    .sites
+                                    .iter()
+                                    .take(crate::rules::dependency_cycle::EVIDENCE_PER_EDGE)
+                                    .map(|site| JsonSite {
+                                        file: site.source.file.clone(),
+                                        line: site.site.line,
+                                        target: site.target.clone(),
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    }
+                })
+                .collect(),
+            suggested_cuts: cycle
+                .cuts
+                .iter()
+                .map(|(from, to)| JsonCut {
+                    from: name(*from),
+                    to: name(*to),
+                    count: outcome.graph.dependency(*from, *to).map_or(0, |dependency| dependency.count()),
+                })
+                .collect(),
+            cut_search: if cycle.exact { "exact" } else { "greedy" },
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -82,7 +164,7 @@ pub fn build(outcome: &CheckOutcome) -> JsonReport {
         .collect();
     JsonReport {
         violations,
-        cycles: Vec::new(),
+        cycles: cycles(outcome),
         warnings,
         unowned_tables: outcome.model.tables.unowned_tables(),
         stats: JsonStats {

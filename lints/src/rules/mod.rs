@@ -1,6 +1,7 @@
 //! The rules: each reads the model and pushes violations into a sink. Rules never fail.
 
 pub mod cross_module_foreign_key;
+pub mod dependency_cycle;
 pub mod foreign_table;
 pub mod internal_import;
 pub mod shared_table;
@@ -23,6 +24,7 @@ pub enum RuleCode {
     SharedTable,
     CrossModuleForeignKey,
     UnownedTable,
+    DependencyCycle,
 }
 
 impl RuleCode {
@@ -33,6 +35,7 @@ impl RuleCode {
         RuleCode::SharedTable,
         RuleCode::CrossModuleForeignKey,
         RuleCode::UnownedTable,
+        RuleCode::DependencyCycle,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +46,7 @@ impl RuleCode {
             RuleCode::SharedTable => "shared-table",
             RuleCode::CrossModuleForeignKey => "cross-module-foreign-key",
             RuleCode::UnownedTable => "unowned-table",
+            RuleCode::DependencyCycle => "dependency-cycle",
         }
     }
 
@@ -55,6 +59,7 @@ impl RuleCode {
             RuleCode::SharedTable => "a table is claimed by two or more modules",
             RuleCode::CrossModuleForeignKey => "a table declares a foreign key to a table that another module owns",
             RuleCode::UnownedTable => "a module's SQL names a table that no module owns (with require_owner)",
+            RuleCode::DependencyCycle => "modules depend on each other in a cycle",
         }
     }
 
@@ -148,9 +153,10 @@ impl CrossReference<'_> {
     }
 }
 
-/// Runs every rule over the model.
-pub fn run_all(model: &Model) -> Vec<Violation> {
+/// Runs every rule over the model and its module graph.
+pub fn run_all(model: &Model, graph: &crate::graph::ModuleGraph, cycles: &[crate::graph::Cycle]) -> Vec<Violation> {
     let mut violations = Vec::new();
+    dependency_cycle::check(model, graph, cycles, &mut violations);
     internal_import::check(model, &mut violations);
     undeclared_dependency::check(model, &mut violations);
     foreign_table::check(model, &mut violations);

@@ -32,6 +32,18 @@ pub fn expectation_lines(result: &Result<CheckOutcome, CheckError>) -> Vec<Strin
         }
         Err(other) => return vec![format!("tool-error {other}")],
     };
+    let model = &outcome.model;
+    let name = |module: usize| model.modules[module].name.clone();
+    let mut cycle_lines: std::collections::BTreeMap<(String, String), Vec<String>> = std::collections::BTreeMap::new();
+    for cycle in &outcome.cycles {
+        let path: Vec<String> = cycle.cycle.iter().map(|module| name(*module)).collect();
+        let mut lines = vec![format!("cycle {}", path.join(" -> "))];
+        for (from, to) in &cycle.cuts {
+            let count = outcome.graph.dependency(*from, *to).map_or(0, |dependency| dependency.count());
+            lines.push(format!("cut {} -> {} {count}", name(*from), name(*to)));
+        }
+        cycle_lines.insert((path[0].clone(), path[1].clone()), lines);
+    }
     let mut entries: Vec<((String, usize, usize, String), String)> = Vec::new();
     for violation in &outcome.violations {
         let key = (
@@ -47,9 +59,19 @@ pub fn expectation_lines(result: &Result<CheckOutcome, CheckError>) -> Vec<Strin
             violation.site.line,
             violation.site.column,
             violation.from_module,
-            violation.to_module,
+            if violation.to_module.is_empty() { "-" } else { violation.to_module.as_str() },
             violation.target
         );
+        let line = match violation.rule {
+            seams::rules::RuleCode::DependencyCycle => {
+                let pair = (violation.from_module.clone(), violation.to_module.clone());
+                std::iter::once(line)
+                    .chain(cycle_lines.get(&pair).cloned().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+            _ => line,
+        };
         entries.push((key, line));
     }
     for warning in &outcome.model.warnings {
@@ -62,7 +84,7 @@ pub fn expectation_lines(result: &Result<CheckOutcome, CheckError>) -> Vec<Strin
         entries.push((key, text));
     }
     entries.sort();
-    entries.into_iter().map(|(_, line)| line).collect()
+    entries.into_iter().flat_map(|(_, line)| line.lines().map(str::to_owned).collect::<Vec<_>>()).collect()
 }
 
 /// The non-comment lines of a case's `expect.txt` (none when the file is absent).

@@ -1,0 +1,83 @@
+//! `dependency-cycle`: modules that depend on each other in a circle.
+//!
+//! # What it checks
+//! The module graph has an edge A → B for every reference in A's checked code into B (public or
+//! not). Each strongly connected component of two or more modules (Tarjan's algorithm) is one
+//! violation, with the shortest cycle through it, up to three evidence sites for each edge of
+//! that cycle, and the edges to cut that break every cycle while rewriting the fewest sites.
+//!
+//! # Why it matters
+//! Modules in a cycle are one module in disguise: none can be changed, tested, released or
+//! extracted without the others. A cycle is also where boundaries erode first, because every new
+//! reference inside it looks harmless.
+//!
+//! # Example
+//! ```text
+//! orders → payments → notifications → orders
+//! cut notifications → orders (1 site): publish an event that orders subscribes to instead
+//! ```
+
+use crate::graph::{Cycle, ModuleGraph};
+use crate::model::Model;
+use crate::rules::{RuleCode, Severity, Violation};
+
+/// Evidence sites listed per edge.
+pub const EVIDENCE_PER_EDGE: usize = 3;
+
+pub fn check(model: &Model, graph: &ModuleGraph, cycles: &[Cycle], sink: &mut Vec<Violation>) {
+    for cycle in cycles {
+        let (Some(&first), Some(&second)) = (cycle.cycle.first(), cycle.cycle.get(1)) else { continue };
+        let Some(first_site) = graph.dependency(first, second).and_then(|dependency| dependency.sites.first()) else {
+            continue;
+        };
+        let name = |module: usize| model.modules[module].name.as_str();
+        let path: Vec<&str> = cycle.cycle.iter().map(|module| name(*module)).collect();
+        let mut evidence = Vec::new();
+        for pair in cycle.cycle.windows(2) {
+            let Some(dependency) = graph.dependency(pair[0], pair[1]) else { continue };
+            let sites: Vec<String> = dependency
+                .sites
+                .iter()
+                .take(EVIDENCE_PER_EDGE)
+                .map(|site| format!("{}:{} {}", site.source.file, site.site.line, site.target))
+                .collect();
+            let more = dependency.count().saturating_sub(EVIDENCE_PER_EDGE);
+            let more = if more > 0 { format!(" (and {more} more)") } else { String::new() };
+            evidence.push(format!("{} → {}: {}{more}", name(pair[0]), name(pair[1]), sites.join(", ")));
+        }
+        let cuts: Vec<String> = cycle
+            .cuts
+            .iter()
+            .map(|(from, to)| {
+                let count = graph.dependency(*from, *to).map_or(0, |dependency| dependency.count());
+                format!("{} → {} ({count} {})", name(*from), name(*to), if count == 1 { "site" } else { "sites" })
+            })
+            .collect();
+        let members: Vec<&str> = cycle.modules.iter().map(|module| name(*module)).collect();
+        let message = format!(
+            "modules {} form a dependency cycle: {}",
+            members.iter().map(|member| format!("`{member}`")).collect::<Vec<_>>().join(", "),
+            path.join(" → ")
+        );
+        let search = if cycle.exact { "fewest sites" } else { "greedy search, may cut more than needed" };
+        let help = format!(
+            "cut {} ({search}): invert the dependency (an event, a callback trait owned by the lower module) or move the shared part into a module both depend on. Evidence: {}",
+            cuts.join(" and "),
+            evidence.join("; ")
+        );
+        sink.push(Violation {
+            rule: RuleCode::DependencyCycle,
+            severity: Severity::Error,
+            from_module: name(first).to_owned(),
+            to_module: name(second).to_owned(),
+            source: first_site.source.clone(),
+            site: first_site.site.clone(),
+            target: first_site.target.clone(),
+            message,
+            label: format!("`{}` → `{}` starts the cycle here", name(first), name(second)),
+            help,
+            baselined: false,
+            owner: None,
+        });
+    }
+}
