@@ -36,7 +36,7 @@ async fn malformed_bodies_bad_tokens_and_invalid_fields_are_refused_without_writ
         ),
         (
             "oversized body",
-            api.send_raw(Method::POST, emit_path, owner, Some("application/json"), vec![b' '; 64 * 1024]).await,
+            api.send_oversized(emit_path, owner, 64 * 1024).await,
             413,
             "body_too_large",
         ),

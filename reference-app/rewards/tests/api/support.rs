@@ -103,6 +103,18 @@ impl Api {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> (u16, Value) {
+        self.try_send_raw(method, path, token, content_type, body).await.unwrap()
+    }
+
+    /// Like [`Api::send_raw`], but returns transport errors instead of panicking.
+    pub async fn try_send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<(u16, Value), reqwest::Error> {
         let mut request = self.http.request(method, format!("{}{path}", self.base_url)).body(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -110,10 +122,24 @@ impl Api {
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
-        let response = request.send().await.unwrap();
+        let response = request.send().await?;
         let status = response.status().as_u16();
-        let bytes = response.bytes().await.unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        let bytes = response.bytes().await?;
+        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+    }
+
+    /// Sends a body larger than the server accepts. The server answers 413 from the `Content-Length` alone and
+    /// closes the connection with the rest of the body unread, which the kernel may turn into a reset that races
+    /// the answer; so a transport error is retried, while any answer is returned as it is.
+    pub async fn send_oversized(&self, path: &str, token: Option<&str>, size: usize) -> (u16, Value) {
+        let mut last_error = None;
+        for _ in 0..5 {
+            match self.try_send_raw(Method::POST, path, token, Some("application/json"), vec![b' '; size]).await {
+                Ok(answer) => return answer,
+                Err(error) => last_error = Some(error),
+            }
+        }
+        panic!("no answer to an oversized body after 5 attempts: {last_error:?}");
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
