@@ -122,3 +122,84 @@ fn terminal_width() -> usize {
 
 /// Errors of the check command, for callers that want the value instead of printing.
 pub type CommandError = CheckError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// A Mermaid flowchart, for GitHub markdown.
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
+    /// A standalone SVG drawing (laid out by seams, no Graphviz needed).
+    Svg,
+    /// One self-contained HTML page: the drawing, metrics and extraction blockers.
+    Html,
+    /// Nodes, edges, cycles and metrics as JSON.
+    Json,
+}
+
+/// Draw the module graph of a workspace.
+#[derive(Debug, Clone, Args)]
+pub struct GraphArgs {
+    /// Path to Cargo.toml of the workspace.
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Path to boundaries.toml (default: the workspace root's).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "mermaid")]
+    pub format: GraphFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Draw only this module and its direct neighbours.
+    #[arg(long, value_name = "MODULE")]
+    pub focus: Option<String>,
+    /// Add tables: ownership and cross-module access.
+    #[arg(long)]
+    pub tables: bool,
+    /// Title of the drawing (default: the workspace directory's name).
+    #[arg(long)]
+    pub title: Option<String>,
+}
+
+/// Renders the module graph in the chosen format. Violations do not fail it: the graph is for
+/// looking at them.
+pub fn render_graph(args: &GraphArgs) -> Result<String, String> {
+    let options = CheckOptions { manifest_path: args.manifest_path.clone(), config_path: args.config.clone() };
+    let outcome = run_check(&options)
+        .map_err(|error| crate::report::human::render_diagnostic(&error, HumanStyle::plain(terminal_width())))?;
+    let view_options =
+        crate::graph::view::ViewOptions { focus: args.focus.clone(), tables: args.tables, title: args.title.clone() };
+    let view = crate::graph::view::build_view(&outcome, &view_options)?;
+    use crate::graph::render;
+    match args.format {
+        GraphFormat::Mermaid => Ok(render::render_mermaid(&view)),
+        GraphFormat::Dot => Ok(render::render_dot(&view)),
+        GraphFormat::Svg => render::render_svg(&view).map_err(|error| error.to_string()),
+        GraphFormat::Html => render::render_html(&view).map_err(|error| error.to_string()),
+        GraphFormat::Json => Ok(render::render_json(&view)),
+    }
+}
+
+/// `graph`: renders and writes the graph; returns the process exit code.
+pub fn run_graph_command(args: &GraphArgs) -> ExitCode {
+    let text = match render_graph(args) {
+        Ok(text) => text,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let written = match &args.output {
+        Some(path) => std::fs::write(path, &text).map(|()| eprintln!("wrote {}", path.display())),
+        None => std::io::stdout().write_all(text.as_bytes()),
+    };
+    match written {
+        Ok(()) => ExitCode::from(EXIT_CLEAN),
+        Err(error) => {
+            eprintln!("cannot write the graph: {error}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

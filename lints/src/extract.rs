@@ -1067,9 +1067,9 @@ fn blank_format_placeholders(text: &str) -> String {
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open..];
-        if after.starts_with("{{") {
+        if let Some(escaped) = after.strip_prefix("{{") {
             out.push_str("{{");
-            rest = &after[2..];
+            rest = escaped;
             continue;
         }
         match after.find('}') {

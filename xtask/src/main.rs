@@ -2,6 +2,7 @@
 //! library crates.
 
 mod check_boundaries;
+mod graph;
 
 use std::process::ExitCode;
 
@@ -18,6 +19,8 @@ struct Cli {
 enum Task {
     /// Check the module boundaries of a workspace (this one by default).
     CheckBoundaries(seams::cli::CheckArgs),
+    /// Draw the module graph for architects (mermaid, dot, svg, html, json).
+    Graph(seams::cli::GraphArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,5 +33,6 @@ fn main() -> ExitCode {
     };
     match cli.task {
         Task::CheckBoundaries(args) => check_boundaries::run(&args),
+        Task::Graph(args) => graph::run(&args),
     }
 }

@@ -15,6 +15,8 @@ struct Cli {
 enum Command {
     /// Check module boundaries (imports, tables, cycles).
     Check(seams::cli::CheckArgs),
+    /// Draw the module graph (mermaid, dot, svg, html, json).
+    Graph(seams::cli::GraphArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,5 +34,6 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => seams::cli::run_check_command(&args),
+        Command::Graph(args) => seams::cli::run_graph_command(&args),
     }
 }

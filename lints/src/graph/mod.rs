@@ -208,7 +208,7 @@ impl ModuleGraph {
             cut
         };
         if edges.len() <= EXACT_CUT_MAX_EDGES {
-            let mut best: Option<(usize, usize, Vec<(String, String)>, Vec<(ModuleId, ModuleId)>)> = None;
+            let mut best: Option<CutCandidate> = None;
             for mask in 0u32..(1u32 << edges.len()) {
                 let weight: usize = (0..edges.len()).filter(|bit| mask & (1 << bit) != 0).map(|bit| edges[bit].2).sum();
                 if best.as_ref().is_some_and(|(best_weight, ..)| weight > *best_weight) {
@@ -256,6 +256,9 @@ impl ModuleGraph {
         (sort_cut(cut), false)
     }
 }
+
+/// A set of edges to cut with its ranking key: total sites, number of edges, sorted names.
+type CutCandidate = (usize, usize, Vec<(String, String)>, Vec<(ModuleId, ModuleId)>);
 
 /// Whether the edges form a cycle among the members.
 fn has_cycle(members: &BTreeSet<ModuleId>, edges: &[(ModuleId, ModuleId)]) -> bool {

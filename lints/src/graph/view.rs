@@ -18,6 +18,8 @@ pub struct ViewOptions {
     pub focus: Option<String>,
     /// Add tables as a second kind of node.
     pub tables: bool,
+    /// The title of the drawing; the workspace directory's name when absent.
+    pub title: Option<String>,
 }
 
 /// Builds the view. Fails only when `focus` names no module.
@@ -280,11 +282,13 @@ pub fn build_view(outcome: &CheckOutcome, options: &ViewOptions) -> Result<Graph
     }
     nodes.sort_by(|a, b| a.name.cmp(&b.name));
     edges.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
-    let workspace_name = model
-        .workspace
-        .root
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "workspace".to_owned());
+    let workspace_name = options.title.clone().unwrap_or_else(|| {
+        model
+            .workspace
+            .root
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "workspace".to_owned())
+    });
     Ok(GraphView { workspace_name, nodes, edges, cycles, tables, table_edges, focus })
 }

@@ -43,7 +43,7 @@ pub fn check(model: &Model, graph: &ModuleGraph, cycles: &[Cycle], sink: &mut Ve
                 .collect();
             let more = dependency.count().saturating_sub(EVIDENCE_PER_EDGE);
             let more = if more > 0 { format!(" (and {more} more)") } else { String::new() };
-            evidence.push(format!("{} → {}: {}{more}", name(pair[0]), name(pair[1]), sites.join(", ")));
+            evidence.push(format!("{} → {}: {}{more}", name(pair[0]), name(pair[1]), sites.join("; ")));
         }
         let cuts: Vec<String> = cycle
             .cuts
@@ -59,11 +59,11 @@ pub fn check(model: &Model, graph: &ModuleGraph, cycles: &[Cycle], sink: &mut Ve
             members.iter().map(|member| format!("`{member}`")).collect::<Vec<_>>().join(", "),
             path.join(" → ")
         );
-        let search = if cycle.exact { "fewest sites" } else { "greedy search, may cut more than needed" };
+        let search = if cycle.exact { "fewest sites to rewrite" } else { "greedy search, may cut more than needed" };
         let help = format!(
-            "cut {} ({search}): invert the dependency (an event, a callback trait owned by the lower module) or move the shared part into a module both depend on. Evidence: {}",
+            "cut {} ({search}): invert that dependency (an event, or a trait owned by the used module) or move the shared part into a module both depend on\nevidence:\n  {}",
             cuts.join(" and "),
-            evidence.join("; ")
+            evidence.join("\n  ")
         );
         sink.push(Violation {
             rule: RuleCode::DependencyCycle,

@@ -6,5 +6,7 @@ mod fixtures;
 mod command_line;
 // The repository's own promises: its boundaries pass its own checker.
 mod dogfood;
+// `graph`: every format, and the repository's own graph in docs/.
+mod graph;
 // The HTML graph report, rendered by headless Chromium.
 mod html_in_browser;
