@@ -8,3 +8,4 @@ mod faults;
 mod operations;
 mod scenario;
 mod support;
+mod transport;
