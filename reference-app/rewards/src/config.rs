@@ -260,6 +260,17 @@ impl Secrets {
     }
 }
 
+impl Secrets {
+    /// Fresh random secrets that live only in this process, for commands that issue and check no token (`verify`),
+    /// so that they never write into the data directory.
+    pub fn ephemeral() -> Secrets {
+        Secrets {
+            token_key: TokenKey::new(rand::random::<[u8; 32]>().to_vec()),
+            service_credential: hex::encode(rand::random::<[u8; 32]>()),
+        }
+    }
+}
+
 fn secret_value(variable: &str, file: &Path) -> anyhow::Result<String> {
     if let Ok(value) = std::env::var(variable)
         && !value.trim().is_empty()

@@ -55,8 +55,7 @@ pub async fn verify(data_dir: &Path, wait: Duration) -> anyhow::Result<VerifyRep
             data_dir.display()
         );
     }
-    let secrets = Secrets::load_or_create(data_dir)?;
-    let composition = compose(&placement, &secrets, &Tuning::default())?;
+    let composition = compose(&placement, &Secrets::ephemeral(), &Tuning::default())?;
     let (Some(points), Some(audit), Some(analytics)) = (composition.points, composition.audit, composition.analytics)
     else {
         bail!("verify needs the points, audit and analytics modules");
