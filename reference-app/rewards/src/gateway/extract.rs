@@ -51,6 +51,11 @@ pub fn parse_id(field: &str, raw: &str) -> Result<i64, ApiError> {
     }
 }
 
+/// Checks an id given in a request body: ids are positive integers.
+pub fn positive_id(field: &str, id: i64) -> Result<i64, ApiError> {
+    if id > 0 { Ok(id) } else { Err(ApiError::invalid_input(format!("{field} must be a positive integer"))) }
+}
+
 /// The caller whose token the gateway verified for this request.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller(pub TokenClaims);

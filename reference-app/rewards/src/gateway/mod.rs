@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 pub use errors::ApiError;
-use extract::{Caller, JsonBody, parse_id};
+use extract::{Caller, JsonBody, parse_id, positive_id};
 use rate_limit::RateLimiter;
 
 use crate::transport::client::PeerClient;
@@ -307,8 +307,8 @@ async fn emit_points(
         .points
         .emit(EmitRequest {
             acting_user_id,
-            business_id: body.business_id,
-            member_id: body.member_id,
+            business_id: positive_id("business_id", body.business_id)?,
+            member_id: positive_id("member_id", body.member_id)?,
             purchase_cents: purchase_cents(body.purchase_bs)?,
             idempotency_key: body.idempotency_key,
         })
@@ -333,7 +333,7 @@ async fn create_qr(
         .points
         .create_qr(CreateQrRequest {
             acting_user_id,
-            business_id: body.business_id,
+            business_id: positive_id("business_id", body.business_id)?,
             purchase_cents: purchase_cents(body.purchase_bs)?,
         })
         .await?;

@@ -85,6 +85,12 @@ async fn malformed_bodies_bad_tokens_and_invalid_fields_are_refused_without_writ
         ),
         ("business asking for a dashboard", api.get("/v1/dashboard", owner).await, 403, "forbidden"),
         (
+            "negative member id",
+            api.post(emit_path, owner, json!({"business_id": people.business_id, "member_id": -2, "purchase_bs": 10, "idempotency_key": "k"})).await,
+            422,
+            "invalid_input",
+        ),
+        (
             "malformed path id",
             api.post("/v1/businesses/abc/offers", owner, json!({"title": "x", "cost_points": 1})).await,
             422,
