@@ -371,7 +371,11 @@ async fn redeem_offer(
     let member_id = caller.require_role(Role::Member)?;
     let receipt = state
         .points
-        .redeem(RedeemRequest { member_id, offer_id: body.offer_id, idempotency_key: body.idempotency_key })
+        .redeem(RedeemRequest {
+            member_id,
+            offer_id: positive_id("offer_id", body.offer_id)?,
+            idempotency_key: body.idempotency_key,
+        })
         .await?;
     Ok(receipt_response(receipt))
 }
