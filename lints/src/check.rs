@@ -23,10 +23,21 @@ pub struct CheckOutcome {
     pub graph: crate::graph::ModuleGraph,
     pub cycles: Vec<crate::graph::Cycle>,
     pub violations: Vec<Violation>,
+    /// The baseline that was applied, if any.
+    pub baseline: Option<crate::baseline::Baseline>,
     pub elapsed: Duration,
 }
 
 impl CheckOutcome {
+    /// Keeps only violations whose site is in one of `files` (workspace-relative paths), and
+    /// every cycle and stale baseline entry, which belong to no single changed file.
+    pub fn restrict_to_files(&mut self, files: &std::collections::BTreeSet<String>) {
+        self.violations.retain(|violation| {
+            matches!(violation.rule, crate::rules::RuleCode::DependencyCycle | crate::rules::RuleCode::StaleBaseline)
+                || files.contains(&violation.source.file)
+        });
+    }
+
     /// Violations that fail the run: errors not covered by a baseline.
     pub fn failing(&self) -> impl Iterator<Item = &Violation> {
         self.violations
@@ -64,6 +75,17 @@ pub fn run_check(options: &CheckOptions) -> Result<CheckOutcome, CheckError> {
     let model = Model::build(workspace, config)?;
     let graph = crate::graph::ModuleGraph::build(&model);
     let cycles = graph.cycles(&model);
-    let violations = crate::rules::run_all(&model, &graph, &cycles);
-    Ok(CheckOutcome { model, graph, cycles, violations, elapsed: started.elapsed() })
+    let mut violations = crate::rules::run_all(&model, &graph, &cycles);
+    let baseline = match crate::baseline::locate(&model.config, &model.workspace.root)? {
+        Some(path) => {
+            let relative = model.workspace.relative_path(&path);
+            let baseline = crate::baseline::Baseline::load(&path, relative)?;
+            let stale = baseline.apply(&mut violations);
+            violations.extend(stale);
+            violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+            Some(baseline)
+        }
+        None => None,
+    };
+    Ok(CheckOutcome { model, graph, cycles, violations, baseline, elapsed: started.elapsed() })
 }

@@ -9,8 +9,10 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
+use crate::baseline::BaselineUpdate;
 use crate::check::{CheckError, CheckOptions, run_check};
 use crate::report::human::HumanStyle;
+use crate::rules::{RuleCode, Severity};
 
 /// Exit code when no violation fails the run.
 pub const EXIT_CLEAN: u8 = 0;
@@ -54,6 +56,22 @@ pub struct CheckArgs {
     /// Write a starter boundaries.toml with one module per workspace member, and exit.
     #[arg(long)]
     pub init: bool,
+    /// Also write the report (in --format) to FILE; human output still goes to the terminal.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Record today's violations as the baseline (adds new ones, removes fixed ones), and exit.
+    #[arg(long, conflicts_with = "prune_baseline")]
+    pub update_baseline: bool,
+    /// Lower or remove baseline entries that matched fewer sites; never adds any. Then exit.
+    #[arg(long)]
+    pub prune_baseline: bool,
+    /// List the violations covered by the baseline instead of one summary line.
+    #[arg(long)]
+    pub show_baselined: bool,
+    /// Report only violations in files changed since this git revision (the whole workspace is
+    /// still analysed; cycles and stale baseline entries are always reported).
+    #[arg(long, value_name = "REV")]
+    pub changed_since: Option<String>,
 }
 
 impl CheckArgs {
@@ -71,7 +89,7 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
         ColorChoice::Auto => stderr_is_terminal && std::env::var_os("NO_COLOR").is_none(),
     };
     let width = terminal_width();
-    let style = HumanStyle { color, width };
+    let style = HumanStyle { color, width, show_baselined: false };
     if args.init {
         return match crate::init::write_starter_config(&args.options()) {
             Ok(written) => {
@@ -81,23 +99,65 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
             Err(error) => print_error(&error, style),
         };
     }
-    let outcome = match run_check(&args.options()) {
+    let mut outcome = match run_check(&args.options()) {
         Ok(outcome) => outcome,
         Err(error) => return print_error(&error, style),
     };
+    if args.update_baseline || args.prune_baseline {
+        return write_baseline(args, &outcome);
+    }
+    let mut notes = Vec::new();
+    if let Some(revision) = &args.changed_since {
+        match crate::changes::changed_files(&outcome.model.workspace.root, revision) {
+            Ok(changed) => {
+                let before = outcome.violations.len();
+                outcome.restrict_to_files(&changed);
+                notes.push(format!(
+                    "note: the whole workspace was analysed; reporting only violations in the {} files changed since {revision} ({} of {before} findings; cycles and stale baseline entries are always reported)",
+                    changed.len(),
+                    outcome.violations.len()
+                ));
+            }
+            Err(message) => {
+                eprintln!("error: --changed-since {revision}: {message}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    }
+    let human_style = HumanStyle { show_baselined: args.show_baselined, ..style };
+    let human = || {
+        let mut text = notes.iter().map(|note| format!("{note}\n")).collect::<String>();
+        text.push_str(&crate::report::human::render(&outcome, human_style));
+        text
+    };
     let text = match args.format {
-        OutputFormat::Human => crate::report::human::render(&outcome, style),
+        OutputFormat::Human => human(),
         OutputFormat::Json => crate::report::json::render(&outcome) + "\n",
         OutputFormat::Github => crate::report::github::render(&outcome),
     };
-    let written = match args.format {
+    let written = match (&args.output, args.format) {
+        // With --output, the report goes to the file and people still read diagnostics.
+        (Some(path), _) => {
+            std::fs::write(path, text.as_bytes()).and_then(|()| std::io::stderr().write_all(human().as_bytes()))
+        }
         // Human output is diagnostics: it goes to stderr, like a compiler's.
-        OutputFormat::Human => std::io::stderr().write_all(text.as_bytes()),
-        _ => std::io::stdout().write_all(text.as_bytes()),
+        (None, OutputFormat::Human) => std::io::stderr().write_all(text.as_bytes()),
+        (None, _) => {
+            for note in &notes {
+                eprintln!("{note}");
+            }
+            std::io::stdout().write_all(text.as_bytes())
+        }
     };
-    if written.is_err() {
+    if let Err(error) = written {
+        eprintln!("error: cannot write the report: {error}");
         return ExitCode::from(EXIT_ERROR);
     }
+    exit_code(&outcome)
+}
+
+/// The exit code an outcome deserves.
+pub fn exit_code(outcome: &crate::check::CheckOutcome) -> ExitCode {
     // A file that seams failed to analyse is a bug in seams: it must never pass silently.
     let internal_error =
         outcome.model.warnings.iter().any(|warning| warning.code == crate::model::WarningCode::InternalError);
@@ -108,6 +168,40 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
     } else {
         ExitCode::from(EXIT_CLEAN)
     }
+}
+
+/// `--update-baseline` and `--prune-baseline`: writes the new baseline and says what changed.
+fn write_baseline(args: &CheckArgs, outcome: &crate::check::CheckOutcome) -> ExitCode {
+    let mode = if args.prune_baseline { BaselineUpdate::Prune } else { BaselineUpdate::Update };
+    let path = outcome.baseline.as_ref().map(|baseline| baseline.path.clone()).unwrap_or_else(|| {
+        match &outcome.model.config.defaults.baseline {
+            Some(configured) => outcome.model.workspace.root.join(configured.get_ref()),
+            None => outcome.model.workspace.root.join(crate::baseline::DEFAULT_BASELINE_FILE),
+        }
+    });
+    let text = crate::baseline::render(&outcome.violations, outcome.baseline.as_ref(), mode);
+    if let Err(error) = std::fs::write(&path, &text) {
+        eprintln!("error: cannot write {}: {error}", path.display());
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let recorded = outcome
+        .violations
+        .iter()
+        .filter(|violation| violation.rule != RuleCode::StaleBaseline && violation.severity == Severity::Error)
+        .count();
+    let stale = outcome.violations.iter().filter(|violation| violation.rule == RuleCode::StaleBaseline).count();
+    let verb = if mode == BaselineUpdate::Prune { "pruned" } else { "wrote" };
+    eprintln!(
+        "{verb} {} ({recorded} current violations, {stale} stale entries removed or lowered)",
+        outcome.model.workspace.relative_path(&path)
+    );
+    if outcome.model.config.defaults.baseline.is_none() {
+        eprintln!(
+            "hint: add `baseline = \"{}\"` to [defaults] in boundaries.toml, so that a deleted baseline fails the check instead of passing",
+            crate::baseline::DEFAULT_BASELINE_FILE
+        );
+    }
+    ExitCode::from(EXIT_CLEAN)
 }
 
 /// Prints an error that stops the run, and returns exit code 2.

@@ -36,6 +36,10 @@ pub struct Defaults {
     pub public: Vec<Spanned<String>>,
     pub include_tests: bool,
     pub require_owner: bool,
+    /// The baseline file, relative to the workspace root, when configured.
+    pub baseline: Option<Spanned<String>>,
+    /// Rules whose severity is changed from `error`.
+    pub severity: BTreeMap<crate::rules::RuleCode, crate::rules::Severity>,
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +115,7 @@ impl Config {
         })?;
 
         let defaults = raw.defaults.unwrap_or_default();
+        let severity_entries = defaults.severity.clone().unwrap_or_default();
         let default_public = defaults
             .public
             .unwrap_or_else(|| DEFAULT_PUBLIC.iter().map(|name| Spanned::new(0..0, (*name).to_owned())).collect());
@@ -132,17 +137,44 @@ impl Config {
             .collect();
         modules.sort_by_key(|module| module.name_span.start);
 
-        let config = Config {
+        let mut config = Config {
             path: path.to_owned(),
             source,
             defaults: Defaults {
                 public: default_public,
                 include_tests: defaults.include_tests.unwrap_or(false),
                 require_owner: defaults.require_owner.unwrap_or(false),
+                baseline: defaults.baseline,
+                severity: BTreeMap::new(),
             },
             modules,
         };
         config.validate_names()?;
+        for (rule, level) in severity_entries {
+            let Some(code) = crate::rules::RuleCode::ALL.iter().copied().find(|code| code.as_str() == rule.get_ref())
+            else {
+                let known: Vec<&str> = crate::rules::RuleCode::ALL.iter().map(|code| code.as_str()).collect();
+                return Err(config.error(
+                    ConfigErrorKind::UnknownKey,
+                    rule.span(),
+                    format!("`{}` is not a rule", rule.get_ref()),
+                    format!("severity takes rule codes: {}", known.join(", ")),
+                ));
+            };
+            let severity = match level.get_ref().as_str() {
+                "error" => crate::rules::Severity::Error,
+                "warn" | "warning" => crate::rules::Severity::Warning,
+                _ => {
+                    return Err(config.error(
+                        ConfigErrorKind::InvalidToml,
+                        level.span(),
+                        format!("severity `{}` is neither `error` nor `warn`", level.get_ref()),
+                        "write `error` (fails the run) or `warn` (reported, never fails the run)".to_owned(),
+                    ));
+                }
+            };
+            config.defaults.severity.insert(code, severity);
+        }
         Ok(config)
     }
 
@@ -232,6 +264,8 @@ struct RawDefaults {
     public: Option<Vec<Spanned<String>>>,
     include_tests: Option<bool>,
     require_owner: Option<bool>,
+    baseline: Option<Spanned<String>>,
+    severity: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -258,6 +292,8 @@ pub enum ConfigErrorKind {
     DuplicateRoot,
     UnknownDependency,
     BadGlob,
+    MissingBaseline,
+    InvalidBaseline,
 }
 
 impl ConfigErrorKind {
@@ -271,6 +307,8 @@ impl ConfigErrorKind {
             ConfigErrorKind::DuplicateRoot => "duplicate-root",
             ConfigErrorKind::UnknownDependency => "unknown-dependency",
             ConfigErrorKind::BadGlob => "bad-glob",
+            ConfigErrorKind::MissingBaseline => "missing-baseline",
+            ConfigErrorKind::InvalidBaseline => "invalid-baseline",
         }
     }
 }
@@ -290,6 +328,15 @@ pub enum ConfigError {
     #[error("cannot read {}: {message}", path.display())]
     #[diagnostic(code("unreadable-config"))]
     Unreadable { path: PathBuf, message: String },
+
+    #[error("cannot read the baseline {}: {message}", path.display())]
+    #[diagnostic(
+        code("missing-baseline"),
+        help(
+            "a configured baseline must exist: create it with `--update-baseline`, or remove `baseline` from [defaults]"
+        )
+    )]
+    MissingBaseline { path: PathBuf, message: String },
 
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -320,6 +367,18 @@ impl ConfigError {
         ConfigError::Missing { path: path.to_owned() }
     }
 
+    /// An error that points into any TOML file of seams (the configuration or the baseline).
+    pub fn in_file(
+        kind: ConfigErrorKind,
+        path: &Path,
+        source: &Arc<String>,
+        span: Range<usize>,
+        message: String,
+        help: String,
+    ) -> ConfigError {
+        ConfigError::at(kind, path, source, span, message, help)
+    }
+
     fn at(
         kind: ConfigErrorKind,
         path: &Path,
@@ -347,6 +406,7 @@ impl ConfigError {
         match self {
             ConfigError::Missing { .. } => ConfigErrorKind::MissingConfig,
             ConfigError::Unreadable { .. } => ConfigErrorKind::MissingConfig,
+            ConfigError::MissingBaseline { .. } => ConfigErrorKind::MissingBaseline,
             ConfigError::Invalid(invalid) => invalid.kind,
         }
     }

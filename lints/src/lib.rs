@@ -4,6 +4,8 @@
 //! model ([`rules::run_all`]), and renders reports ([`report`]). The binaries only parse
 //! arguments and print.
 
+pub mod baseline;
+pub mod changes;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -15,12 +15,14 @@ pub struct HumanStyle {
     pub color: bool,
     /// Terminal width used for wrapping.
     pub width: usize,
+    /// List baselined violations instead of counting them on one line.
+    pub show_baselined: bool,
 }
 
 impl HumanStyle {
     /// Plain text at a fixed width, as tests and logs want it.
     pub fn plain(width: usize) -> HumanStyle {
-        HumanStyle { color: false, width }
+        HumanStyle { color: false, width, show_baselined: false }
     }
 }
 
@@ -152,14 +154,17 @@ pub fn render(outcome: &CheckOutcome, style: HumanStyle) -> String {
     for violation in &outcome.violations {
         if violation.baselined {
             baselined += 1;
-            continue;
+            if !style.show_baselined {
+                continue;
+            }
+            out.push_str("(in the baseline)\n");
         }
         let source = NamedSource::new(&violation.source.file, std::sync::Arc::clone(&violation.source.text))
             .with_language("Rust");
         out.push_str(&render_diagnostic(&ViolationDiagnostic { violation, source }, style));
         out.push('\n');
     }
-    if baselined > 0 {
+    if baselined > 0 && !style.show_baselined {
         out.push_str(&format!(
             "{baselined} known violations in the baseline (run with --show-baselined to list them)\n"
         ));

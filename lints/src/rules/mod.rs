@@ -25,6 +25,7 @@ pub enum RuleCode {
     CrossModuleForeignKey,
     UnownedTable,
     DependencyCycle,
+    StaleBaseline,
 }
 
 impl RuleCode {
@@ -36,6 +37,7 @@ impl RuleCode {
         RuleCode::CrossModuleForeignKey,
         RuleCode::UnownedTable,
         RuleCode::DependencyCycle,
+        RuleCode::StaleBaseline,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +49,7 @@ impl RuleCode {
             RuleCode::CrossModuleForeignKey => "cross-module-foreign-key",
             RuleCode::UnownedTable => "unowned-table",
             RuleCode::DependencyCycle => "dependency-cycle",
+            RuleCode::StaleBaseline => "stale-baseline",
         }
     }
 
@@ -60,6 +63,7 @@ impl RuleCode {
             RuleCode::CrossModuleForeignKey => "a table declares a foreign key to a table that another module owns",
             RuleCode::UnownedTable => "a module's SQL names a table that no module owns (with require_owner)",
             RuleCode::DependencyCycle => "modules depend on each other in a cycle",
+            RuleCode::StaleBaseline => "a baseline entry matches fewer violations than it allows",
         }
     }
 
@@ -163,6 +167,11 @@ pub fn run_all(model: &Model, graph: &crate::graph::ModuleGraph, cycles: &[crate
     shared_table::check(model, &mut violations);
     cross_module_foreign_key::check(model, &mut violations);
     unowned_table::check(model, &mut violations);
+    for violation in &mut violations {
+        if let Some(severity) = model.config.defaults.severity.get(&violation.rule) {
+            violation.severity = *severity;
+        }
+    }
     violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     violations
 }

@@ -94,7 +94,7 @@ fn init_writes_a_starter_config_that_the_checker_accepts_and_never_overwrites() 
     assert_eq!(std::fs::read_to_string(scratch.path().join("boundaries.toml")).unwrap(), written);
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+pub fn copy_tree(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.unwrap();
         let relative = entry.path().strip_prefix(from).unwrap();

@@ -4,9 +4,15 @@
 mod fixtures;
 // The command line: exit codes, formats and `--init`, through the real binary.
 mod command_line;
+// The baseline, --changed-since and --output, through the real binary.
+mod baseline;
+// The SARIF and JUnit reports: schema, positions, test cases and snapshots.
+mod reports;
 // The repository's own promises: its boundaries pass its own checker.
 mod dogfood;
 // `graph`: every format, and the repository's own graph in docs/.
 mod graph;
 // The HTML graph report, rendered by headless Chromium.
 mod html_in_browser;
+// No input crashes the checker: pathological workspaces, fuzzing regressions, the registry sweep.
+mod robustness;

@@ -1,0 +1,274 @@
+//! The baseline: known violations recorded so that a team can turn the check on today, fail only
+//! on new violations, and ratchet the debt down.
+//!
+//! Entries are fingerprints without line numbers (rule, from-module, to-module, file, target) with
+//! a count of sites, so moving code does not churn the file. Entries are grouped by the offended
+//! module, so that the module's owners can review them, and the file is sorted deterministically.
+//! An entry that no longer matches as many sites as it allows is stale, and fails the run, so that
+//! fixed violations leave the baseline and cannot silently come back.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::config::{ConfigError, ConfigErrorKind};
+use crate::extract::Site;
+use crate::rules::{RuleCode, Severity, SourceRef, Violation};
+
+/// The baseline file's name when `[defaults] baseline` does not name one.
+pub const DEFAULT_BASELINE_FILE: &str = "boundaries-baseline.toml";
+
+/// What identifies a violation across edits.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fingerprint {
+    pub to: String,
+    pub rule: String,
+    pub from: String,
+    pub file: String,
+    pub target: String,
+}
+
+impl Fingerprint {
+    pub fn of(violation: &Violation) -> Fingerprint {
+        Fingerprint {
+            to: violation.to_module.clone(),
+            rule: violation.rule.as_str().to_owned(),
+            from: violation.from_module.clone(),
+            file: violation.source.file.clone(),
+            target: violation.target.clone(),
+        }
+    }
+}
+
+/// One recorded entry, with its place in the baseline file.
+#[derive(Debug, Clone)]
+pub struct BaselineEntry {
+    pub fingerprint: Fingerprint,
+    pub count: usize,
+    pub span: Range<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    pub path: PathBuf,
+    /// The path relative to the workspace root, for reports.
+    pub relative: String,
+    pub source: Arc<String>,
+    pub entries: Vec<BaselineEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBaseline {
+    #[serde(default)]
+    modules: BTreeMap<String, RawModule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModule {
+    #[serde(default)]
+    violations: Vec<Spanned<RawEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    rule: String,
+    from: String,
+    file: String,
+    target: String,
+    count: usize,
+}
+
+impl Baseline {
+    /// Reads a baseline file. A file that cannot be read or parsed is a configuration error:
+    /// a broken baseline must never pass silently.
+    pub fn load(path: &Path, relative: String) -> Result<Baseline, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| ConfigError::MissingBaseline { path: path.to_owned(), message: error.to_string() })?;
+        let source = Arc::new(text);
+        let raw: RawBaseline = toml::from_str(&source).map_err(|error| {
+            ConfigError::in_file(
+                ConfigErrorKind::InvalidBaseline,
+                path,
+                &source,
+                error.span().unwrap_or(0..0),
+                format!("the baseline cannot be read: {}", error.message().trim()),
+                "regenerate it with `--update-baseline`".to_owned(),
+            )
+        })?;
+        let mut entries = Vec::new();
+        for (module, entries_of_module) in raw.modules {
+            for entry in entries_of_module.violations {
+                let span = entry.span();
+                let entry = entry.into_inner();
+                entries.push(BaselineEntry {
+                    fingerprint: Fingerprint {
+                        to: module.clone(),
+                        rule: entry.rule,
+                        from: entry.from,
+                        file: entry.file,
+                        target: entry.target,
+                    },
+                    count: entry.count,
+                    span,
+                });
+            }
+        }
+        Ok(Baseline { path: path.to_owned(), relative, source, entries })
+    }
+
+    /// Marks the violations the baseline covers as baselined, and returns a `stale-baseline`
+    /// violation for each entry that now matches fewer sites than it allows.
+    pub fn apply(&self, violations: &mut [Violation]) -> Vec<Violation> {
+        let mut allowed: BTreeMap<&Fingerprint, usize> = BTreeMap::new();
+        for entry in &self.entries {
+            *allowed.entry(&entry.fingerprint).or_default() += entry.count;
+        }
+        let mut found: BTreeMap<Fingerprint, usize> = BTreeMap::new();
+        for violation in violations.iter_mut() {
+            let fingerprint = Fingerprint::of(violation);
+            let seen = found.entry(fingerprint.clone()).or_default();
+            *seen += 1;
+            // The first sites in report order are covered; sites beyond the count are new.
+            if allowed.get(&fingerprint).is_some_and(|count| *seen <= *count) {
+                violation.baselined = true;
+            }
+        }
+        let index = crate::source::LineIndex::new(&self.source);
+        let mut stale = Vec::new();
+        for entry in &self.entries {
+            let now = found.get(&entry.fingerprint).copied().unwrap_or(0);
+            if now >= entry.count {
+                continue;
+            }
+            let (line, column) = index.line_column(&self.source, entry.span.start);
+            let fingerprint = &entry.fingerprint;
+            stale.push(Violation {
+                rule: RuleCode::StaleBaseline,
+                severity: Severity::Error,
+                from_module: fingerprint.from.clone(),
+                to_module: fingerprint.to.clone(),
+                source: SourceRef { file: self.relative.clone(), text: Arc::clone(&self.source) },
+                site: Site { line, column, bytes: entry.span.clone() },
+                target: fingerprint.target.clone(),
+                message: format!(
+                    "baseline entry for {} `{}` in {} allows {} {}, but {now} remain",
+                    fingerprint.rule,
+                    fingerprint.target,
+                    fingerprint.file,
+                    entry.count,
+                    if entry.count == 1 { "site" } else { "sites" },
+                ),
+                label: "stale entry".to_owned(),
+                help: "the debt went down: run with `--prune-baseline` (or `--update-baseline`) to lower the entry, so that it cannot come back"
+                    .to_owned(),
+                baselined: false,
+                owner: None,
+            });
+        }
+        stale
+    }
+}
+
+/// How a new baseline is derived from the old one and today's violations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaselineUpdate {
+    /// Record exactly today's violations: adds new ones and removes fixed ones.
+    Update,
+    /// Only ever lower counts or remove entries, for CI jobs that must never add debt.
+    Prune,
+}
+
+/// The text of a new baseline file.
+pub fn render(violations: &[Violation], previous: Option<&Baseline>, mode: BaselineUpdate) -> String {
+    let mut today: BTreeMap<Fingerprint, usize> = BTreeMap::new();
+    for violation in violations {
+        if violation.rule == RuleCode::StaleBaseline || violation.severity != Severity::Error {
+            continue;
+        }
+        *today.entry(Fingerprint::of(violation)).or_default() += 1;
+    }
+    let counts: BTreeMap<Fingerprint, usize> = match (mode, previous) {
+        (BaselineUpdate::Update, _) => today,
+        (BaselineUpdate::Prune, None) => BTreeMap::new(),
+        (BaselineUpdate::Prune, Some(previous)) => {
+            let mut kept = BTreeMap::new();
+            for entry in &previous.entries {
+                let now = today.get(&entry.fingerprint).copied().unwrap_or(0);
+                let count = now.min(entry.count);
+                if count > 0 {
+                    *kept.entry(entry.fingerprint.clone()).or_default() += count;
+                }
+            }
+            kept
+        }
+    };
+    let mut text = String::new();
+    text.push_str(
+        "# Known module-boundary violations, recorded by seams (`cargo xtask check-boundaries --update-baseline`).\n",
+    );
+    text.push_str("# Violations listed here do not fail the check; new ones, and more sites of a listed one, do.\n");
+    text.push_str("# Entries have no line numbers, so moving code does not change this file. An entry that\n");
+    text.push_str("# matches fewer sites than its count is stale and fails the check: run --prune-baseline.\n");
+    text.push_str("# Grouped by the module whose boundary is crossed, so that its owners can review them.\n");
+    let mut by_module: BTreeMap<&str, Vec<(&Fingerprint, usize)>> = BTreeMap::new();
+    for (fingerprint, count) in &counts {
+        by_module.entry(fingerprint.to.as_str()).or_default().push((fingerprint, *count));
+    }
+    for (module, entries) in by_module {
+        text.push_str(&format!("\n[modules.{}]\nviolations = [\n", toml_key(module)));
+        for (fingerprint, count) in entries {
+            text.push_str(&format!(
+                "  {{ rule = {}, from = {}, file = {}, target = {}, count = {count} }},\n",
+                toml_string(&fingerprint.rule),
+                toml_string(&fingerprint.from),
+                toml_string(&fingerprint.file),
+                toml_string(&fingerprint.target),
+            ));
+        }
+        text.push_str("]\n");
+    }
+    text
+}
+
+fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_owned()).to_string()
+}
+
+fn toml_key(text: &str) -> String {
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        text.to_owned()
+    } else {
+        toml_string(text)
+    }
+}
+
+/// Where the baseline is: the configured file (which must exist), or the default file when it
+/// exists. `None` when there is no baseline.
+pub fn locate(config: &crate::config::Config, workspace_root: &Path) -> Result<Option<PathBuf>, ConfigError> {
+    match &config.defaults.baseline {
+        Some(configured) => {
+            let path = workspace_root.join(configured.get_ref());
+            if path.is_file() {
+                Ok(Some(path))
+            } else {
+                Err(config.error(
+                    ConfigErrorKind::MissingBaseline,
+                    configured.span(),
+                    format!("the configured baseline `{}` does not exist", configured.get_ref()),
+                    "create it with `--update-baseline`, or remove `baseline` from [defaults]".to_owned(),
+                ))
+            }
+        }
+        None => {
+            let path = workspace_root.join(DEFAULT_BASELINE_FILE);
+            Ok(path.is_file().then_some(path))
+        }
+    }
+}

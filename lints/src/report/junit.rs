@@ -1,0 +1,178 @@
+//! The JUnit XML report, for CI systems that show test results: one test case per module.
+//!
+//! The run is one `<testsuite>` (inside a `<testsuites>` root) whose test cases are the modules
+//! of `boundaries.toml`, sorted by name, with class name `seams.boundaries`. A module's test case
+//! fails when the module's own code (the violation's from-module) has violations that fail the
+//! run: errors not covered by the baseline. Each such violation is listed in the `<failure>`
+//! with its rule, `file:line:column`, message and help. A module with none passes; its
+//! violations of severity `warn`, and the count of its baselined ones, are listed in its
+//! `<system-out>` so that the test result agrees with the exit code. Violations attributed to a
+//! name that is no module of the configuration (a stale baseline entry for a removed module, for
+//! example) get a test case of their own after the modules. Warnings about files go in the
+//! suite's `<system-err>`. Nothing depends on the clock, so no `time` attributes are written.
+
+use std::collections::BTreeMap;
+
+use crate::check::CheckOutcome;
+use crate::rules::{Severity, Violation};
+
+/// The class name of every test case.
+const CLASS_NAME: &str = "seams.boundaries";
+
+/// Escapes text for an XML 1.0 attribute value. Line breaks and tabs become character
+/// references, because a parser would turn them into spaces in an attribute.
+pub fn escape_attribute(text: &str) -> String {
+    escape(text, true)
+}
+
+/// Escapes text for XML 1.0 element content, where line breaks and tabs stay as they are.
+pub fn escape_text(text: &str) -> String {
+    escape(text, false)
+}
+
+/// Characters that XML 1.0 cannot hold at all (most control characters) are written as `\u{…}`.
+/// A carriage return is always a character reference, because parsers normalise a bare one.
+fn escape(text: &str, attribute: bool) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&apos;"),
+            '\r' => escaped.push_str("&#13;"),
+            '\n' if attribute => escaped.push_str("&#10;"),
+            '\t' if attribute => escaped.push_str("&#9;"),
+            '\n' | '\t' => escaped.push(character),
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => {
+                escaped.push_str(&format!("\\u{{{:x}}}", u32::from(character)));
+            }
+            _ => escaped.push(character),
+        }
+    }
+    escaped
+}
+
+/// What one module's test case reports.
+#[derive(Default)]
+struct ModuleCase<'a> {
+    failing: Vec<&'a Violation>,
+    warnings: Vec<&'a Violation>,
+    baselined: usize,
+}
+
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 { format!("{count} {noun}") } else { format!("{count} {noun}s") }
+}
+
+fn describe(violation: &Violation) -> String {
+    format!(
+        "{} at {}:{}:{}: {}\n  help: {}",
+        violation.rule.as_str(),
+        violation.source.file,
+        violation.site.line,
+        violation.site.column,
+        violation.message,
+        violation.help
+    )
+}
+
+fn write_case(xml: &mut String, name: &str, case: &ModuleCase<'_>) {
+    xml.push_str(&format!("    <testcase classname=\"{CLASS_NAME}\" name=\"{}\"", escape_attribute(name)));
+    if case.failing.is_empty() && case.warnings.is_empty() && case.baselined == 0 {
+        xml.push_str("/>\n");
+        return;
+    }
+    xml.push_str(">\n");
+    if !case.failing.is_empty() {
+        let mut rules: Vec<&str> = case.failing.iter().map(|violation| violation.rule.as_str()).collect();
+        rules.sort_unstable();
+        rules.dedup();
+        let body: Vec<String> = case.failing.iter().map(|violation| describe(violation)).collect();
+        xml.push_str(&format!(
+            "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
+            escape_attribute(&format!("{} in module {name}", plural(case.failing.len(), "boundary violation"))),
+            escape_attribute(&rules.join(", ")),
+            escape_text(&body.join("\n"))
+        ));
+    }
+    let mut notes: Vec<String> = case.warnings.iter().map(|violation| format!("warning: {}", describe(violation))).collect();
+    if case.baselined > 0 {
+        notes.push(format!("{} in the baseline", plural(case.baselined, "known violation")));
+    }
+    if !notes.is_empty() {
+        xml.push_str(&format!("      <system-out>{}</system-out>\n", escape_text(&notes.join("\n"))));
+    }
+    xml.push_str("    </testcase>\n");
+}
+
+/// The report as a JUnit XML document, ending in a newline.
+pub fn render(outcome: &CheckOutcome) -> String {
+    let mut cases: BTreeMap<&str, ModuleCase<'_>> =
+        outcome.model.modules.iter().map(|module| (module.name.as_str(), ModuleCase::default())).collect();
+    let mut strays: BTreeMap<&str, ModuleCase<'_>> = BTreeMap::new();
+    for violation in &outcome.violations {
+        let name = violation.from_module.as_str();
+        let case = match cases.get_mut(name) {
+            Some(case) => case,
+            None => strays.entry(name).or_default(),
+        };
+        if violation.baselined {
+            case.baselined += 1;
+        } else if violation.severity == Severity::Error {
+            case.failing.push(violation);
+        } else {
+            case.warnings.push(violation);
+        }
+    }
+    let tests = cases.len() + strays.len();
+    let failures = cases.values().chain(strays.values()).filter(|case| !case.failing.is_empty()).count();
+    let counts = format!("tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\"");
+
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    xml.push_str(&format!("<testsuites name=\"seams\" {counts}>\n"));
+    xml.push_str(&format!("  <testsuite name=\"{CLASS_NAME}\" {counts}>\n"));
+    for (name, case) in cases.iter().chain(strays.iter()) {
+        let name = if name.is_empty() { "(no module)" } else { name };
+        write_case(&mut xml, name, case);
+    }
+    if !outcome.model.warnings.is_empty() {
+        let lines: Vec<String> = outcome
+            .model
+            .warnings
+            .iter()
+            .map(|warning| {
+                let position = warning
+                    .site
+                    .as_ref()
+                    .map(|site| format!(":{}:{}", site.line, site.column))
+                    .unwrap_or_default();
+                format!("warning[{}] {}{position}: {}", warning.code.as_str(), warning.file, warning.message)
+            })
+            .collect();
+        xml.push_str(&format!("    <system-err>{}</system-err>\n", escape_text(&lines.join("\n"))));
+    }
+    xml.push_str("  </testsuite>\n</testsuites>\n");
+    xml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_quotes_and_control_characters_are_escaped() {
+        assert_eq!(escape_attribute("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
+        assert_eq!(escape_attribute("line\r\nnext\tcell"), "line&#13;&#10;next&#9;cell");
+        assert_eq!(escape_text("line\r\nnext\tcell"), "line&#13;\nnext\tcell");
+        assert_eq!(escape_text("bell\u{7}"), "bell\\u{7}");
+        assert_eq!(escape_text("ñ → ok"), "ñ → ok");
+    }
+
+    #[test]
+    fn counts_are_pluralised() {
+        assert_eq!(plural(1, "boundary violation"), "1 boundary violation");
+        assert_eq!(plural(3, "known violation"), "3 known violations");
+    }
+}
