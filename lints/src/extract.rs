@@ -692,7 +692,13 @@ impl Extractor<'_, '_> {
             let _ = attribute.parse_nested_meta(|meta| {
                 if meta.path.is_ident("table_name") {
                     let value: syn::LitStr = meta.value()?.parse()?;
-                    let site = Site::of_span(value.span(), value.span());
+                    // The site is the name itself, inside the quotes, as for names in SQL.
+                    let token = value.token();
+                    let offsets = map_string_value_to_source(&token.to_string(), &value.value(), token.span().byte_range().start);
+                    let start = value.span().start();
+                    let shift = offsets.first().copied().unwrap_or_default().saturating_sub(token.span().byte_range().start);
+                    let end = offsets.last().copied().unwrap_or_default();
+                    let site = Site { line: start.line, column: start.column + 1 + shift, bytes: offsets.first().copied().unwrap_or_default()..end };
                     self.record_orm_table(value.value().to_lowercase(), site, "sea-orm");
                 } else if meta.input.peek(syn::Token![=]) {
                     let _: syn::Expr = meta.value()?.parse()?;
@@ -1087,35 +1093,31 @@ fn blank_format_placeholders(text: &str) -> String {
     out
 }
 
-/// Whether text that failed to parse has a second SQL keyword after its first word, which makes
-/// it broken SQL worth a warning rather than a sentence that happens to start with "with".
-fn has_second_sql_keyword(text: &str) -> bool {
-    const KEYWORDS: &[&str] = &[
-        "from",
-        "into",
-        "set",
-        "where",
-        "values",
-        "table",
-        "join",
-        "index",
-        "on",
-        "as",
-        "select",
-        "returning",
-        "group",
-        "order",
-        "by",
-        "limit",
-        "union",
-        "primary",
-        "key",
-        "references",
-    ];
-    text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+/// Whether text that failed to parse is broken SQL worth a warning, rather than a sentence that
+/// happens to start with a statement keyword ("create it with `--init`, or remove it from …"):
+/// the words after the keyword must be the ones SQL puts there.
+fn looks_like_broken_sql(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '*')
         .filter(|word| !word.is_empty())
-        .skip(1)
-        .any(|word| KEYWORDS.iter().any(|keyword| keyword.eq_ignore_ascii_case(word)))
+        .map(|word| word.to_ascii_lowercase())
+        .collect();
+    let has = |wanted: &[&str]| words.iter().skip(1).any(|word| wanted.contains(&word.as_str()));
+    let next_is = |wanted: &[&str]| words.get(1).is_some_and(|word| wanted.contains(&word.as_str()));
+    match words.first().map(String::as_str) {
+        Some("select") => has(&["from", "where", "*"]),
+        Some("insert") | Some("replace") => next_is(&["into", "or", "ignore"]),
+        Some("update") => has(&["set"]),
+        Some("delete") => next_is(&["from"]),
+        Some("merge") => next_is(&["into"]),
+        Some("truncate") => next_is(&["table"]) || words.len() == 2,
+        Some("with") => has(&["as"]) && text.contains('('),
+        Some("create") | Some("drop") | Some("alter") => next_is(&[
+            "table", "index", "unique", "view", "temp", "temporary", "virtual", "trigger", "or", "schema",
+            "materialized", "type", "extension", "sequence", "function", "policy", "rule", "database", "if",
+        ]),
+        _ => false,
+    }
 }
 
 /// Turns the file's SQL candidates into table uses, problems and SQL file references.
@@ -1164,7 +1166,7 @@ fn extract_sql(facts: &mut FileFacts, text: &str) {
                 }
             }
             Err(error) => {
-                if crate::sql::looks_like_prose(&literal.value) || !has_second_sql_keyword(&literal.value) {
+                if crate::sql::looks_like_prose(&literal.value) || !looks_like_broken_sql(&literal.value) {
                     continue;
                 }
                 let at = offset(error.byte_offset.unwrap_or(0));
@@ -1265,16 +1267,17 @@ fn map_string_value_to_source(source_text: &str, value: &str, literal_start: usi
     }
     let body = &source_text[body_start.min(source_text.len())..];
     let base = literal_start + body_start;
-    if raw {
-        for index in 0..=value.len() {
-            offsets.push(base + index);
-        }
-        return offsets;
-    }
     let bytes = body.as_bytes();
+    let value_bytes = value.as_bytes();
     let mut position = 0;
     while position < bytes.len() && offsets.len() < value.len() {
-        if bytes[position] == b'\\' && position + 1 < bytes.len() {
+        // A CRLF line ending in the source is a single `\n` in the value.
+        if bytes[position] == b'\r' && bytes.get(position + 1) == Some(&b'\n') && value_bytes.get(offsets.len()) == Some(&b'\n')
+        {
+            position += 1;
+            continue;
+        }
+        if !raw && bytes[position] == b'\\' && position + 1 < bytes.len() {
             let escape_start = position;
             position += 1;
             match bytes[position] {

@@ -23,8 +23,8 @@ const STATEMENT_KEYWORDS: [&str; 11] =
 ///
 /// After leading whitespace and SQL comments (`-- …` lines and `/* … */` blocks) the text must
 /// start with a statement keyword (SELECT, INSERT, UPDATE, DELETE, WITH, CREATE, ALTER, DROP,
-/// TRUNCATE, REPLACE, MERGE), in any case, followed by whitespace or the end of the text, so that
-/// "Selection" is not SQL. This runs on every string literal of a workspace, so it never allocates.
+/// TRUNCATE, REPLACE, MERGE), in any case, followed by a character that cannot continue a word
+/// (or the end of the text), so that "Selection" is not SQL but "SELECT*FROM t" is. This runs on every string literal of a workspace, so it never allocates.
 pub fn looks_like_sql(text: &str) -> bool {
     let mut rest = text;
     loop {
@@ -50,10 +50,11 @@ pub fn looks_like_sql(text: &str) -> bool {
         if !head.eq_ignore_ascii_case(keyword.as_bytes()) {
             return false;
         }
-        // The keyword is ASCII, so its length is a character boundary of `rest`.
+        // The keyword is ASCII, so its length is a character boundary of `rest`. It ends at any
+        // character that cannot continue a word: `SELECT*FROM t` is SQL, `Selection` is not.
         match rest[keyword.len()..].chars().next() {
             None => true,
-            Some(next) => next.is_whitespace(),
+            Some(next) => !(next.is_alphanumeric() || next == '_'),
         }
     })
 }

@@ -213,10 +213,14 @@ fn sql_files_by_module(model: &Model) -> BTreeMap<PathBuf, ModuleId> {
 
 /// Parses a `.sql` file. When the whole file does not parse, each statement is parsed on its
 /// own, so that one dialect-specific statement does not hide the tables of all the others.
-fn analyse_sql_file(text: &str, relative: &str) -> (Vec<TableUse>, Vec<Warning>) {
-    let index = crate::source::LineIndex::new(text);
+fn analyse_sql_file(full_text: &str, relative: &str) -> (Vec<TableUse>, Vec<Warning>) {
+    // A byte-order mark (as Windows editors write) is not SQL; offsets stay those of the file.
+    let bom = if full_text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    let text = &full_text[bom..];
+    let index = crate::source::LineIndex::new(full_text);
     let site_at = |start: usize, end: usize| {
-        let (line, column) = index.line_column(text, start);
+        let (start, end) = (start + bom, end + bom);
+        let (line, column) = index.line_column(full_text, start);
         Site { line, column, bytes: start..end.max(start) }
     };
     let mut uses = Vec::new();
