@@ -15,6 +15,8 @@ pub struct CheckOptions {
     pub manifest_path: Option<PathBuf>,
     /// `boundaries.toml`; the workspace root's when `None`.
     pub config_path: Option<PathBuf>,
+    /// Read and write the facts cache under the workspace's target directory.
+    pub use_cache: bool,
 }
 
 #[derive(Debug)]
@@ -71,8 +73,35 @@ pub fn config_path(options: &CheckOptions, workspace_root: &Path) -> PathBuf {
 pub fn run_check(options: &CheckOptions) -> Result<CheckOutcome, CheckError> {
     let started = Instant::now();
     let workspace = Workspace::load(&manifest_path(options))?;
+    if options.use_cache {
+        let cache_path = crate::cache::FactsCache::path(&workspace.target_directory);
+        let cache = crate::cache::FactsCache::load(&cache_path);
+        let outcome = check_workspace(options, workspace, Some(&cache), started)?;
+        cache.save(&cache_path);
+        Ok(outcome)
+    } else {
+        check_workspace(options, workspace, None, started)
+    }
+}
+
+/// Runs the check with a cache the caller keeps (watch mode keeps one in memory across runs).
+pub fn run_check_with_cache(
+    options: &CheckOptions,
+    cache: &crate::cache::FactsCache,
+) -> Result<CheckOutcome, CheckError> {
+    let started = Instant::now();
+    let workspace = Workspace::load(&manifest_path(options))?;
+    check_workspace(options, workspace, Some(cache), started)
+}
+
+fn check_workspace(
+    options: &CheckOptions,
+    workspace: Workspace,
+    cache: Option<&crate::cache::FactsCache>,
+    started: Instant,
+) -> Result<CheckOutcome, CheckError> {
     let config = Config::load(&config_path(options, &workspace.root))?;
-    let model = Model::build(workspace, config)?;
+    let model = Model::build_with_cache(workspace, config, cache)?;
     let graph = crate::graph::ModuleGraph::build(&model);
     let cycles = graph.cycles(&model);
     let mut violations = crate::rules::run_all(&model, &graph, &cycles);

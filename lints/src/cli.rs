@@ -72,11 +72,21 @@ pub struct CheckArgs {
     /// still analysed; cycles and stale baseline entries are always reported).
     #[arg(long, value_name = "REV")]
     pub changed_since: Option<String>,
+    /// Do not read or write the facts cache (under the workspace's target directory).
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Re-check on every save, re-parsing only the files that changed.
+    #[arg(long, conflicts_with_all = ["init", "update_baseline", "prune_baseline"])]
+    pub watch: bool,
 }
 
 impl CheckArgs {
     fn options(&self) -> CheckOptions {
-        CheckOptions { manifest_path: self.manifest_path.clone(), config_path: self.config.clone() }
+        CheckOptions {
+            manifest_path: self.manifest_path.clone(),
+            config_path: self.config.clone(),
+            use_cache: !self.no_cache,
+        }
     }
 }
 
@@ -98,6 +108,9 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
             }
             Err(error) => print_error(&error, style),
         };
+    }
+    if args.watch {
+        return watch(args, style);
     }
     let mut outcome = match run_check(&args.options()) {
         Ok(outcome) => outcome,
@@ -154,6 +167,73 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
         return ExitCode::from(EXIT_ERROR);
     }
     exit_code(&outcome)
+}
+
+/// `--watch`: checks, then re-checks on every change under the workspace root, with the facts of
+/// unchanged files kept in memory so that only changed files are parsed again.
+fn watch(args: &CheckArgs, style: HumanStyle) -> ExitCode {
+    use notify::Watcher;
+    let options = args.options();
+    let mut cache = crate::cache::FactsCache::in_memory();
+    let (sender, events) = std::sync::mpsc::channel();
+    let mut watcher = match notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let _ = sender.send(event);
+    }) {
+        Ok(watcher) => watcher,
+        Err(error) => {
+            eprintln!("error: cannot watch files: {error}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let mut watched_root: Option<PathBuf> = None;
+    loop {
+        let started = std::time::Instant::now();
+        match crate::check::run_check_with_cache(&options, &cache) {
+            Ok(outcome) => {
+                let (from_cache, parsed) = cache.hit_counts();
+                eprint!(
+                    "{}",
+                    crate::report::human::render(&outcome, HumanStyle { show_baselined: args.show_baselined, ..style })
+                );
+                eprintln!(
+                    "checked in {} ms ({parsed} files parsed, {from_cache} from the cache); watching for changes (Ctrl-C to stop)",
+                    started.elapsed().as_millis()
+                );
+                if watched_root.is_none() {
+                    let root = outcome.model.workspace.root.clone();
+                    if let Err(error) = watcher.watch(&root, notify::RecursiveMode::Recursive) {
+                        eprintln!("error: cannot watch {}: {error}", root.display());
+                        return ExitCode::from(EXIT_ERROR);
+                    }
+                    watched_root = Some(root);
+                }
+            }
+            Err(error) => {
+                eprint!("{}", crate::report::human::render_diagnostic(&error, style));
+                if watched_root.is_none() {
+                    return ExitCode::from(EXIT_ERROR);
+                }
+            }
+        }
+        cache.roll_over();
+        let relevant = |event: &notify::Event| {
+            !matches!(event.kind, notify::EventKind::Access(_))
+                && event.paths.iter().any(|path| {
+                    !path
+                        .components()
+                        .any(|component| matches!(component.as_os_str().to_str(), Some("target" | ".git")))
+                })
+        };
+        // Wait for a change that matters, then let a burst of saves settle.
+        loop {
+            match events.recv() {
+                Ok(Ok(event)) if relevant(&event) => break,
+                Ok(_) => continue,
+                Err(_) => return ExitCode::from(EXIT_ERROR),
+            }
+        }
+        while events.recv_timeout(std::time::Duration::from_millis(100)).is_ok() {}
+    }
 }
 
 /// The exit code an outcome deserves.
@@ -260,7 +340,8 @@ pub struct GraphArgs {
 /// Renders the module graph in the chosen format. Violations do not fail it: the graph is for
 /// looking at them.
 pub fn render_graph(args: &GraphArgs) -> Result<String, String> {
-    let options = CheckOptions { manifest_path: args.manifest_path.clone(), config_path: args.config.clone() };
+    let options =
+        CheckOptions { manifest_path: args.manifest_path.clone(), config_path: args.config.clone(), use_cache: true };
     let outcome = run_check(&options)
         .map_err(|error| crate::report::human::render_diagnostic(&error, HumanStyle::plain(terminal_width())))?;
     let view_options =

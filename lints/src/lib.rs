@@ -5,6 +5,7 @@
 //! arguments and print.
 
 pub mod baseline;
+pub mod cache;
 pub mod changes;
 pub mod check;
 pub mod cli;

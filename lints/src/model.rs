@@ -101,9 +101,18 @@ pub struct Model {
 impl Model {
     /// Parses every file of the workspace once and resolves the configuration against it.
     pub fn build(workspace: Workspace, config: Config) -> Result<Model, ConfigError> {
+        Model::build_with_cache(workspace, config, None)
+    }
+
+    /// Like [`Model::build`], taking unchanged files' facts from `cache` instead of parsing them.
+    pub fn build_with_cache(
+        workspace: Workspace,
+        config: Config,
+        cache: Option<&crate::cache::FactsCache>,
+    ) -> Result<Model, ConfigError> {
         let mut modules = resolve_modules(&workspace, &config)?;
         let include_tests = config.defaults.include_tests;
-        let (files, warnings) = parse_workspace(&workspace, include_tests);
+        let (files, warnings) = parse_workspace(&workspace, include_tests, cache);
 
         let mut module_paths = HashSet::new();
         for file in &files {
@@ -292,6 +301,7 @@ struct FileTask {
 struct ParseState<'a> {
     workspace: &'a Workspace,
     include_tests: bool,
+    cache: Option<&'a crate::cache::FactsCache>,
     visited: Mutex<HashSet<(UnitId, Vec<String>)>>,
     files: Mutex<Vec<SourceFile>>,
     warnings: Mutex<Vec<Warning>>,
@@ -305,10 +315,15 @@ const MAX_MODULE_DEPTH: usize = 64;
 const PARSER_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 /// Parses every unit's module tree, in parallel, one parse per file.
-fn parse_workspace(workspace: &Workspace, include_tests: bool) -> (Vec<SourceFile>, Vec<Warning>) {
+fn parse_workspace(
+    workspace: &Workspace,
+    include_tests: bool,
+    cache: Option<&crate::cache::FactsCache>,
+) -> (Vec<SourceFile>, Vec<Warning>) {
     let state = ParseState {
         workspace,
         include_tests,
+        cache,
         visited: Mutex::new(HashSet::new()),
         files: Mutex::new(Vec::new()),
         warnings: Mutex::new(Vec::new()),
@@ -396,13 +411,21 @@ fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: Fil
         extern_prelude: prelude,
         root_extern_aliases: &task.root_aliases,
     };
+    let cache_key = state.cache.map(|_| crate::cache::key(&context, &text));
+    let cached = state.cache.zip(cache_key.as_ref()).and_then(|(cache, key)| cache.get(key));
     // One file's bug must not take the run down: it becomes an internal error for that file.
-    let analysed = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let facts = analyse_source(&context, &text);
-        // Spans are converted to plain positions by now; free proc-macro2's per-thread source map.
-        proc_macro2::extra::invalidate_current_thread_spans();
-        facts
-    }));
+    let analysed = match cached {
+        Some(facts) => Ok(facts),
+        None => std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let facts = analyse_source(&context, &text);
+            // Spans are converted to plain positions by now; free proc-macro2's per-thread source map.
+            proc_macro2::extra::invalidate_current_thread_spans();
+            facts
+        })),
+    };
+    if let (Some(cache), Some(key), Ok(facts)) = (state.cache, cache_key, &analysed) {
+        cache.put(key, facts);
+    }
     let facts = match analysed {
         Ok(facts) => facts,
         Err(payload) => {

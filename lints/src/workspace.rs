@@ -18,6 +18,8 @@ pub type UnitId = usize;
 #[derive(Debug, Clone)]
 pub struct Workspace {
     pub root: PathBuf,
+    /// Cargo's target directory for the workspace, where the facts cache lives.
+    pub target_directory: PathBuf,
     pub packages: Vec<Package>,
     pub units: Vec<Unit>,
 }
@@ -136,7 +138,12 @@ impl Workspace {
             });
         }
 
-        Ok(Workspace { root: metadata.workspace_root.into_std_path_buf(), packages, units })
+        Ok(Workspace {
+            root: metadata.workspace_root.into_std_path_buf(),
+            target_directory: metadata.target_directory.into_std_path_buf(),
+            packages,
+            units,
+        })
     }
 
     /// Finds a package by its package name, or by its library's crate name.

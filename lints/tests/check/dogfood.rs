@@ -11,7 +11,12 @@ fn repository_root() -> &'static Path {
 #[test]
 fn this_repository_passes_its_own_boundaries() {
     let root = repository_root();
-    let outcome = run_check(&CheckOptions { manifest_path: Some(root.join("Cargo.toml")), config_path: None }).unwrap();
+    let outcome = run_check(&CheckOptions {
+        manifest_path: Some(root.join("Cargo.toml")),
+        config_path: None,
+        ..Default::default()
+    })
+    .unwrap();
     let findings: Vec<String> =
         outcome.violations.iter().map(|v| format!("{}:{} {}", v.source.file, v.site.line, v.message)).collect();
     assert!(findings.is_empty(), "{findings:#?}");
@@ -47,6 +52,7 @@ fn the_reference_app_passes_its_own_boundaries() {
     let outcome = run_check(&CheckOptions {
         manifest_path: Some(root.join("Cargo.toml")),
         config_path: Some(root.join("reference-app/boundaries.toml")),
+        ..Default::default()
     })
     .unwrap();
     let findings: Vec<String> =

@@ -15,7 +15,7 @@ pub fn fixtures_root() -> PathBuf {
 
 /// Runs the check on a fixture folder. This is the only place the tests call the check API.
 pub fn check(case: &Path) -> Result<CheckOutcome, CheckError> {
-    run_check(&CheckOptions { manifest_path: Some(case.join("Cargo.toml")), config_path: None })
+    run_check(&CheckOptions { manifest_path: Some(case.join("Cargo.toml")), config_path: None, ..Default::default() })
 }
 
 /// The lines an outcome gives in `expect.txt` form, sorted as the format says.

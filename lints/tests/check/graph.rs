@@ -85,6 +85,7 @@ fn module_graph_page() -> String {
         let outcome = seams::check::run_check(&seams::check::CheckOptions {
             manifest_path: Some(root.join("Cargo.toml")),
             config_path: Some(root.join(config)),
+            ..Default::default()
         })
         .unwrap();
         let view = build_view(

@@ -1,0 +1,140 @@
+//! The facts cache (re-checks parse only changed files, a corrupt cache is ignored) and watch
+//! mode (a saved file gives a fresh result), on temporary copies of fixtures.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use seams::cache::FactsCache;
+use seams::check::{CheckOptions, run_check_with_cache};
+
+use crate::command_line::copy_tree;
+use crate::fixtures::{expectation_lines, fixtures_root};
+
+fn scratch(case: &str) -> tempfile::TempDir {
+    let scratch = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures_root().join(case), scratch.path());
+    scratch
+}
+
+fn options(root: &Path) -> CheckOptions {
+    CheckOptions { manifest_path: Some(root.join("Cargo.toml")), ..CheckOptions::default() }
+}
+
+#[test]
+fn a_warm_check_parses_only_changed_files_and_finds_the_same() {
+    let workspace = scratch("fail/use_groups");
+    let cache_file = workspace.path().join("target/seams-cache/facts.bin");
+
+    let cold = FactsCache::load(&cache_file);
+    let first = run_check_with_cache(&options(workspace.path()), &cold).unwrap();
+    let (from_cache, parsed) = cold.hit_counts();
+    assert_eq!(from_cache, 0);
+    assert_eq!(parsed, first.model.files.len());
+    cold.save(&cache_file);
+
+    let warm = FactsCache::load(&cache_file);
+    let second = run_check_with_cache(&options(workspace.path()), &warm).unwrap();
+    assert_eq!(warm.hit_counts(), (first.model.files.len(), 0));
+    assert_eq!(expectation_lines(&Ok(second)), expectation_lines(&Ok(first)));
+    warm.save(&cache_file);
+
+    // One changed file is parsed again, and its new violation is found.
+    let file = workspace.path().join("src/a.rs");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{text}\npub fn later() {{ crate::c::internal::Secret; }}\n")).unwrap();
+    let changed = FactsCache::load(&cache_file);
+    let third = run_check_with_cache(&options(workspace.path()), &changed).unwrap();
+    assert_eq!(changed.hit_counts().1, 1);
+    assert!(
+        expectation_lines(&Ok(third))
+            .iter()
+            .any(|line| line.contains("crate::c::internal::Secret") && line.contains(":20:"))
+    );
+}
+
+#[test]
+fn a_corrupt_cache_is_ignored_and_the_binary_writes_it_under_target_only() {
+    let workspace = scratch("fail/use_simple");
+    let cache_file = workspace.path().join("target/seams-cache/facts.bin");
+    std::fs::create_dir_all(cache_file.parent().unwrap()).unwrap();
+    std::fs::write(&cache_file, b"not a cache at all").unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cargo-seams"))
+            // Cargo puts the target directory (and so the cache) where this variable says.
+            .env_remove("CARGO_TARGET_DIR")
+            .args(["check", "--format", "json", "--manifest-path"])
+            .arg(workspace.path().join("Cargo.toml"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let first = run(&[]);
+    assert_eq!(first.status.code(), Some(1));
+    assert_ne!(std::fs::read(&cache_file).unwrap(), b"not a cache at all", "the run rewrites a corrupt cache");
+    let report = |output: &std::process::Output| {
+        let mut value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        value["stats"]["elapsed_ms"] = 0.into();
+        value
+    };
+    assert_eq!(report(&run(&[])), report(&first), "a warm run reports exactly what a cold one does");
+
+    std::fs::remove_dir_all(workspace.path().join("target")).unwrap();
+    assert_eq!(report(&run(&["--no-cache"])), report(&first));
+    assert!(!workspace.path().join("target").exists(), "--no-cache must not write a cache");
+    // Nothing but the cache is ever written: the source tree is as it was.
+    let mut names: Vec<String> = std::fs::read_dir(workspace.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Cargo.toml", "boundaries.toml", "expect.txt", "src"]);
+}
+
+#[test]
+fn watch_mode_prints_a_fresh_result_after_a_save() {
+    let workspace = scratch("pass/public_paths");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-seams"))
+        .args(["check", "--watch", "--color", "never", "--manifest-path"])
+        .arg(workspace.path().join("Cargo.toml"))
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines, received) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Generous bounds, so that a loaded CI machine cannot fail the test; they only stop a hang.
+    let wait_for = |needle: &str| -> Vec<String> {
+        let mut seen = Vec::new();
+        while let Ok(line) = received.recv_timeout(Duration::from_secs(60)) {
+            let found = line.contains(needle);
+            seen.push(line);
+            if found {
+                return seen;
+            }
+        }
+        panic!("no line containing {needle:?} came; saw {seen:#?}");
+    };
+    let first = wait_for("watching for changes");
+    assert!(first.iter().any(|line| line.starts_with("ok: no boundary violations")), "{first:#?}");
+    let file = workspace.path().join("crates/shop/src/orders.rs");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{text}\npub fn extra() {{ crate::payments::secret::post(); }}\n")).unwrap();
+    let second = wait_for("watching for changes");
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        second.iter().any(|line| line.starts_with("error: 1 boundary violation (1 internal-import)")),
+        "{second:#?}"
+    );
+    assert!(second.iter().any(|line| line.contains("(1 files parsed, 2 from the cache)")), "{second:#?}");
+}
