@@ -1,7 +1,9 @@
 //! `cargo xtask <task>`: the repository's task runner. One file per task; the work lives in the
 //! library crates.
 
+mod bench_check;
 mod check_boundaries;
+mod gen_workspace;
 mod graph;
 
 use std::process::ExitCode;
@@ -21,6 +23,10 @@ enum Task {
     CheckBoundaries(seams::cli::CheckArgs),
     /// Draw the module graph for architects (mermaid, dot, svg, html, json).
     Graph(seams::cli::GraphArgs),
+    /// Write a synthetic modular monolith with planted violations and their list.
+    GenWorkspace(gen_workspace::GenWorkspaceArgs),
+    /// Measure check speed on generated workspaces of several sizes; write docs/results/check-speed.md.
+    BenchCheck(bench_check::BenchCheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +40,7 @@ fn main() -> ExitCode {
     match cli.task {
         Task::CheckBoundaries(args) => check_boundaries::run(&args),
         Task::Graph(args) => graph::run(&args),
+        Task::GenWorkspace(args) => gen_workspace::run(&args),
+        Task::BenchCheck(args) => bench_check::run(&args),
     }
 }
