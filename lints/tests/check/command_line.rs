@@ -106,3 +106,9 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn github_annotations_match_their_snapshot() {
+    let outcome = crate::fixtures::check(&fixtures_root().join("fail/tables_cross_fk")).unwrap();
+    insta::assert_snapshot!("github_tables_cross_fk", seams::report::github::render(&outcome));
+}
