@@ -1,0 +1,307 @@
+//! The goose side of a run: the scenarios, the logins, and the conversion of goose's metrics into histograms.
+//!
+//! This runs in its own process (`seams-loadtest attack`), so that it can be pinned to other cores than the app.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use goose::config::GooseConfiguration;
+use goose::metrics::{GooseMetrics, GooseRequestMetricTimingData};
+use goose::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::stats::Histogram;
+
+/// The accounts `rewards seed` made, as it prints them.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Accounts {
+    /// Every account's password.
+    pub password: String,
+    /// Members, in order.
+    pub member_emails: Vec<String>,
+    /// Members' user ids, in the same order.
+    pub member_ids: Vec<i64>,
+    /// Business owners, in order; owner `i` owns business `i`.
+    pub business_owner_emails: Vec<String>,
+    /// Businesses, in order.
+    pub business_ids: Vec<i64>,
+    /// Offers, grouped by business in the same order.
+    pub offer_ids: Vec<i64>,
+    /// A token per member, in order, from logging in once before the load (see `deployment::log_in_all`).
+    #[serde(default)]
+    pub member_tokens: Vec<String>,
+    /// A token per business owner, in order.
+    #[serde(default)]
+    pub owner_tokens: Vec<String>,
+}
+
+/// A load-test scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scenario {
+    /// Members reading their dashboard: the request the latency tables measure.
+    Dashboard,
+    /// Business owners crediting points for purchases.
+    Emit,
+    /// A business creates a QR code and a member claims it.
+    Claim,
+    /// Members redeeming offers.
+    Redeem,
+    /// A day's mix: mostly dashboards, some emits, claims and redemptions.
+    Mixed,
+}
+
+impl Scenario {
+    /// The name on the command line and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scenario::Dashboard => "dashboard",
+            Scenario::Emit => "emit",
+            Scenario::Claim => "claim",
+            Scenario::Redeem => "redeem",
+            Scenario::Mixed => "mixed",
+        }
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct AttackPlan {
+    /// The gateway's base URL.
+    pub host: String,
+    /// The seeded accounts.
+    pub accounts: Accounts,
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Concurrent goose users.
+    pub users: usize,
+    /// Goose's throttle: the most requests per second all users together make.
+    pub rate: usize,
+    /// How long to measure, in seconds.
+    pub seconds: usize,
+    /// Where goose writes its HTML and JSON reports; `None` writes none (warm-up).
+    pub report_stem: Option<PathBuf>,
+}
+
+/// What a goose run measured, per request name, with coordinated-omission correction applied.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AttackResult {
+    /// Corrected latency per request name (`dashboard`, `emit`, `qr`, `claim`, `redeem`).
+    pub histograms: BTreeMap<String, Histogram>,
+    /// Requests actually sent per request name (without the synthetic corrections).
+    pub requests: BTreeMap<String, u64>,
+    /// Failed requests per request name.
+    pub errors: BTreeMap<String, u64>,
+    /// How long goose measured, in seconds.
+    pub seconds: f64,
+}
+
+/// The request names that count in a run's summary; logins are setup, not load.
+pub const MEASURED_REQUESTS: [&str; 5] = ["dashboard", "emit", "qr", "claim", "redeem"];
+
+static ACCOUNTS: OnceLock<Accounts> = OnceLock::new();
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Debug, Clone)]
+struct Session {
+    member_token: String,
+    owner_token: String,
+    business_id: i64,
+    offer_id: i64,
+    member_id: i64,
+}
+
+/// Runs goose with coordinated-omission mitigation on, and returns its measurements.
+pub async fn run(plan: &AttackPlan) -> anyhow::Result<AttackResult> {
+    if plan.accounts.member_tokens.is_empty() || plan.accounts.owner_tokens.is_empty() {
+        bail!("the accounts need a token for at least one member and one business owner");
+    }
+    let _ = ACCOUNTS.set(plan.accounts.clone());
+    let mut arguments: Vec<String> = vec![
+        "goose".into(),
+        "--host".into(),
+        plan.host.clone(),
+        "--users".into(),
+        plan.users.to_string(),
+        // All users start within a second, so the measured window is all steady state.
+        "--increase-rate".into(),
+        plan.users.max(1).to_string(),
+        "--run-time".into(),
+        format!("{}s", plan.seconds.max(1)),
+        "--throttle-requests".into(),
+        plan.rate.max(1).to_string(),
+        "--co-mitigation".into(),
+        "average".into(),
+        "--timeout".into(),
+        "10".into(),
+        "--no-telnet".into(),
+        "--no-print-metrics".into(),
+        "--quiet".into(),
+    ];
+    if let Some(stem) = &plan.report_stem {
+        for extension in ["html", "json"] {
+            arguments.push("--report-file".into());
+            arguments.push(stem.with_extension(extension).display().to_string());
+        }
+    }
+    let configuration =
+        GooseConfiguration::try_parse_from(&arguments).map_err(|error| anyhow::anyhow!("goose arguments: {error}"))?;
+    let scenario = build_scenario(plan.scenario)?;
+    let metrics = GooseAttack::initialize_with_config(configuration)?
+        .register_scenario(scenario)
+        .execute()
+        .await
+        .context("running goose")?;
+    result_of(&metrics)
+}
+
+fn build_scenario(kind: Scenario) -> anyhow::Result<goose::goose::Scenario> {
+    let login = transaction!(start_session).set_on_start().set_name("session");
+    // Not the `scenario!` macro: it names `Scenario`, which in this file is the enum above.
+    let scenario = goose::goose::Scenario::new("rewards").register_transaction(login);
+    Ok(match kind {
+        Scenario::Dashboard => scenario.register_transaction(transaction!(dashboard).set_name("dashboard")),
+        Scenario::Emit => scenario.register_transaction(transaction!(emit).set_name("emit")),
+        Scenario::Claim => scenario.register_transaction(transaction!(claim).set_name("claim")),
+        Scenario::Redeem => scenario.register_transaction(transaction!(redeem).set_name("redeem")),
+        // Weights per iteration of a user: seven dashboards for each emit, claim and redemption.
+        Scenario::Mixed => scenario
+            .register_transaction(transaction!(dashboard).set_name("dashboard").set_weight(7)?)
+            .register_transaction(transaction!(emit).set_name("emit").set_weight(1)?)
+            .register_transaction(transaction!(claim).set_name("claim").set_weight(1)?)
+            .register_transaction(transaction!(redeem).set_name("redeem").set_weight(1)?),
+    })
+}
+
+fn accounts() -> &'static Accounts {
+    ACCOUNTS.get().expect("the accounts are set before goose starts")
+}
+
+fn next_key(prefix: &str) -> String {
+    let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    // A per-process random tag keeps keys unique when several attacks hit one data directory.
+    static TAG: OnceLock<u32> = OnceLock::new();
+    let tag = TAG.get_or_init(rand::random::<u32>);
+    format!("{prefix}-{tag:08x}-{sequence}")
+}
+
+/// Each goose user takes the tokens of one member and one business owner, logged in once before the load, so that
+/// logins neither count as load nor use up goose's throttle.
+async fn start_session(user: &mut GooseUser) -> TransactionResult {
+    let accounts = accounts();
+    let index = user.weighted_users_index;
+    let member = index % accounts.member_tokens.len();
+    let business = index % accounts.owner_tokens.len();
+    let offers_per_business = accounts.offer_ids.len() / accounts.business_ids.len().max(1);
+    let offer_id = accounts.offer_ids.get(business * offers_per_business).copied().unwrap_or(0);
+    user.set_session_data(Session {
+        member_token: accounts.member_tokens[member].clone(),
+        owner_token: accounts.owner_tokens[business].clone(),
+        business_id: accounts.business_ids[business],
+        offer_id,
+        member_id: accounts.member_ids[member],
+    });
+    Ok(())
+}
+
+async fn send(
+    user: &mut GooseUser,
+    name: &str,
+    method: GooseMethod,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+    accepted: &[u16],
+) -> Result<Option<serde_json::Value>, Box<TransactionError>> {
+    let mut builder = user.get_request_builder(&method, path)?.bearer_auth(token);
+    if let Some(body) = &body {
+        builder = builder.json(body);
+    }
+    let request = GooseRequest::builder().name(name).set_request_builder(builder).build();
+    let mut response = user.request(request).await?;
+    let status = response.request.status_code;
+    if accepted.contains(&status) {
+        // A documented refusal (an offer the member cannot afford yet) is a correct answer, not an error.
+        user.set_success(&mut response.request)?;
+    }
+    match response.response {
+        Ok(body) if (200..300).contains(&status) => Ok(body.json::<serde_json::Value>().await.ok()),
+        _ => Ok(None),
+    }
+}
+
+async fn dashboard(user: &mut GooseUser) -> TransactionResult {
+    let token = user.get_session_data_unchecked::<Session>().member_token.clone();
+    send(user, "dashboard", GooseMethod::Get, "/v1/dashboard", &token, None, &[]).await?;
+    Ok(())
+}
+
+async fn emit(user: &mut GooseUser) -> TransactionResult {
+    let session = user.get_session_data_unchecked::<Session>().clone();
+    let body = serde_json::json!({
+        "business_id": session.business_id,
+        "member_id": session.member_id,
+        "purchase_bs": 12.5,
+        "idempotency_key": next_key("emit"),
+    });
+    send(user, "emit", GooseMethod::Post, "/v1/points/emit", &session.owner_token, Some(body), &[]).await?;
+    Ok(())
+}
+
+async fn claim(user: &mut GooseUser) -> TransactionResult {
+    let session = user.get_session_data_unchecked::<Session>().clone();
+    let body = serde_json::json!({"business_id": session.business_id, "purchase_bs": 8});
+    let created = send(user, "qr", GooseMethod::Post, "/v1/points/qr", &session.owner_token, Some(body), &[]).await?;
+    if let Some(code) = created.as_ref().and_then(|created| created.get("code")).and_then(|code| code.as_str()) {
+        let body = serde_json::json!({"code": code});
+        send(user, "claim", GooseMethod::Post, "/v1/points/claim", &session.member_token, Some(body), &[]).await?;
+    }
+    Ok(())
+}
+
+async fn redeem(user: &mut GooseUser) -> TransactionResult {
+    let session = user.get_session_data_unchecked::<Session>().clone();
+    let body = serde_json::json!({"offer_id": session.offer_id, "idempotency_key": next_key("redeem")});
+    send(user, "redeem", GooseMethod::Post, "/v1/points/redeem", &session.member_token, Some(body), &[409]).await?;
+    Ok(())
+}
+
+/// Reads goose's bucketed times (microseconds) into a histogram.
+fn histogram_of(timing: &GooseRequestMetricTimingData) -> anyhow::Result<Histogram> {
+    // Goose serialises its buckets as an object of bucket to count; that is its stable, public form.
+    let buckets: BTreeMap<String, u64> =
+        serde_json::from_value(serde_json::to_value(&timing.times_us)?).context("reading goose's time buckets")?;
+    let mut histogram = Histogram::default();
+    for (bucket, count) in buckets {
+        histogram.record(bucket.parse().context("a goose time bucket")?, count);
+    }
+    histogram.max_us = timing.maximum_time_us;
+    histogram.total_us = timing.total_time_us;
+    Ok(histogram)
+}
+
+fn result_of(metrics: &GooseMetrics) -> anyhow::Result<AttackResult> {
+    let mut result = AttackResult { seconds: metrics.duration as f64, ..AttackResult::default() };
+    for (key, aggregate) in &metrics.requests {
+        // Goose keys requests as "METHOD name".
+        let name = key.split_once(' ').map_or(key.as_str(), |(_, name)| name);
+        if !MEASURED_REQUESTS.contains(&name) {
+            continue;
+        }
+        let timing = aggregate.coordinated_omission_data.as_ref().unwrap_or(&aggregate.raw_data);
+        result.histograms.entry(name.to_owned()).or_default().merge(&histogram_of(timing)?);
+        *result.requests.entry(name.to_owned()).or_default() += aggregate.raw_data.counter as u64;
+        *result.errors.entry(name.to_owned()).or_default() += aggregate.fail_count as u64;
+    }
+    Ok(result)
+}
+
+/// Reads the accounts that `rewards seed` printed.
+pub fn read_accounts(file: &Path) -> anyhow::Result<Accounts> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing the seeded accounts in {}", file.display()))
+}

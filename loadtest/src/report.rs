@@ -1,0 +1,415 @@
+//! The tables and markdown reports of a reproduction: latency beside the published figures, cost, the sweep,
+//! the wrk cross-check, and what extracting each module costs.
+
+use std::fmt::Write;
+
+use crate::reproduce::{Reproduction, TopologyResult};
+
+/// The published figures the tables are compared with (average and p99 in milliseconds).
+pub const PUBLISHED_SERVICES: (f64, f64) = (320.0, 610.0);
+/// The published monolith figures.
+pub const PUBLISHED_MONOLITH: (f64, f64) = (118.0, 190.0);
+
+fn find<'a>(results: &'a [TopologyResult], topology: &str) -> Option<&'a TopologyResult> {
+    results.iter().find(|result| result.topology == topology)
+}
+
+fn ratio(numerator: f64, denominator: f64) -> String {
+    if denominator > 0.0 { format!("{:.1}×", numerator / denominator) } else { "n/a".to_owned() }
+}
+
+/// The latency table at the chosen load, with the ratio row and the published figures beside ours.
+pub fn latency_table(reproduction: &Reproduction) -> String {
+    let mut table = String::from(
+        "| Architecture | Avg Latency (ms) | 99th Percentile (ms) | Published avg (ms) | Published p99 (ms) |\n\
+         | --- | --- | --- | --- | --- |\n",
+    );
+    let services = find(&reproduction.main, "services");
+    let monolith = find(&reproduction.main, "monolith");
+    let row = |name: &str, result: Option<&TopologyResult>, published: Option<(f64, f64)>| {
+        let (avg, p99) =
+            result.map_or((f64::NAN, f64::NAN), |result| (result.chosen.summary.avg_ms, result.chosen.summary.p99_ms));
+        let (published_avg, published_p99) =
+            published.map_or(("".to_owned(), "".to_owned()), |(avg, p99)| (format!("{avg:.0}"), format!("{p99:.0}")));
+        format!("| {name} | {avg:.2} | {p99:.2} | {published_avg} | {published_p99} |\n")
+    };
+    table.push_str(&row("Microservices (`services`)", services, Some(PUBLISHED_SERVICES)));
+    table.push_str(&row("Modular Monolith (`monolith`)", monolith, Some(PUBLISHED_MONOLITH)));
+    if let (Some(services), Some(monolith)) = (services, monolith) {
+        let _ = writeln!(
+            table,
+            "| Ratio (services / monolith) | {} | {} | {} | {} |",
+            ratio(services.chosen.summary.avg_ms, monolith.chosen.summary.avg_ms),
+            ratio(services.chosen.summary.p99_ms, monolith.chosen.summary.p99_ms),
+            ratio(PUBLISHED_SERVICES.0, PUBLISHED_MONOLITH.0),
+            ratio(PUBLISHED_SERVICES.1, PUBLISHED_MONOLITH.1),
+        );
+    }
+    if let Some(extracted) = find(&reproduction.main, "extract=points") {
+        table.push_str(&row("One service extracted (`extract=points`)", Some(extracted), None));
+    }
+    table
+}
+
+/// What each topology costs to run at the chosen load.
+pub fn cost_table(reproduction: &Reproduction) -> String {
+    let mut table =
+        String::from("| Architecture | CPU ms / request | Peak memory (MB) | Processes |\n| --- | --- | --- | --- |\n");
+    for result in &reproduction.main {
+        let cost = &result.chosen.cost;
+        let _ = writeln!(
+            table,
+            "| `{}` | {:.3} | {:.1} | {} |",
+            result.topology, cost.cpu_ms_per_request, cost.peak_rss_mb, cost.processes
+        );
+    }
+    if let (Some(services), Some(monolith)) =
+        (find(&reproduction.main, "services"), find(&reproduction.main, "monolith"))
+    {
+        let _ = writeln!(
+            table,
+            "| Ratio (services / monolith) | {} | {} | {} |",
+            ratio(services.chosen.cost.cpu_ms_per_request, monolith.chosen.cost.cpu_ms_per_request),
+            ratio(services.chosen.cost.peak_rss_mb, monolith.chosen.cost.peak_rss_mb),
+            ratio(services.chosen.cost.processes as f64, monolith.chosen.cost.processes as f64),
+        );
+    }
+    table
+}
+
+/// Capacity per topology, with the probes that found it.
+pub fn capacity_table(results: &[TopologyResult]) -> String {
+    let mut table =
+        String::from("| Topology | Capacity (requests/s) | Probes (offered: held?) |\n| --- | --- | --- |\n");
+    for result in results {
+        let probes: Vec<String> = result
+            .capacity
+            .probes
+            .iter()
+            .map(|probe| format!("{:.0}: {}", probe.offered_rps, if probe.held { "yes" } else { "no" }))
+            .collect();
+        let mut capacity = format!("{:.0}", result.capacity.rps);
+        if result.capacity.capped {
+            capacity.push_str(" (at the search's cap)");
+        } else if result.capacity.out_of_probes {
+            capacity.push_str(" (probe budget spent; a lower bound)");
+        }
+        let _ = writeln!(table, "| `{}` | {} | {} |", result.topology, capacity, probes.join(", "));
+    }
+    table
+}
+
+/// Every load point of the sweep.
+pub fn sweep_table(results: &[TopologyResult]) -> String {
+    let mut table = String::from(
+        "| Topology | Offered (req/s) | Achieved (req/s) | Avg (ms) | p50 (ms) | p90 (ms) | p99 (ms) | Max (ms) | Errors | CPU ms / request |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for result in results {
+        for point in &result.sweep {
+            let summary = &point.summary;
+            let _ = writeln!(
+                table,
+                "| `{}` | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {:.3} |",
+                result.topology,
+                summary.offered_rps,
+                summary.achieved_rps,
+                summary.avg_ms,
+                summary.p50_ms,
+                summary.p90_ms,
+                summary.p99_ms,
+                summary.max_ms,
+                summary.errors,
+                point.cost.cpu_ms_per_request
+            );
+        }
+    }
+    table
+}
+
+/// goose and wrk side by side at the chosen load.
+pub fn cross_check_table(results: &[TopologyResult]) -> String {
+    let mut table = String::from(
+        "| Topology | goose p50 (ms) | wrk p50 (ms) | goose p99 (ms) | wrk p99 (ms) | wrk achieved (req/s) | Note |\n\
+         | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for result in results {
+        let goose = &result.chosen.summary;
+        match (&result.wrk, &result.wrk_note) {
+            (Some(wrk), _) => {
+                let difference = |ours: f64, theirs: f64| {
+                    let relative = if ours > 0.0 { (theirs - ours) / ours } else { 0.0 };
+                    if relative.abs() > 0.2 { format!("{:+.0}%", relative * 100.0) } else { String::new() }
+                };
+                let notes: Vec<String> =
+                    [("p50", difference(goose.p50_ms, wrk.p50_ms)), ("p99", difference(goose.p99_ms, wrk.p99_ms))]
+                        .into_iter()
+                        .filter(|(_, text)| !text.is_empty())
+                        .map(|(label, text)| format!("wrk {label} {text}"))
+                        .collect();
+                let _ = writeln!(
+                    table,
+                    "| `{}` | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {} |",
+                    result.topology,
+                    goose.p50_ms,
+                    wrk.p50_ms,
+                    goose.p99_ms,
+                    wrk.p99_ms,
+                    wrk.achieved_rps,
+                    notes.join("; ")
+                );
+            }
+            (None, note) => {
+                let _ = writeln!(
+                    table,
+                    "| `{}` | {:.2} | | {:.2} | | | {} |",
+                    result.topology,
+                    goose.p50_ms,
+                    goose.p99_ms,
+                    note.as_deref().unwrap_or("not run")
+                );
+            }
+        }
+    }
+    table
+}
+
+/// The tables printed at the end of a run.
+pub fn terminal_tables(reproduction: &Reproduction) -> String {
+    format!(
+        "GET /v1/dashboard at {} requests/s offered ({:.0}% of the monolith's capacity of {:.0} requests/s):\n\n{}\n{}\n{}\n{}",
+        reproduction.chosen_rps,
+        reproduction.options.chosen_fraction * 100.0,
+        reproduction.monolith_capacity_rps,
+        latency_table(reproduction),
+        cost_table(reproduction),
+        capacity_table(&reproduction.main),
+        cross_check_table(&reproduction.main),
+    )
+}
+
+fn command_line(reproduction: &Reproduction) -> String {
+    if reproduction.options.quick { "cargo xtask reproduce --quick".into() } else { "cargo xtask reproduce".into() }
+}
+
+/// `latency.md`.
+pub fn latency_markdown(reproduction: &Reproduction) -> String {
+    let provenance = &reproduction.provenance;
+    let options = &reproduction.options;
+    let mut text = String::new();
+    let _ = writeln!(text, "# Dashboard latency: monolith against services\n");
+    let _ = writeln!(
+        text,
+        "Generated by `{}`; see [benchmarks.md](../benchmarks.md) for how the run works and where the difference \
+         comes from. Do not edit by hand.\n",
+        command_line(reproduction)
+    );
+    let _ = writeln!(text, "## How this was measured\n");
+    let _ = writeln!(text, "- Machine: {}", provenance.machine);
+    let _ = writeln!(text, "- Date: {}", provenance.date);
+    let _ = writeln!(text, "- Commit: `{}`", provenance.commit);
+    let _ = writeln!(text, "- Pinning: {}", provenance.cores.describe());
+    let _ = writeln!(
+        text,
+        "- Load average (1, 5, 15 min): {} before, {} after",
+        provenance.load_before, provenance.load_after
+    );
+    if !provenance.busy_processes.is_empty() {
+        let _ = writeln!(
+            text,
+            "- Other busy processes at the start: {}. The machine was not quiet, so absolute numbers are pessimistic \
+             and noisy; both topologies ran under the same conditions, one after the other.",
+            provenance.busy_processes.join(", ")
+        );
+    }
+    let _ = writeln!(
+        text,
+        "- Load: goose, {} users, coordinated-omission mitigation `average`, scenario `dashboard`, {} s warm-up per \
+         deployment, {} s per capacity probe, {} s per sweep point. Seeded with `rewards seed` (members, 10 \
+         businesses, 5 offers each; `--password-hashing fast`); per-client rate limit raised out of the way; \
+         `RUST_LOG=warn`.",
+        options.users, options.warmup_seconds, options.probe_seconds, options.point_seconds
+    );
+    let _ = writeln!(
+        text,
+        "- Capacity: the highest offered rate with p99 under 1 s, errors under 1%, and at least 80% of the rate \
+         achieved (goose is closed-loop, so a saturated app shows first as a shortfall; goose's throttle alone \
+         delivers about 86% of its setting).\n"
+    );
+    let _ = writeln!(text, "Commands:\n\n```sh\n{}\n# which runs:", command_line(reproduction));
+    let _ = writeln!(text, "cargo build --release -p rewards -p seams-loadtest");
+    let _ = writeln!(
+        text,
+        "target/release/seams-loadtest reproduce{} --out {}",
+        if options.quick { " --quick" } else { "" },
+        options.out.display()
+    );
+    let _ = writeln!(text, "# and for each topology T:");
+    let _ = writeln!(
+        text,
+        "rewards seed --data-dir DIR --topology T --members N --businesses 10 --offers 5 --password-hashing=fast"
+    );
+    let _ = writeln!(
+        text,
+        "taskset -c {} rewards serve --listen 127.0.0.1:0 --topology T --data-dir DIR --password-hashing=fast \
+         --rate-limit-per-second=1000000 --rate-limit-burst=1000000",
+        provenance.cores.app.as_deref().unwrap_or("ALL")
+    );
+    let _ = writeln!(
+        text,
+        "taskset -c {} seams-loadtest attack --host URL --accounts DIR/accounts.json --scenario dashboard --users {} \
+         --rate R --seconds S --result FILE",
+        provenance.cores.load.as_deref().unwrap_or("ALL"),
+        options.users
+    );
+    let _ = writeln!(text, "rewards verify --data-dir DIR --wait 10   # 0 for the monolith\n```\n");
+    let _ = writeln!(
+        text,
+        "## The table\n\nAt **{} requests/s** offered, about {:.0}% of the monolith's measured capacity of {:.0} \
+         requests/s:\n",
+        reproduction.chosen_rps,
+        options.chosen_fraction * 100.0,
+        reproduction.monolith_capacity_rps
+    );
+    text.push_str(&latency_table(reproduction));
+    let _ = writeln!(
+        text,
+        "\nThe published figures come from a write-up measured with wrk on a different app and machine; only the \
+         ratios are comparable.\n"
+    );
+    let _ = writeln!(text, "## What it costs to run\n");
+    text.push_str(&cost_table(reproduction));
+    let _ = writeln!(
+        text,
+        "\nCPU is user plus system time of every process of the app (the gateway and each service, children \
+         included) during the measurement, from `/proc/PID/stat`, divided by the requests completed. Memory is the \
+         sum of each process's peak resident set (`VmHWM`).\n"
+    );
+    let _ = writeln!(text, "## Capacity\n");
+    text.push_str(&capacity_table(&reproduction.main));
+    let _ = writeln!(text, "\n## Latency against load\n\n![p50 and p99 against offered load](latency-vs-load.svg)\n");
+    text.push_str(&sweep_table(&reproduction.main));
+    let _ = writeln!(text, "\n## Cross-check with wrk\n");
+    text.push_str(&cross_check_table(&reproduction.main));
+    let _ = writeln!(
+        text,
+        "\nwrk 4 (Debian) has no rate option: each of its {} connections is paced with a fixed delay after every \
+         answer, so it offers about the same load but, like goose, waits for answers (closed-loop) and, unlike \
+         goose here, does not correct for coordinated omission. Differences over 20% are marked; at loads well \
+         below capacity they come mostly from goose's own per-request overhead (its metrics channel and reqwest \
+         client) against wrk's leaner C client, and near saturation from goose's correction, which adds the \
+         requests a closed-loop client failed to send.\n",
+        options.users
+    );
+    let _ = writeln!(text, "## verify after each run\n");
+    for result in reproduction.main.iter().chain(&reproduction.extraction) {
+        let _ = writeln!(
+            text,
+            "- `{}`: {} ({})",
+            result.topology,
+            if result.verify_passed { "passed" } else { "FAILED" },
+            result.verify_output.lines().next().unwrap_or("")
+        );
+    }
+    text
+}
+
+/// `extraction.md`: what extracting each module alone adds to the dashboard and takes from capacity.
+pub fn extraction_markdown(reproduction: &Reproduction) -> String {
+    let mut text = String::from("# What extracting one module costs\n\n");
+    let _ = writeln!(
+        text,
+        "Generated by `{}` on {} at commit `{}` ({}). Each row runs the app with one module moved into its own \
+         process (`--topology extract=M`), at the same offered load as the monolith row: {} dashboard requests/s, \
+         about {:.0}% of the monolith's capacity. Read it before extracting a service: it is what the network alone \
+         costs, before any team or deployment benefit.\n",
+        command_line(reproduction),
+        reproduction.provenance.date,
+        reproduction.provenance.commit,
+        reproduction.provenance.machine,
+        reproduction.chosen_rps,
+        reproduction.options.chosen_fraction * 100.0,
+    );
+    let Some(monolith) = find(&reproduction.main, "monolith") else {
+        return text;
+    };
+    let base = &monolith.chosen.summary;
+    let _ = writeln!(
+        text,
+        "| Topology | Dashboard hops | p50 (ms) | Added p50 (ms) | p99 (ms) | Added p99 (ms) | Capacity (req/s) | Capacity lost | CPU ms / request |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    );
+    let _ = writeln!(
+        text,
+        "| `monolith` | 0 | {:.2} | | {:.2} | | {:.0} | | {:.3} |",
+        base.p50_ms, base.p99_ms, monolith.capacity.rps, monolith.chosen.cost.cpu_ms_per_request
+    );
+    let mut rows: Vec<&TopologyResult> = reproduction.extraction.iter().collect();
+    if let Some(points) = find(&reproduction.main, "extract=points") {
+        rows.push(points);
+    }
+    rows.sort_by(|left, right| left.topology.cmp(&right.topology));
+    for result in rows {
+        let summary = &result.chosen.summary;
+        let lost = if monolith.capacity.rps > 0.0 {
+            format!("{:.0}%", (1.0 - result.capacity.rps / monolith.capacity.rps) * 100.0)
+        } else {
+            String::new()
+        };
+        let mut capacity = format!("{:.0}", result.capacity.rps);
+        if result.capacity.out_of_probes || result.capacity.capped {
+            capacity.push_str(" (bound)");
+        }
+        let _ = writeln!(
+            text,
+            "| `{}` | {} | {:.2} | {:+.2} | {:.2} | {:+.2} | {} | {} | {:.3} |",
+            result.topology,
+            dashboard_hops(&result.topology),
+            summary.p50_ms,
+            summary.p50_ms - base.p50_ms,
+            summary.p99_ms,
+            summary.p99_ms - base.p99_ms,
+            capacity,
+            lost,
+            result.chosen.cost.cpu_ms_per_request
+        );
+    }
+    let _ = writeln!(
+        text,
+        "\nDashboard hops counts the network calls one dashboard makes in that topology (auth verify, users profile, \
+         points balance and movements, business offers). Audit and analytics are not on the dashboard's path, so \
+         extracting them changes its latency only through the CPU their processes take from the same cores (the \
+         outbox relay polls them). Capacities marked *bound* come from a short search that ran out of probes or hit \
+         its cap, so they are a lower bound within a factor of the search's precision.\n"
+    );
+    text
+}
+
+/// Network calls one dashboard request makes when `topology` runs.
+pub fn dashboard_hops(topology: &str) -> usize {
+    let Some(modules) = topology.strip_prefix("extract=") else {
+        return if topology == "services" { 5 } else { 0 };
+    };
+    modules
+        .split(',')
+        .map(|module| match module {
+            "auth" | "users" | "business" => 1,
+            "points" => 2,
+            _ => 0,
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hops_follow_the_dashboard_call_chain() {
+        assert_eq!(dashboard_hops("monolith"), 0);
+        assert_eq!(dashboard_hops("services"), 5);
+        assert_eq!(dashboard_hops("extract=points"), 2);
+        assert_eq!(dashboard_hops("extract=audit"), 0);
+        assert_eq!(dashboard_hops("extract=auth,business"), 2);
+    }
+}
