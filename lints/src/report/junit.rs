@@ -25,7 +25,7 @@ pub fn escape_attribute(text: &str) -> String {
     escape(text, true)
 }
 
-/// Escapes text for XML 1.0 element content, where line breaks and tabs stay as they are.
+/// Escapes text for XML 1.0 element content, where quotes, line breaks and tabs stay as they are.
 pub fn escape_text(text: &str) -> String {
     escape(text, false)
 }
@@ -39,8 +39,8 @@ fn escape(text: &str, attribute: bool) -> String {
             '&' => escaped.push_str("&amp;"),
             '<' => escaped.push_str("&lt;"),
             '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&apos;"),
+            '"' if attribute => escaped.push_str("&quot;"),
+            '\'' if attribute => escaped.push_str("&apos;"),
             '\r' => escaped.push_str("&#13;"),
             '\n' if attribute => escaped.push_str("&#10;"),
             '\t' if attribute => escaped.push_str("&#9;"),
@@ -97,7 +97,8 @@ fn write_case(xml: &mut String, name: &str, case: &ModuleCase<'_>) {
             escape_text(&body.join("\n"))
         ));
     }
-    let mut notes: Vec<String> = case.warnings.iter().map(|violation| format!("warning: {}", describe(violation))).collect();
+    let mut notes: Vec<String> =
+        case.warnings.iter().map(|violation| format!("warning: {}", describe(violation))).collect();
     if case.baselined > 0 {
         notes.push(format!("{} in the baseline", plural(case.baselined, "known violation")));
     }
@@ -143,11 +144,8 @@ pub fn render(outcome: &CheckOutcome) -> String {
             .warnings
             .iter()
             .map(|warning| {
-                let position = warning
-                    .site
-                    .as_ref()
-                    .map(|site| format!(":{}:{}", site.line, site.column))
-                    .unwrap_or_default();
+                let position =
+                    warning.site.as_ref().map(|site| format!(":{}:{}", site.line, site.column)).unwrap_or_default();
                 format!("warning[{}] {}{position}: {}", warning.code.as_str(), warning.file, warning.message)
             })
             .collect();
@@ -166,6 +164,7 @@ mod tests {
         assert_eq!(escape_attribute("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
         assert_eq!(escape_attribute("line\r\nnext\tcell"), "line&#13;&#10;next&#9;cell");
         assert_eq!(escape_text("line\r\nnext\tcell"), "line&#13;\nnext\tcell");
+        assert_eq!(escape_text("a<b>&\"c'"), "a&lt;b&gt;&amp;\"c'");
         assert_eq!(escape_text("bell\u{7}"), "bell\\u{7}");
         assert_eq!(escape_text("ñ → ok"), "ñ → ok");
     }

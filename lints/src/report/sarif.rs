@@ -32,7 +32,8 @@ use crate::rules::{RuleCode, Severity, Violation};
 use crate::source::LineIndex;
 
 /// The schema every log produced here declares (the OASIS 2.1.0 schema with its errata).
-pub const SARIF_SCHEMA_URI: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+pub const SARIF_SCHEMA_URI: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
 /// The base id that every artifact location is relative to.
 const SOURCE_ROOT: &str = "%SRCROOT%";
@@ -190,9 +191,13 @@ const WARNING_CODES: &[WarningCode] = &[
 fn warning_descriptor(code: WarningCode) -> (usize, &'static str) {
     match code {
         WarningCode::UnparsedFile => (0, "syn cannot parse a file, so none of its references are checked"),
-        WarningCode::UnparsedSql => (1, "text that reads as SQL parses in no SQL dialect, so its tables are not checked"),
+        WarningCode::UnparsedSql => {
+            (1, "text that reads as SQL parses in no SQL dialect, so its tables are not checked")
+        }
         WarningCode::UnreadableFile => (2, "a file cannot be read or is not UTF-8, so it is not checked"),
-        WarningCode::MissingModuleFile => (3, "a `mod` declaration or `#[path]` attribute names a file that does not exist"),
+        WarningCode::MissingModuleFile => {
+            (3, "a `mod` declaration or `#[path]` attribute names a file that does not exist")
+        }
         WarningCode::InternalError => (4, "seams failed while analysing one file; the other files are still checked"),
     }
 }
@@ -202,7 +207,10 @@ fn pascal_case(code: &str) -> String {
     code.split('-')
         .map(|word| {
             let mut characters = word.chars();
-            characters.next().map(|first| first.to_uppercase().chain(characters).collect::<String>()).unwrap_or_default()
+            characters
+                .next()
+                .map(|first| first.to_uppercase().chain(characters).collect::<String>())
+                .unwrap_or_default()
         })
         .collect()
 }
