@@ -369,3 +369,30 @@ fn reports_match_snapshots() {
     insta::assert_snapshot!("sarif_unparsed_file", sarif::render(&outcome));
     insta::assert_snapshot!("junit_unparsed_file", junit::render(&outcome));
 }
+
+#[test]
+fn baselined_violations_are_counted_not_reported() {
+    // Three sites are covered by the baseline; a glob import and a stale entry are not.
+    let outcome = outcome("fail/stale_baseline");
+    let log: Value = serde_json::from_str(&sarif::render(&outcome)).unwrap();
+    let run = &log["runs"][0];
+    assert_eq!(run["properties"]["baselinedViolations"], 3);
+    let reported: Vec<(&str, &str)> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|result| {
+            let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
+            (result["ruleId"].as_str().unwrap(), uri)
+        })
+        .collect();
+    assert_eq!(reported, [("stale-baseline", "boundaries-baseline.toml"), ("internal-import", "src/a.rs")]);
+
+    let text = junit::render(&outcome);
+    let document = roxmltree::Document::parse(&text).unwrap();
+    let module_a = document.descendants().find(|node| node.attribute("name") == Some("a")).unwrap();
+    let failure = module_a.children().find(|node| node.has_tag_name("failure")).unwrap();
+    assert_eq!(failure.attribute("message"), Some("2 boundary violations in module a"));
+    let system_out = module_a.children().find(|node| node.has_tag_name("system-out")).and_then(|node| node.text());
+    assert_eq!(system_out, Some("3 known violations in the baseline"));
+}
