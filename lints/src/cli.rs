@@ -29,6 +29,10 @@ pub enum OutputFormat {
     Json,
     /// GitHub Actions workflow commands (annotations).
     Github,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// JUnit XML: one test case per module.
+    Junit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -147,6 +151,8 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
         OutputFormat::Human => human(),
         OutputFormat::Json => crate::report::json::render(&outcome) + "\n",
         OutputFormat::Github => crate::report::github::render(&outcome),
+        OutputFormat::Sarif => crate::report::sarif::render(&outcome),
+        OutputFormat::Junit => crate::report::junit::render(&outcome),
     };
     let written = match (&args.output, args.format) {
         // With --output, the report goes to the file and people still read diagnostics.
