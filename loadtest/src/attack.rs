@@ -87,11 +87,13 @@ pub struct AttackPlan {
     pub report_stem: Option<PathBuf>,
 }
 
-/// What a goose run measured, per request name, with coordinated-omission correction applied.
+/// What a goose run measured, per request name.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AttackResult {
-    /// Corrected latency per request name (`dashboard`, `emit`, `qr`, `claim`, `redeem`).
+    /// Latency per request name (`dashboard`, `emit`, `qr`, `claim`, `redeem`), as the requests took it.
     pub histograms: BTreeMap<String, Histogram>,
+    /// The same with goose's coordinated-omission back-fill (`--co-mitigation average`).
+    pub corrected: BTreeMap<String, Histogram>,
     /// Requests actually sent per request name (without the synthetic corrections).
     pub requests: BTreeMap<String, u64>,
     /// Failed requests per request name.
@@ -292,8 +294,9 @@ fn result_of(metrics: &GooseMetrics) -> anyhow::Result<AttackResult> {
         if !MEASURED_REQUESTS.contains(&name) {
             continue;
         }
-        let timing = aggregate.coordinated_omission_data.as_ref().unwrap_or(&aggregate.raw_data);
-        result.histograms.entry(name.to_owned()).or_default().merge(&histogram_of(timing)?);
+        let corrected = aggregate.coordinated_omission_data.as_ref().unwrap_or(&aggregate.raw_data);
+        result.histograms.entry(name.to_owned()).or_default().merge(&histogram_of(&aggregate.raw_data)?);
+        result.corrected.entry(name.to_owned()).or_default().merge(&histogram_of(corrected)?);
         *result.requests.entry(name.to_owned()).or_default() += aggregate.raw_data.counter as u64;
         *result.errors.entry(name.to_owned()).or_default() += aggregate.fail_count as u64;
     }

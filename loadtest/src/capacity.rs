@@ -216,6 +216,8 @@ mod tests {
             p90_ms: 1.0,
             p99_ms,
             max_ms: p99_ms,
+            co_p50_ms: 1.0,
+            co_p99_ms: p99_ms,
         }
     }
 

@@ -102,15 +102,15 @@ pub fn capacity_table(results: &[TopologyResult]) -> String {
 /// Every load point of the sweep.
 pub fn sweep_table(results: &[TopologyResult]) -> String {
     let mut table = String::from(
-        "| Topology | Offered (req/s) | Achieved (req/s) | Avg (ms) | p50 (ms) | p90 (ms) | p99 (ms) | Max (ms) | Errors | CPU ms / request |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| Topology | Offered (req/s) | Achieved (req/s) | Avg (ms) | p50 (ms) | p90 (ms) | p99 (ms) | Max (ms) | p99 with goose's CO back-fill (ms) | Errors | CPU ms / request |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for result in results {
         for point in &result.sweep {
             let summary = &point.summary;
             let _ = writeln!(
                 table,
-                "| `{}` | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {:.3} |",
+                "| `{}` | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {} | {:.3} |",
                 result.topology,
                 summary.offered_rps,
                 summary.achieved_rps,
@@ -119,6 +119,7 @@ pub fn sweep_table(results: &[TopologyResult]) -> String {
                 summary.p90_ms,
                 summary.p99_ms,
                 summary.max_ms,
+                summary.co_p99_ms,
                 summary.errors,
                 point.cost.cpu_ms_per_request
             );

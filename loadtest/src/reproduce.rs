@@ -52,7 +52,7 @@ impl ReproduceOptions {
                 out,
                 users: 16,
                 warmup_seconds: 1,
-                probe_seconds: 2,
+                probe_seconds: 3,
                 point_seconds: 3,
                 fractions: vec![0.25, 0.7, 1.0],
                 chosen_fraction: 0.7,
@@ -68,7 +68,7 @@ impl ReproduceOptions {
                     max_rps: 3_200.0,
                     growth: 2.0,
                     precision: 2.0,
-                    max_probes: 2,
+                    max_probes: 3,
                 },
             }
         } else {
@@ -77,8 +77,8 @@ impl ReproduceOptions {
                 out,
                 users: 32,
                 warmup_seconds: 5,
-                probe_seconds: 8,
-                point_seconds: 15,
+                probe_seconds: 6,
+                point_seconds: 10,
                 fractions: vec![0.1, 0.25, 0.5, 0.7, 0.85, 1.0, 1.25],
                 chosen_fraction: 0.7,
                 search: SearchSettings {
@@ -93,7 +93,7 @@ impl ReproduceOptions {
                     max_rps: 32_000.0,
                     growth: 2.0,
                     precision: 1.25,
-                    max_probes: 6,
+                    max_probes: 5,
                 },
             }
         }

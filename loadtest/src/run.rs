@@ -138,12 +138,13 @@ impl Deployment {
         let after = self.app.usage();
         let measurement = summarise(&self.topology, scenario, self.settings.users, rate, &result, before, after);
         eprintln!(
-            "[{}] {} at {rate}/s: achieved {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, errors {}, {:.2} CPU ms/request",
+            "[{}] {} at {rate}/s: achieved {:.0}/s, p50 {:.2} ms, p99 {:.2} ms (corrected {:.2}), errors {}, {:.2} CPU ms/request",
             self.topology,
             scenario.as_str(),
             measurement.summary.achieved_rps,
             measurement.summary.p50_ms,
             measurement.summary.p99_ms,
+            measurement.summary.co_p99_ms,
             measurement.summary.errors,
             measurement.cost.cpu_ms_per_request
         );
@@ -169,10 +170,15 @@ pub fn summarise(
     before: Usage,
     after: Usage,
 ) -> Measurement {
+    // Request kinds are pooled by merging their histograms, so the percentiles are those of all requests.
     let mut histogram = Histogram::default();
+    let mut corrected = Histogram::default();
     for name in MEASURED_REQUESTS {
         if let Some(part) = result.histograms.get(name) {
             histogram.merge(part);
+        }
+        if let Some(part) = result.corrected.get(name) {
+            corrected.merge(part);
         }
     }
     let requests: u64 = result.requests.values().sum();
@@ -183,7 +189,7 @@ pub fn summarise(
         users,
         offered_rps: rate as f64,
     };
-    let summary = Summary::from_histogram(header, &histogram, requests, errors, result.seconds);
+    let summary = Summary::from_histogram(header, &histogram, &corrected, requests, errors, result.seconds);
     let cpu_seconds = (after.cpu_seconds - before.cpu_seconds).max(0.0);
     let cost = Cost {
         cpu_ms_per_request: if requests > 0 { cpu_seconds * 1000.0 / requests as f64 } else { 0.0 },

@@ -97,16 +97,24 @@ pub struct Summary {
     pub requests: u64,
     /// Measured requests that failed (transport errors and unexpected statuses).
     pub errors: u64,
-    /// Mean latency, coordinated-omission corrected.
+    /// Mean latency of the requests sent.
     pub avg_ms: f64,
-    /// Median latency, coordinated-omission corrected.
+    /// Median latency.
     pub p50_ms: f64,
-    /// 90th percentile, coordinated-omission corrected.
+    /// 90th percentile.
     pub p90_ms: f64,
-    /// 99th percentile, coordinated-omission corrected.
+    /// 99th percentile.
     pub p99_ms: f64,
     /// The slowest request.
     pub max_ms: f64,
+    /// Median with goose's coordinated-omission back-fill. Kept beside the plain figures, not instead of them:
+    /// goose measures a user's expected cadence including the time it waits for its throttle, so at rates far
+    /// below capacity the back-fill adds synthetic requests for pauses the app never caused.
+    #[serde(default)]
+    pub co_p50_ms: f64,
+    /// 99th percentile with goose's coordinated-omission back-fill.
+    #[serde(default)]
+    pub co_p99_ms: f64,
 }
 
 impl Summary {
@@ -114,6 +122,7 @@ impl Summary {
     pub fn from_histogram(
         header: SummaryHeader,
         histogram: &Histogram,
+        corrected: &Histogram,
         requests: u64,
         errors: u64,
         seconds: f64,
@@ -131,6 +140,8 @@ impl Summary {
             p90_ms: histogram.percentile_ms(0.90),
             p99_ms: histogram.percentile_ms(0.99),
             max_ms: histogram.max_ms(),
+            co_p50_ms: corrected.percentile_ms(0.50),
+            co_p99_ms: corrected.percentile_ms(0.99),
         }
     }
 

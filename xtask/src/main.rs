@@ -1,10 +1,13 @@
 //! `cargo xtask <task>`: the repository's task runner. One file per task; the work lives in the
 //! library crates.
 
+mod bench;
 mod bench_check;
 mod check_boundaries;
 mod gen_workspace;
 mod graph;
+mod loadtest;
+mod reproduce;
 
 use std::process::ExitCode;
 
@@ -27,6 +30,12 @@ enum Task {
     GenWorkspace(gen_workspace::GenWorkspaceArgs),
     /// Measure check speed on generated workspaces of several sizes; write docs/results/check-speed.md.
     BenchCheck(bench_check::BenchCheckArgs),
+    /// Measure the cost of one hop and of one dashboard with criterion, and write docs/results/bench.md.
+    Bench(bench::BenchArgs),
+    /// Load-test one topology of the reference app with goose and write summary.json.
+    Loadtest(loadtest::LoadtestArgs),
+    /// Reproduce the monolith-against-services latency table: capacity, sweep, tables, plot, extraction report.
+    Reproduce(reproduce::ReproduceArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,5 +51,8 @@ fn main() -> ExitCode {
         Task::Graph(args) => graph::run(&args),
         Task::GenWorkspace(args) => gen_workspace::run(&args),
         Task::BenchCheck(args) => bench_check::run(&args),
+        Task::Bench(args) => bench::run(&args),
+        Task::Loadtest(args) => loadtest::run(&args),
+        Task::Reproduce(args) => reproduce::run(&args),
     }
 }
