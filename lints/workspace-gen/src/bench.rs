@@ -81,6 +81,7 @@ pub struct BenchReport {
     pub cache_supported: bool,
     pub machine: String,
     pub load_before: String,
+    pub load_after: String,
     pub date: String,
     pub runs: usize,
     pub seed: u64,
@@ -300,7 +301,7 @@ pub fn measure_size(
 
 /// Runs the whole benchmark and writes the report.
 pub fn run(options: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<BenchReport, BenchError> {
-    let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_owned();
+    let load_before = load_average();
     progress("building cargo-seams (release)");
     let checker = build_checker(&options.repository)?;
     let cache = cache_supported(&checker);
@@ -320,6 +321,7 @@ pub fn run(options: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Ben
         cache_supported: cache,
         machine: machine_description(),
         load_before,
+        load_after: load_average(),
         date: command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_else(|| "unknown date".to_owned()),
         runs: options.runs,
         seed: options.seed,
@@ -332,6 +334,12 @@ pub fn run(options: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Ben
     let svg_path = options.report_dir.join("check-speed.svg");
     std::fs::write(&svg_path, render_svg(&report)).map_err(|source| BenchError::Io { path: svg_path, source })?;
     Ok(report)
+}
+
+/// The 1-, 5- and 15-minute load averages, as `uptime` shows them.
+fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().take(3).collect::<Vec<_>>().join(", ")
 }
 
 fn command_output(program: &str, args: &[&str]) -> Option<String> {
@@ -380,13 +388,13 @@ pub fn render_markdown(report: &BenchReport) -> String {
     let _ = writeln!(out, "# Check speed\n");
     let _ = writeln!(
         out,
-        "Written by `cargo xtask bench-check` on {}, on {}. Load average before the run: {}.",
-        report.date, report.machine, report.load_before
+        "Written by `cargo xtask bench-check` on {}, on {}. Load average (1, 5, 15 min) before the run: {}; after it: {}.",
+        report.date, report.machine, report.load_before, report.load_after
     );
     let _ = writeln!(
         out,
         "Each size is a workspace written by `seams-workspace-gen` (seed {}, about 15k lines per module), checked \
-         {} times by the release `cargo-seams check --format json` as a separate process; times are medians of \
+         {} time(s) per mode by the release `cargo-seams check --format json` as a separate process; times are medians of \
          wall time, and peak memory is the median of the children's maximum resident set size (`/usr/bin/time`).\n",
         report.seed, report.runs
     );
