@@ -14,14 +14,15 @@ pub struct HoldCriteria {
     pub max_error_rate: f64,
     /// The achieved rate must reach this share of the offered one. Goose is closed-loop: a saturated app makes it
     /// send less rather than queue more, so a rate that is not achieved is not held, even with a short p99. Goose's
-    /// throttle itself delivers about 86% of its setting against an idle app on the machine of the committed
-    /// results (it drops the tokens of an interval in which no user was waiting), hence 80% rather than 95%.
+    /// throttle itself delivers only 72% to 88% of its setting far below capacity on a busy two-core machine (it
+    /// drops the tokens of an interval in which no user was waiting), while a saturated app falls to two thirds or
+    /// less; 70% sits between the two.
     pub min_achieved_share: f64,
 }
 
 impl Default for HoldCriteria {
     fn default() -> Self {
-        HoldCriteria { max_p99_ms: 1_000.0, max_error_rate: 0.01, min_achieved_share: 0.8 }
+        HoldCriteria { max_p99_ms: 1_000.0, max_error_rate: 0.01, min_achieved_share: 0.7 }
     }
 }
 
@@ -227,8 +228,8 @@ mod tests {
         assert!(criteria.holds(&summary(100.0, 99.0, 20.0, 1_000, 9)));
         assert!(!criteria.holds(&summary(100.0, 99.0, 1_000.0, 1_000, 0)), "a p99 of 1 s is not under 1 s");
         assert!(!criteria.holds(&summary(100.0, 99.0, 20.0, 1_000, 10)), "1% errors is not under 1%");
-        assert!(criteria.holds(&summary(100.0, 85.0, 20.0, 1_000, 0)), "goose's throttle alone loses about 14%");
-        assert!(!criteria.holds(&summary(100.0, 70.0, 20.0, 1_000, 0)), "a closed-loop shortfall is saturation");
+        assert!(criteria.holds(&summary(100.0, 74.0, 20.0, 1_000, 0)), "goose's throttle alone loses up to a quarter");
+        assert!(!criteria.holds(&summary(100.0, 66.0, 20.0, 1_000, 0)), "a closed-loop shortfall is saturation");
         assert!(!criteria.holds(&summary(100.0, 0.0, 0.0, 0, 0)), "no requests proves nothing");
     }
 }
