@@ -53,6 +53,12 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Rewrites the reports (markdown, SVG, tables) of a reproduction from its results.json.
+    Report {
+        /// The results.json a reproduction wrote.
+        #[arg(long, default_value = "docs/results/results.json")]
+        from: PathBuf,
+    },
     /// Runs goose once against a running app (used by `run` and `reproduce`, in a process of its own).
     Attack {
         /// The gateway's base URL.
@@ -126,6 +132,11 @@ fn run_command(command: Command) -> anyhow::Result<()> {
             let out =
                 out.unwrap_or_else(|| PathBuf::from(if quick { "target/reproduce-quick" } else { "docs/results" }));
             reproduce::reproduce(&binaries, &ReproduceOptions::new(quick, out))
+        }
+        Command::Report { from } => {
+            let text = std::fs::read_to_string(&from)?;
+            let reproduction: reproduce::Reproduction = serde_json::from_str(&text)?;
+            reproduce::write_reports(&reproduction)
         }
         Command::Attack { host, accounts, scenario, users, rate, seconds, result, report_stem } => {
             let plan = AttackPlan {

@@ -41,6 +41,9 @@ pub struct ReproduceOptions {
     pub search: SearchSettings,
     /// The capacity search of each single-module extraction.
     pub extraction_search: SearchSettings,
+    /// When a probed rate counts as held.
+    #[serde(default)]
+    pub criteria: HoldCriteria,
 }
 
 impl ReproduceOptions {
@@ -70,6 +73,7 @@ impl ReproduceOptions {
                     precision: 2.0,
                     max_probes: 3,
                 },
+                criteria: HoldCriteria::default(),
             }
         } else {
             ReproduceOptions {
@@ -95,6 +99,7 @@ impl ReproduceOptions {
                     precision: 1.25,
                     max_probes: 5,
                 },
+                criteria: HoldCriteria::default(),
             }
         }
     }
@@ -173,7 +178,7 @@ pub fn reproduce(binaries: &Binaries, options: &ReproduceOptions) -> anyhow::Res
     };
     eprintln!("{}; load average {}", cores.describe(), provenance.load_before);
     let settings = LoadSettings { users: options.users, warmup_seconds: options.warmup_seconds };
-    let criteria = HoldCriteria::default();
+    let criteria = options.criteria;
 
     let monolith = measure_topology(binaries, options, &cores, &settings, &criteria, "monolith", &work, None)?;
     let mut monolith_capacity = monolith.capacity.rps;
@@ -351,7 +356,8 @@ fn file_name(topology: &str) -> String {
     topology.replace(['=', ','], "-")
 }
 
-fn write_reports(reproduction: &Reproduction) -> anyhow::Result<()> {
+/// Writes the plot, `latency.md`, `extraction.md` and `results.json` into the reproduction's output directory.
+pub fn write_reports(reproduction: &Reproduction) -> anyhow::Result<()> {
     let out = &reproduction.options.out;
     let curves: Vec<Curve> = reproduction
         .main
