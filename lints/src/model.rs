@@ -94,6 +94,9 @@ pub struct Model {
     pub warnings: Vec<Warning>,
     /// Every module path that exists, per unit (from files and inline `mod` blocks).
     pub module_paths: HashSet<(UnitId, Vec<String>)>,
+    /// The modules whose code lives in each unit, so that ownership look-ups, made once per
+    /// reference, scan only the few modules of one crate.
+    modules_by_unit: Vec<Vec<ModuleId>>,
     /// Table ownership and every table use of the modules' SQL.
     pub tables: crate::tables::TableCatalog,
 }
@@ -164,8 +167,16 @@ impl Model {
             files,
             warnings,
             module_paths,
+            modules_by_unit: Vec::new(),
             tables: crate::tables::TableCatalog::default(),
         };
+        let mut modules_by_unit = vec![Vec::new(); model.workspace.units.len()];
+        for (module_id, module) in model.modules.iter().enumerate() {
+            for unit in &module.units {
+                modules_by_unit[*unit].push(module_id);
+            }
+        }
+        model.modules_by_unit = modules_by_unit;
         let (tables, sql_warnings) = crate::tables::build_catalog(&model);
         model.tables = tables;
         model.warnings.extend(sql_warnings);
@@ -175,12 +186,12 @@ impl Model {
 
     /// The module that owns a path in a unit: the one whose prefix is the longest match.
     pub fn owner_of(&self, unit: UnitId, segments: &[String]) -> Option<ModuleId> {
-        self.modules
+        self.modules_by_unit
+            .get(unit)?
             .iter()
-            .enumerate()
-            .filter(|(_, module)| module.units.contains(&unit) && segments.starts_with(&module.prefix))
-            .max_by_key(|(_, module)| module.prefix.len())
-            .map(|(index, _)| index)
+            .copied()
+            .filter(|module| segments.starts_with(&self.modules[*module].prefix))
+            .max_by_key(|module| self.modules[*module].prefix.len())
     }
 
     /// The module a target points into, with the part of its path below the module's root.

@@ -53,16 +53,37 @@ pub struct TableCatalog {
     /// Table uses in modules' SQL, sorted by file and position.
     pub uses: Vec<TableSite>,
     pub claims: Vec<Claim>,
+    /// The owners of every table name the workspace mentions, computed once: rules ask for the
+    /// owners of each use, and matching every use against every claim grows quadratically.
+    owners_by_table: std::collections::HashMap<String, BTreeSet<ModuleId>>,
 }
 
 impl TableCatalog {
     /// The modules that own a table.
     pub fn owners(&self, table: &str) -> BTreeSet<ModuleId> {
+        match self.owners_by_table.get(table) {
+            Some(owners) => owners.clone(),
+            None => self.match_claims(table),
+        }
+    }
+
+    fn match_claims(&self, table: &str) -> BTreeSet<ModuleId> {
         self.claims
             .iter()
             .filter(|claim| table_pattern_matches(&claim.pattern, table))
             .map(|claim| claim.module)
             .collect()
+    }
+
+    /// Computes the owners of every mentioned table once the claims are complete.
+    fn index_owners(&mut self) {
+        let names = self.table_names();
+        let mut index = std::collections::HashMap::with_capacity(names.len());
+        for name in names {
+            let owners = self.match_claims(&name);
+            index.insert(name, owners);
+        }
+        self.owners_by_table = index;
     }
 
     /// Every concrete table name the workspace mentions, claimed or used.
@@ -161,6 +182,7 @@ pub fn build_catalog(model: &Model) -> (TableCatalog, Vec<Warning>) {
     }
 
     catalog.uses.sort_by(|a, b| (&a.source.file, &a.site).cmp(&(&b.source.file, &b.site)));
+    catalog.index_owners();
     (catalog, warnings)
 }
 

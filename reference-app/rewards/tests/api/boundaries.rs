@@ -11,6 +11,7 @@ fn the_reference_app_has_no_boundary_violations() {
     let outcome = run_check(&CheckOptions {
         manifest_path: Some(workspace_root.join("Cargo.toml")),
         config_path: Some(workspace_root.join("reference-app/boundaries.toml")),
+        ..CheckOptions::default()
     })
     .unwrap();
     let failing: Vec<String> = outcome.failing().map(|violation| format!("{violation:?}")).collect();
