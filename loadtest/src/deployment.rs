@@ -134,6 +134,18 @@ pub struct Usage {
     pub processes: usize,
 }
 
+/// Gateways started by this process, so that a signal handler can stop them when Drop will not run.
+static RUNNING_GATEWAYS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// Stops every gateway this process started (each takes its services with it). For a SIGINT or SIGTERM of this
+/// process, which ends it without running destructors.
+pub fn stop_all_gateways() {
+    let pids = RUNNING_GATEWAYS.lock().map(|pids| pids.clone()).unwrap_or_default();
+    for pid in pids {
+        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+    }
+}
+
 /// `rewards serve`, running.
 #[derive(Debug)]
 pub struct RunningApp {
@@ -167,6 +179,9 @@ impl RunningApp {
             .stderr(log_file)
             .spawn()
             .context("starting rewards serve")?;
+        if let Ok(mut pids) = RUNNING_GATEWAYS.lock() {
+            pids.push(child.id());
+        }
         let stdout = child.stdout.take().context("the app's stdout")?;
         let (sender, receiver) = mpsc::channel();
         std::thread::spawn(move || {
@@ -229,6 +244,9 @@ impl RunningApp {
     /// Stops the gateway (SIGTERM, then SIGKILL after ten seconds) and makes sure no service survives it.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            if let Ok(mut pids) = RUNNING_GATEWAYS.lock() {
+                pids.retain(|pid| *pid != child.id());
+            }
             let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {

@@ -97,8 +97,34 @@ fn parse_seconds(text: &str) -> Result<usize, String> {
     }
 }
 
+/// On Ctrl-C or SIGTERM (a CI timeout), stops the app's processes before exiting, since exiting on a signal runs
+/// no destructor.
+fn stop_apps_on_signal() {
+    std::thread::spawn(|| {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            return;
+        };
+        runtime.block_on(async {
+            let Ok(mut terminate) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = terminate.recv() => {},
+            }
+            eprintln!("interrupted: stopping the app");
+            seams_loadtest::deployment::stop_all_gateways();
+            std::process::exit(130);
+        });
+    });
+}
+
 fn main() -> ExitCode {
-    match run_command(Cli::parse().command) {
+    let command = Cli::parse().command;
+    if !matches!(command, Command::Attack { .. }) {
+        stop_apps_on_signal();
+    }
+    match run_command(command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
