@@ -694,11 +694,17 @@ impl Extractor<'_, '_> {
                     let value: syn::LitStr = meta.value()?.parse()?;
                     // The site is the name itself, inside the quotes, as for names in SQL.
                     let token = value.token();
-                    let offsets = map_string_value_to_source(&token.to_string(), &value.value(), token.span().byte_range().start);
+                    let offsets =
+                        map_string_value_to_source(&token.to_string(), &value.value(), token.span().byte_range().start);
                     let start = value.span().start();
-                    let shift = offsets.first().copied().unwrap_or_default().saturating_sub(token.span().byte_range().start);
+                    let shift =
+                        offsets.first().copied().unwrap_or_default().saturating_sub(token.span().byte_range().start);
                     let end = offsets.last().copied().unwrap_or_default();
-                    let site = Site { line: start.line, column: start.column + 1 + shift, bytes: offsets.first().copied().unwrap_or_default()..end };
+                    let site = Site {
+                        line: start.line,
+                        column: start.column + 1 + shift,
+                        bytes: offsets.first().copied().unwrap_or_default()..end,
+                    };
                     self.record_orm_table(value.value().to_lowercase(), site, "sea-orm");
                 } else if meta.input.peek(syn::Token![=]) {
                     let _: syn::Expr = meta.value()?.parse()?;
@@ -1113,8 +1119,25 @@ fn looks_like_broken_sql(text: &str) -> bool {
         Some("truncate") => next_is(&["table"]) || words.len() == 2,
         Some("with") => has(&["as"]) && text.contains('('),
         Some("create") | Some("drop") | Some("alter") => next_is(&[
-            "table", "index", "unique", "view", "temp", "temporary", "virtual", "trigger", "or", "schema",
-            "materialized", "type", "extension", "sequence", "function", "policy", "rule", "database", "if",
+            "table",
+            "index",
+            "unique",
+            "view",
+            "temp",
+            "temporary",
+            "virtual",
+            "trigger",
+            "or",
+            "schema",
+            "materialized",
+            "type",
+            "extension",
+            "sequence",
+            "function",
+            "policy",
+            "rule",
+            "database",
+            "if",
         ]),
         _ => false,
     }
@@ -1272,7 +1295,9 @@ fn map_string_value_to_source(source_text: &str, value: &str, literal_start: usi
     let mut position = 0;
     while position < bytes.len() && offsets.len() < value.len() {
         // A CRLF line ending in the source is a single `\n` in the value.
-        if bytes[position] == b'\r' && bytes.get(position + 1) == Some(&b'\n') && value_bytes.get(offsets.len()) == Some(&b'\n')
+        if bytes[position] == b'\r'
+            && bytes.get(position + 1) == Some(&b'\n')
+            && value_bytes.get(offsets.len()) == Some(&b'\n')
         {
             position += 1;
             continue;

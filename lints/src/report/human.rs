@@ -108,7 +108,16 @@ impl Diagnostic for WarningDiagnostic<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new("the rest of the workspace was still checked; this file's references are not included"))
+        let help = match self.warning.code {
+            crate::model::WarningCode::UnparsedSql => {
+                "no table of this text is checked; if it is SQL, fix it, and if it is not, keep it out of a string that starts like a statement"
+            }
+            crate::model::WarningCode::InternalError => {
+                "this is a bug in seams: the rest of the workspace was checked, and the run exits 2; please report it"
+            }
+            _ => "the rest of the workspace was still checked; this file's references are not included",
+        };
+        Some(Box::new(help))
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {

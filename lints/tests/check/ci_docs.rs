@@ -30,7 +30,13 @@ fn shell_blocks(page: &str) -> Vec<Vec<String>> {
 fn run_documented(line: &str, workspace: &Path) -> Option<i32> {
     let command = line.split('#').next().unwrap().trim();
     let arguments: Vec<&str> = command.strip_prefix("cargo seams ").unwrap().split_whitespace().collect();
-    Command::new(env!("CARGO_BIN_EXE_cargo-seams")).args(arguments).current_dir(workspace).output().unwrap().status.code()
+    Command::new(env!("CARGO_BIN_EXE_cargo-seams"))
+        .args(arguments)
+        .current_dir(workspace)
+        .output()
+        .unwrap()
+        .status
+        .code()
 }
 
 #[test]

@@ -8,6 +8,8 @@ mod command_line;
 mod baseline;
 // The SARIF and JUnit reports: schema, positions, test cases and snapshots.
 mod reports;
+// The facts cache and watch mode.
+mod cache_and_watch;
 // docs/ci.md, executed.
 mod ci_docs;
 // The repository's own promises: its boundaries pass its own checker.
