@@ -202,3 +202,29 @@ fn output_writes_the_report_to_a_file_while_people_read_the_terminal() {
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(report_path).unwrap()).unwrap();
     assert_eq!(report["violations"].as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn severity_and_guidance_from_the_configuration_reach_every_report() {
+    let (scratch, manifest) = scratch_workspace();
+    edit(&scratch.path().join("boundaries.toml"), |text| {
+        format!("[defaults]\nseverity = {{ \"internal-import\" = \"warn\" }}\n\n{text}").replace(
+            "path = \"b\"",
+            "path = \"b\"\nwhy = \"b is extracted next\"\ninstructions = \"go through b::api; ask #team-b\"",
+        )
+    });
+    let (code, report) = json(&manifest);
+    assert_eq!(code, Some(0), "a warning never fails the run");
+    let violations = report["violations"].as_array().unwrap();
+    assert_eq!(violations.len(), 4);
+    for violation in violations {
+        assert_eq!(violation["severity"], "warning");
+        let help = violation["help"].as_str().unwrap();
+        assert!(help.contains("go through b::api; ask #team-b") && help.contains("b is extracted next"), "{help}");
+    }
+    let github = String::from_utf8_lossy(&seams(&manifest, &["--format", "github"]).stdout).into_owned();
+    assert_eq!(github.lines().filter(|line| line.starts_with("::warning file=src/a.rs")).count(), 4, "{github}");
+    assert!(github.contains("ask #team-b"));
+
+    edit(&scratch.path().join("boundaries.toml"), |text| text.replace("\"warn\"", "\"loud\""));
+    assert_eq!(seams(&manifest, &[]).status.code(), Some(2), "an unknown severity is a configuration error");
+}

@@ -113,9 +113,11 @@ fn watch_mode_prints_a_fresh_result_after_a_save() {
         }
     });
     // Generous bounds, so that a loaded CI machine cannot fail the test; they only stop a hang.
+    // The first check runs `cargo metadata`, which waits for Cargo's package-cache lock while
+    // the registry sweep in robustness.rs runs it on hundreds of crates in parallel.
     let wait_for = |needle: &str| -> Vec<String> {
         let mut seen = Vec::new();
-        while let Ok(line) = received.recv_timeout(Duration::from_secs(60)) {
+        while let Ok(line) = received.recv_timeout(Duration::from_secs(300)) {
             let found = line.contains(needle);
             seen.push(line);
             if found {
