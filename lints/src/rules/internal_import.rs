@@ -15,10 +15,14 @@
 //! use crate::payments::api::Payments;    // fine: `api` is public
 //! ```
 
-use crate::model::Model;
+use std::collections::HashMap;
+
+use crate::extract::{ReferenceKind, Target};
+use crate::model::{Model, ModuleId};
 use crate::rules::{RuleCode, Violation, cross_module_references, with_guidance};
 
 pub fn check(model: &Model, sink: &mut Vec<Violation>) {
+    let reexports = public_reexports(model);
     for cross in cross_module_references(model) {
         let to = &model.modules[cross.to];
         if to.is_public_path(cross.below_root) {
@@ -42,7 +46,10 @@ pub fn check(model: &Model, sink: &mut Vec<Violation>) {
         } else {
             format!("`{internal}` is internal to `{}`", to.name)
         };
-        let help = match public_alternative(model, &cross) {
+        let alternative = reexports
+            .get(&(cross.to, cross.reference.target.clone()))
+            .map(|public_path| model.display_target(cross.file.unit, public_path));
+        let help = match alternative {
             Some(alternative) => format!("use the public path `{alternative}` instead"),
             None if internal == "*" => format!(
                 "a glob of `{}`'s root brings its internals into scope: import what you need from its public API by name",
@@ -74,28 +81,27 @@ pub fn check(model: &Model, sink: &mut Vec<Violation>) {
     }
 }
 
-/// A public path to the same item: a `pub use` in the target module's public part that
-/// re-exports exactly the referenced target.
-fn public_alternative(model: &Model, cross: &crate::rules::CrossReference<'_>) -> Option<String> {
-    let to = &model.modules[cross.to];
-    let wanted = &cross.reference.target;
-    let name = wanted.segments.last()?;
-    if name == "*" {
-        return None;
-    }
-    model.files.iter().filter(|file| to.units.contains(&file.unit)).find_map(|file| {
-        file.facts.references.iter().find_map(|reference| {
-            let is_reexport = matches!(reference.kind, crate::extract::ReferenceKind::Use { reexport: true });
-            let in_public_part = reference.scope.starts_with(&to.prefix)
-                && to.is_public_path(&reference.scope[to.prefix.len()..])
-                && reference.scope.len() > to.prefix.len();
-            if is_reexport && in_public_part && &reference.target == wanted {
-                let mut segments = reference.scope.clone();
-                segments.push(name.clone());
-                Some(model.display_target(cross.file.unit, &crate::extract::Target { unit: file.unit, segments }))
-            } else {
-                None
+/// Public paths to internal items: every `pub use` in a module's public part, keyed by the module
+/// and the item it re-exports, so that a violation's help can name the public way to the same
+/// item. Built once, not searched per violation.
+fn public_reexports(model: &Model) -> HashMap<(ModuleId, Target), Target> {
+    let mut reexports = HashMap::new();
+    for file in &model.files {
+        for reference in &file.facts.references {
+            if !matches!(reference.kind, ReferenceKind::Use { reexport: true }) {
+                continue;
             }
-        })
-    })
+            let Some(module_id) = model.owner_of(file.unit, &reference.scope) else { continue };
+            let module = &model.modules[module_id];
+            let below_root = &reference.scope[module.prefix.len()..];
+            let Some(name) = reference.target.segments.last().filter(|name| *name != "*") else { continue };
+            if below_root.is_empty() || !module.is_public_path(below_root) {
+                continue;
+            }
+            let mut segments = reference.scope.clone();
+            segments.push(name.clone());
+            reexports.entry((module_id, reference.target.clone())).or_insert(Target { unit: file.unit, segments });
+        }
+    }
+    reexports
 }

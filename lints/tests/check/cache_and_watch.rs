@@ -96,15 +96,25 @@ fn a_corrupt_cache_is_ignored_and_the_binary_writes_it_under_target_only() {
 #[test]
 fn watch_mode_prints_a_fresh_result_after_a_save() {
     let workspace = scratch("pass/public_paths");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-seams"))
+    let child = Command::new(env!("CARGO_BIN_EXE_cargo-seams"))
         .args(["check", "--watch", "--color", "never", "--manifest-path"])
         .arg(workspace.path().join("Cargo.toml"))
+        .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
+    // The watcher never exits on its own: kill it however the test ends, so no run leaves one.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = KillOnDrop(child);
     let (lines, received) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
+    let stderr = child.0.stderr.take().unwrap();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if lines.send(line).is_err() {
@@ -132,8 +142,7 @@ fn watch_mode_prints_a_fresh_result_after_a_save() {
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, format!("{text}\npub fn extra() {{ crate::payments::secret::post(); }}\n")).unwrap();
     let second = wait_for("watching for changes");
-    child.kill().unwrap();
-    let _ = child.wait();
+    drop(child);
     assert!(
         second.iter().any(|line| line.starts_with("error: 1 boundary violation (1 internal-import)")),
         "{second:#?}"
