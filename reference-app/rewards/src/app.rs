@@ -1,16 +1,16 @@
 //! [`Application`]: a bound listener plus the router and background work of one process, either the public gateway
 //! (`rewards serve`) or one module service (`rewards serve-module`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use axum::Router;
 use axum::routing::get;
-use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -31,6 +31,9 @@ pub struct ServeConfig {
     pub listen: String,
     /// How the modules are spread over processes.
     pub topology: Topology,
+    /// Services already running elsewhere (started by hand with `serve-module`), by module: an extracted module
+    /// listed here is reached at its URL instead of being started as a child.
+    pub peers: BTreeMap<ModuleName, String>,
     /// Limits and timings.
     pub tuning: Tuning,
     /// The `rewards` binary to start child services from; `None` means this very executable.
@@ -80,14 +83,23 @@ fn background_work(composition: &Composition, tuning: &Tuning) -> Vec<JoinHandle
 
 impl Application {
     /// Builds the gateway process: binds the listener, starts child services for the modules that the topology
-    /// extracts, and wires everything else in-process.
+    /// extracts (except those given as peers, which already run elsewhere), and wires everything else in-process.
     pub async fn build(config: ServeConfig) -> anyhow::Result<Application> {
+        let extracted = config.topology.extracted_modules();
+        if let Some(module) = config.peers.keys().find(|module| !extracted.contains(module)) {
+            bail!(
+                "--peer {module}=URL names a module that topology {} runs in this process; use --topology services \
+                 or extract={module}",
+                config.topology
+            );
+        }
         std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
         let secrets = Secrets::load_or_create(&config.data_dir)?;
         let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let address = listener.local_addr()?;
-        let extracted = config.topology.extracted_modules();
-        let supervisor = if extracted.is_empty() {
+        let children: BTreeSet<ModuleName> =
+            extracted.iter().copied().filter(|module| !config.peers.contains_key(module)).collect();
+        let supervisor = if children.is_empty() {
             None
         } else {
             let executable = match &config.executable {
@@ -99,7 +111,8 @@ impl Application {
                 &config.data_dir,
                 &config.tuning,
                 &config.log_arguments,
-                &extracted,
+                &children,
+                &config.peers,
                 &format!("http://{address}"),
             )
             .await?;
@@ -107,7 +120,8 @@ impl Application {
         };
         let mut placement = Placement::default();
         for module in ModuleName::ALL {
-            match supervisor.as_ref().and_then(|supervisor| supervisor.url_of(module)) {
+            let child_url = supervisor.as_ref().and_then(|supervisor| supervisor.url_of(module));
+            match config.peers.get(&module).cloned().or(child_url) {
                 Some(url) => {
                     placement.remote.insert(module, url);
                 }
@@ -124,7 +138,8 @@ impl Application {
             composition.business.clone().ok_or_else(|| missing("business"))?,
             composition.points.clone().ok_or_else(|| missing("points"))?,
             composition.analytics.clone().ok_or_else(|| missing("analytics"))?,
-            composition.peers.clone(),
+            composition.health.clone(),
+            secrets.token_key.clone(),
             config.tuning.rate_limit_per_second,
             config.tuning.rate_limit_burst,
         );
@@ -153,8 +168,10 @@ impl Application {
             token_key: secrets.token_key.clone(),
         };
         let background = background_work(&composition, &config.tuning);
+        // A service answers for its own storage; its peers are asked by the gateway's `/healthz` themselves.
+        let health = Arc::new(composition.health.local_only());
         let router = Router::new()
-            .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+            .route("/healthz", get(move || async move { health.answer().await }))
             .merge(guarded(composition.internal_routes, guard));
         tracing::info!(%address, module = %config.module, "service ready");
         Ok(Application { listener, address, router, supervisor: None, background })
@@ -175,7 +192,8 @@ impl Application {
         self.supervisor.clone()
     }
 
-    /// Serves until `shutdown` completes, then stops background work and child services.
+    /// Serves until `shutdown` completes, then stops background work and child services, waiting until every
+    /// child has exited.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Application { listener, router, supervisor, background, .. } = self;
         let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -184,7 +202,9 @@ impl Application {
         for task in background {
             task.abort();
         }
-        drop(supervisor);
+        if let Some(supervisor) = supervisor {
+            supervisor.stop_all().await;
+        }
         served.context("serving HTTP")
     }
 }

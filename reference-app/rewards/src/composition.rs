@@ -17,14 +17,15 @@ use rewards_audit::api::AuditApi;
 use rewards_auth::api::AuthApi;
 use rewards_auth::{AuthSettings, LocalAuth};
 use rewards_business::LocalBusiness;
-use rewards_business::api::BusinessApi;
+use rewards_business::api::{BusinessApi, BusinessError};
 use rewards_platform::Database;
 use rewards_points::api::{LedgerSubscriber, PointsApi};
 use rewards_points::{Delivery, LocalPoints, PointsSettings, Subscription};
 use rewards_users::LocalUsers;
-use rewards_users::api::UsersApi;
+use rewards_users::api::{UsersApi, UsersError};
 
 use crate::config::{ModuleName, Secrets, Tuning};
+use crate::health::ModuleHealth;
 use crate::transport::bindings::{
     AnalyticsClient, AuditClient, AuthClient, BusinessClient, PointsClient, UsersClient, analytics_routes,
     audit_routes, auth_routes, business_routes, points_routes, users_routes,
@@ -98,6 +99,8 @@ pub struct Composition {
     pub local_points: Option<Arc<LocalPoints>>,
     /// Clients of the remote modules.
     pub peers: Vec<Arc<PeerClient>>,
+    /// What `/healthz` checks: every local module's storage and every remote module.
+    pub health: ModuleHealth,
     /// RPC routes for the local modules, for peers to call (unguarded; the caller adds the guard).
     pub internal_routes: Router,
 }
@@ -125,6 +128,7 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
         Ok(Some(client))
     };
     let mut internal_routes = Router::new();
+    let mut health = ModuleHealth::default();
 
     let auth: Option<Arc<dyn AuthApi>> = match placement.local.get(&ModuleName::Auth) {
         Some(file) => {
@@ -133,7 +137,10 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
                 token_lifetime_seconds: tuning.token_lifetime_seconds,
                 password_hashing: tuning.password_hashing(),
             };
-            let local: Arc<dyn AuthApi> = Arc::new(LocalAuth::open(database_for(file)?, settings)?);
+            let local = Arc::new(LocalAuth::open(database_for(file)?, settings)?);
+            let checked = Arc::clone(&local);
+            health.add_local(ModuleName::Auth, move || checked.check_storage());
+            let local: Arc<dyn AuthApi> = local;
             internal_routes = internal_routes.merge(auth_routes(Arc::clone(&local)));
             Some(local)
         }
@@ -141,7 +148,10 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
     };
     let users: Option<Arc<dyn UsersApi>> = match placement.local.get(&ModuleName::Users) {
         Some(file) => {
-            let local: Arc<dyn UsersApi> = Arc::new(LocalUsers::open(database_for(file)?)?);
+            let local = Arc::new(LocalUsers::open(database_for(file)?)?);
+            let checked = Arc::clone(&local);
+            health.add_local(ModuleName::Users, move || checked.check_storage());
+            let local: Arc<dyn UsersApi> = local;
             internal_routes = internal_routes.merge(users_routes(Arc::clone(&local)));
             Some(local)
         }
@@ -149,7 +159,10 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
     };
     let business: Option<Arc<dyn BusinessApi>> = match placement.local.get(&ModuleName::Business) {
         Some(file) => {
-            let local: Arc<dyn BusinessApi> = Arc::new(LocalBusiness::open(database_for(file)?)?);
+            let local = Arc::new(LocalBusiness::open(database_for(file)?)?);
+            let checked = Arc::clone(&local);
+            health.add_local(ModuleName::Business, move || checked.check_storage());
+            let local: Arc<dyn BusinessApi> = local;
             internal_routes = internal_routes.merge(business_routes(Arc::clone(&local)));
             Some(local)
         }
@@ -157,7 +170,10 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
     };
     let audit: Option<Arc<dyn AuditApi>> = match placement.local.get(&ModuleName::Audit) {
         Some(file) => {
-            let local: Arc<dyn AuditApi> = Arc::new(LocalAudit::open(database_for(file)?)?);
+            let local = Arc::new(LocalAudit::open(database_for(file)?)?);
+            let checked = Arc::clone(&local);
+            health.add_local(ModuleName::Audit, move || checked.check_storage());
+            let local: Arc<dyn AuditApi> = local;
             internal_routes = internal_routes.merge(audit_routes(Arc::clone(&local)));
             Some(local)
         }
@@ -165,7 +181,10 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
     };
     let analytics: Option<Arc<dyn AnalyticsApi>> = match placement.local.get(&ModuleName::Analytics) {
         Some(file) => {
-            let local: Arc<dyn AnalyticsApi> = Arc::new(LocalAnalytics::open(database_for(file)?)?);
+            let local = Arc::new(LocalAnalytics::open(database_for(file)?)?);
+            let checked = Arc::clone(&local);
+            health.add_local(ModuleName::Analytics, move || checked.check_storage());
+            let local: Arc<dyn AnalyticsApi> = local;
             internal_routes = internal_routes.merge(analytics_routes(Arc::clone(&local)));
             Some(local)
         }
@@ -205,6 +224,8 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
                 settings,
             )?);
             local_points = Some(Arc::clone(&local));
+            let checked = Arc::clone(&local);
+            health.add_local(ModuleName::Points, move || checked.check_storage());
             let as_trait: Arc<dyn PointsApi> = local;
             internal_routes = internal_routes.merge(points_routes(Arc::clone(&as_trait)));
             Some(as_trait)
@@ -212,7 +233,10 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
         None => peer_for(ModuleName::Points)?.map(|peer| Arc::new(PointsClient(peer)) as Arc<dyn PointsApi>),
     };
 
-    Ok(Composition { auth, users, business, points, audit, analytics, local_points, peers, internal_routes })
+    for peer in &peers {
+        health.add_remote(Arc::clone(peer));
+    }
+    Ok(Composition { auth, users, business, points, audit, analytics, local_points, peers, health, internal_routes })
 }
 
 /// Runs the outbox relay of a local points module until the process ends.
@@ -228,4 +252,103 @@ pub fn spawn_outbox_relay(points: Arc<LocalPoints>, interval: std::time::Duratio
             tokio::time::sleep(interval).await;
         }
     })
+}
+
+/// The modules that `verify` reads, each opened on the file that holds its tables, when that file exists.
+#[derive(Default)]
+pub struct InspectedModules {
+    /// The ledger, if its file exists.
+    pub points: Option<Arc<dyn PointsApi>>,
+    /// The audit record, if its file exists.
+    pub audit: Option<Arc<dyn AuditApi>>,
+    /// Statistics, if their file exists.
+    pub analytics: Option<Arc<dyn AnalyticsApi>>,
+}
+
+/// Stands in for business and users under `verify`, which opens points only to read its own tables and never makes
+/// it call the modules it depends on. Any call it did make would be answered as an outage.
+struct NotOpenedForInspection;
+
+const NOT_OPENED: &str = "this module is not opened by verify";
+
+#[async_trait::async_trait]
+impl BusinessApi for NotOpenedForInspection {
+    async fn create_business(
+        &self,
+        _request: rewards_business::api::CreateBusinessRequest,
+    ) -> Result<rewards_business::api::Business, BusinessError> {
+        Err(BusinessError::Unavailable(NOT_OPENED.to_owned()))
+    }
+
+    async fn get_business(&self, _business_id: i64) -> Result<rewards_business::api::Business, BusinessError> {
+        Err(BusinessError::Unavailable(NOT_OPENED.to_owned()))
+    }
+
+    async fn create_offer(
+        &self,
+        _request: rewards_business::api::CreateOfferRequest,
+    ) -> Result<rewards_business::api::Offer, BusinessError> {
+        Err(BusinessError::Unavailable(NOT_OPENED.to_owned()))
+    }
+
+    async fn get_offer(&self, _offer_id: i64) -> Result<rewards_business::api::Offer, BusinessError> {
+        Err(BusinessError::Unavailable(NOT_OPENED.to_owned()))
+    }
+
+    async fn offers_of_businesses(
+        &self,
+        _business_ids: Vec<i64>,
+        _limit: u32,
+    ) -> Result<Vec<rewards_business::api::Offer>, BusinessError> {
+        Err(BusinessError::Unavailable(NOT_OPENED.to_owned()))
+    }
+}
+
+#[async_trait::async_trait]
+impl UsersApi for NotOpenedForInspection {
+    async fn create_profile(
+        &self,
+        _request: rewards_users::api::CreateProfileRequest,
+    ) -> Result<rewards_users::api::Profile, UsersError> {
+        Err(UsersError::Unavailable(NOT_OPENED.to_owned()))
+    }
+
+    async fn get_profile(&self, _user_id: i64) -> Result<rewards_users::api::Profile, UsersError> {
+        Err(UsersError::Unavailable(NOT_OPENED.to_owned()))
+    }
+}
+
+/// Opens points, audit and analytics on the files in `files` (a module missing from it stays `None`), for reading.
+///
+/// Unlike [`compose`], this needs no module to be complete: points is opened without subscribers (`verify` relays
+/// nothing) and without business and users, so that any subset of a deployment's files can be checked.
+pub fn open_for_inspection(files: &BTreeMap<ModuleName, PathBuf>) -> anyhow::Result<InspectedModules> {
+    let mut databases: BTreeMap<PathBuf, Arc<Database>> = BTreeMap::new();
+    let mut database_for = |file: &PathBuf| -> anyhow::Result<Arc<Database>> {
+        if let Some(database) = databases.get(file) {
+            return Ok(Arc::clone(database));
+        }
+        let database = Database::open(file).with_context(|| format!("opening {}", file.display()))?;
+        databases.insert(file.clone(), Arc::clone(&database));
+        Ok(database)
+    };
+    let mut inspected = InspectedModules::default();
+    if let Some(file) = files.get(&ModuleName::Points) {
+        let not_opened = Arc::new(NotOpenedForInspection);
+        let points = LocalPoints::open(
+            database_for(file)?,
+            Arc::clone(&not_opened) as Arc<dyn BusinessApi>,
+            not_opened as Arc<dyn UsersApi>,
+            Vec::new(),
+            PointsSettings { qr_lifetime_seconds: 0 },
+        )?;
+        inspected.points = Some(Arc::new(points));
+    }
+    if let Some(file) = files.get(&ModuleName::Audit) {
+        inspected.audit = Some(Arc::new(LocalAudit::open(database_for(file)?)?));
+    }
+    if let Some(file) = files.get(&ModuleName::Analytics) {
+        inspected.analytics = Some(Arc::new(LocalAnalytics::open(database_for(file)?)?));
+    }
+    Ok(inspected)
 }

@@ -163,9 +163,13 @@ pub struct Tuning {
     /// The deadline of one call to a peer service, in milliseconds.
     #[arg(long, default_value_t = 2_000)]
     pub peer_timeout_ms: u64,
-    /// Attempts of an idempotent call to a peer, in all.
+    /// Attempts of an idempotent call to a peer, in all, if its deadline leaves time for them.
     #[arg(long, default_value_t = 3)]
     pub peer_max_attempts: u32,
+    /// The time a peer call may spend on retries beyond one --peer-timeout-ms, in milliseconds: the overall deadline
+    /// of a call, every attempt included.
+    #[arg(long, default_value_t = 500)]
+    pub peer_retry_budget_ms: u64,
     /// Consecutive failures that open a peer's circuit breaker.
     #[arg(long, default_value_t = 5)]
     pub breaker_failure_threshold: u32,
@@ -187,6 +191,7 @@ impl Default for Tuning {
             rate_limit_burst: 400,
             peer_timeout_ms: 2_000,
             peer_max_attempts: 3,
+            peer_retry_budget_ms: 500,
             breaker_failure_threshold: 5,
             breaker_open_ms: 2_000,
             relay_interval_ms: 100,
@@ -209,6 +214,7 @@ impl Tuning {
             format!("--rate-limit-burst={}", self.rate_limit_burst),
             format!("--peer-timeout-ms={}", self.peer_timeout_ms),
             format!("--peer-max-attempts={}", self.peer_max_attempts),
+            format!("--peer-retry-budget-ms={}", self.peer_retry_budget_ms),
             format!("--breaker-failure-threshold={}", self.breaker_failure_threshold),
             format!("--breaker-open-ms={}", self.breaker_open_ms),
             format!("--relay-interval-ms={}", self.relay_interval_ms),
@@ -228,6 +234,7 @@ impl Tuning {
         PeerSettings {
             call_timeout: Duration::from_millis(self.peer_timeout_ms.max(1)),
             max_attempts: self.peer_max_attempts.max(1),
+            retry_budget: Duration::from_millis(self.peer_retry_budget_ms),
             breaker_failure_threshold: self.breaker_failure_threshold.max(1),
             breaker_open_duration: Duration::from_millis(self.breaker_open_ms),
         }

@@ -9,6 +9,7 @@ pub mod app;
 pub mod composition;
 pub mod config;
 pub mod gateway;
+pub mod health;
 pub mod seed;
 pub mod supervisor;
 pub mod telemetry;

@@ -39,6 +39,10 @@ enum Command {
         /// monolith, services, or extract=MODULE[,MODULE...].
         #[arg(long, default_value = "monolith")]
         topology: Topology,
+        /// An extracted module already served elsewhere (by `serve-module`), as NAME=URL: it is reached there
+        /// instead of being started as a child. Repeat for each.
+        #[arg(long = "peer", value_parser = parse_peer)]
+        peers: Vec<(ModuleName, String)>,
         #[command(flatten)]
         tuning: Tuning,
     },
@@ -103,27 +107,40 @@ fn parse_peer(text: &str) -> Result<(ModuleName, String), String> {
     Ok((name.parse()?, url.to_owned()))
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn interrupted() {
-    let ctrl_c = async {
-        tokio::signal::ctrl_c().await.ok();
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// The peers given on the command line, refusing a module given twice.
+fn unique_peers(peers: Vec<(ModuleName, String)>) -> anyhow::Result<BTreeMap<ModuleName, String>> {
+    let mut unique = BTreeMap::new();
+    for (module, url) in peers {
+        if unique.insert(module, url).is_some() {
+            anyhow::bail!("--peer {module}=URL is given twice");
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
-    tracing::info!("shutting down");
+    Ok(unique)
+}
+
+/// A future that completes on Ctrl-C or SIGTERM. The handlers are installed here, before the address is announced,
+/// so that a signal sent as soon as the process says it listens is a graceful stop and not the default death.
+fn interrupted() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let mut terminate = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
+            }
+            tracing::info!("shutting down");
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            tokio::signal::ctrl_c().await.ok();
+            tracing::info!("shutting down");
+        })
+    }
 }
 
 fn announce(application: &Application) -> anyhow::Result<()> {
@@ -134,18 +151,20 @@ fn announce(application: &Application) -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { data_dir, listen, topology, tuning } => {
+        Command::Serve { data_dir, listen, topology, peers, tuning } => {
             let application = Application::build(ServeConfig {
                 data_dir,
                 listen,
                 topology,
+                peers: unique_peers(peers)?,
                 tuning,
                 executable: None,
                 log_arguments: vec![cli.log_format.to_argument()],
             })
             .await?;
+            let stop = interrupted()?;
             announce(&application)?;
-            application.run_until_stopped(interrupted()).await?;
+            application.run_until_stopped(stop).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ServeModule { module, data_dir, listen, peers, parent_pid, tuning } => {
@@ -156,12 +175,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 module,
                 data_dir,
                 listen,
-                peers: peers.into_iter().collect::<BTreeMap<_, _>>(),
+                peers: unique_peers(peers)?,
                 tuning,
             })
             .await?;
+            let stop = interrupted()?;
             announce(&application)?;
-            application.run_until_stopped(interrupted()).await?;
+            application.run_until_stopped(stop).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Seed { data_dir, topology, members, businesses, offers, welcome_purchase_bs, tuning } => {
@@ -172,19 +192,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Verify { data_dir, wait } => {
             let report = verify(&data_dir, Duration::from_secs(wait)).await?;
-            if report.findings.is_empty() {
+            let code = if report.findings.is_empty() {
                 println!(
                     "verify: ok ({} ledger entries, {} audit records, {} businesses)",
                     report.ledger_entries, report.audit_records, report.businesses
                 );
-                Ok(ExitCode::SUCCESS)
+                ExitCode::SUCCESS
             } else {
                 println!("verify: {} findings", report.findings.len());
                 for finding in &report.findings {
                     println!("  - {finding}");
                 }
-                Ok(ExitCode::from(1))
+                ExitCode::from(1)
+            };
+            for skipped in &report.skipped {
+                println!("  not checked: {skipped}");
             }
+            Ok(code)
         }
     }
 }

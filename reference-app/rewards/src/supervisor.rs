@@ -1,9 +1,12 @@
 //! Child services: starting one `rewards serve-module` process per extracted module on an ephemeral loopback port,
 //! and making sure none outlives the parent.
 //!
-//! Three things stop children: dropping the [`Supervisor`] kills them (normal exit and Ctrl-C both drop it); each
-//! child asks Linux, through `PR_SET_PDEATHSIG`, to be killed if its parent dies without dropping anything (a
-//! `kill -9` of the parent); and each child exits at start if its parent is already gone.
+//! Four things stop children: a graceful stop of the parent (Ctrl-C or SIGTERM) sends each child SIGTERM and waits
+//! for it to exit ([`Supervisor::stop_all`]); dropping the [`Supervisor`] kills any that is left; each child asks
+//! Linux, through `PR_SET_PDEATHSIG`, to be killed if its parent dies without doing either (a `kill -9` of the
+//! parent); and each child exits at start if its parent is already gone.
+//!
+//! Services given to `serve` as `--peer NAME=URL` were started by someone else and are never stopped from here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -19,6 +22,9 @@ use crate::config::{ModuleName, Tuning};
 
 /// How long a child has to bind its port and say where it listens.
 const CHILD_START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long a child has to exit after SIGTERM before it is killed.
+const CHILD_STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// The line a service prints on stdout once it listens, followed by its base URL.
 pub const LISTENING_PREFIX: &str = "listening on ";
@@ -41,14 +47,15 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    /// Starts a service for each of `modules`, giving each the URLs of the peers it needs: another child's, or
-    /// `own_url` for a module that this process hosts itself.
+    /// Starts a service for each of `modules`, giving each the URLs of the peers it needs: another child's, a
+    /// service's in `running_elsewhere` (started by hand), or `own_url` for a module that this process hosts itself.
     pub async fn start(
         executable: &Path,
         data_dir: &Path,
         tuning: &Tuning,
         log_arguments: &[String],
         modules: &BTreeSet<ModuleName>,
+        running_elsewhere: &BTreeMap<ModuleName, String>,
         own_url: &str,
     ) -> anyhow::Result<Supervisor> {
         let supervisor = Supervisor {
@@ -67,7 +74,7 @@ impl Supervisor {
                 std::process::id().to_string(),
             ];
             for peer in module.peers_needed() {
-                let url = match supervisor.url_of(*peer) {
+                let url = match supervisor.url_of(*peer).or_else(|| running_elsewhere.get(peer).cloned()) {
                     Some(url) => url,
                     None if !modules.contains(peer) => own_url.to_owned(),
                     None => bail!("{peer} must start before {module}"),
@@ -167,6 +174,30 @@ impl Supervisor {
         Ok(())
     }
 
+    /// Stops every child service and waits until each has exited: SIGTERM first, so that each finishes its
+    /// requests, then SIGKILL for any that has not exited within `CHILD_STOP_GRACE`.
+    pub async fn stop_all(&self) {
+        let processes: Vec<(ModuleName, Child)> = match self.lock_children() {
+            Ok(mut children) => children
+                .iter_mut()
+                .filter_map(|(module, child)| child.process.take().map(|process| (*module, process)))
+                .collect(),
+            Err(_) => return,
+        };
+        let mut waits = tokio::task::JoinSet::new();
+        for (module, mut process) in processes {
+            waits.spawn(async move {
+                terminate(&process);
+                if tokio::time::timeout(CHILD_STOP_GRACE, process.wait()).await.is_err() {
+                    tracing::warn!(%module, "service did not stop within {CHILD_STOP_GRACE:?}; killing it");
+                    process.start_kill().ok();
+                    process.wait().await.ok();
+                }
+            });
+        }
+        while waits.join_next().await.is_some() {}
+    }
+
     /// Writes `DIR/services.json`, which tells operators (and the fault test) where each service runs.
     fn write_services_file(&self) -> anyhow::Result<()> {
         let children = self.lock_children()?;
@@ -193,6 +224,16 @@ impl Drop for Supervisor {
             }
         }
     }
+}
+
+/// Asks a child to stop as an operator would, with SIGTERM (the child's own graceful shutdown).
+fn terminate(process: &Child) {
+    #[cfg(unix)]
+    if let Some(pid) = process.id().and_then(|pid| i32::try_from(pid).ok()).and_then(rustix::process::Pid::from_raw) {
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).ok();
+    }
+    #[cfg(not(unix))]
+    let _ = process;
 }
 
 /// Called first thing in a child service: die with the parent, and do not start if it is already gone.

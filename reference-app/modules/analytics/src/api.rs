@@ -32,6 +32,9 @@ pub trait AnalyticsApi: LedgerSubscriber {
 /// Everything that can go wrong in the analytics module. Each variant names the HTTP status the gateway maps it to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum AnalyticsError {
+    /// 401 or 403, as the refusal says: a service on the way refused the member's token for this call.
+    #[error("a service refused the call: {0}")]
+    RefusedAtHop(rewards_platform::HopRefusal),
     /// 503 `service_unavailable`: the analytics service could not be reached.
     #[error("the analytics service is unavailable: {0}")]
     Unavailable(String),
@@ -43,6 +46,10 @@ pub enum AnalyticsError {
 impl rewards_platform::RemoteFailure for AnalyticsError {
     fn unavailable(message: String) -> Self {
         AnalyticsError::Unavailable(message)
+    }
+
+    fn refused_at_hop(refusal: rewards_platform::HopRefusal) -> Self {
+        AnalyticsError::RefusedAtHop(refusal)
     }
 }
 

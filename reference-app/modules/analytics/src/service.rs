@@ -18,6 +18,20 @@ pub struct LocalAnalytics {
 }
 
 impl LocalAnalytics {
+    /// A cheap query on each of the module's tables, for health checks: it fails when the database file or one of
+    /// the tables cannot be read.
+    pub fn check_storage(&self) -> Result<(), StorageError> {
+        self.database.with_connection(|connection| {
+            connection.query_row(
+                "SELECT EXISTS (SELECT 1 FROM analytics_processed_movements), \
+                 EXISTS (SELECT 1 FROM analytics_business_totals), \
+                 EXISTS (SELECT 1 FROM analytics_business_members)",
+                [],
+                |_| Ok(()),
+            )
+        })
+    }
+
     /// Runs the module's migrations and returns the implementation.
     pub fn open(database: Arc<Database>) -> Result<LocalAnalytics, StorageError> {
         database.migrate(MIGRATION)?;

@@ -10,7 +10,9 @@ use rewards_platform::{Database, StorageError, now_unix_seconds};
 use rusqlite::{Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use crate::api::{AuditApi, AuditError, LedgerMovement, LedgerSubscriber, SubscriberFailure, UnitOfWork};
+use crate::api::{
+    AuditApi, AuditError, AuditedMovement, LedgerMovement, LedgerSubscriber, SubscriberFailure, UnitOfWork,
+};
 
 const MIGRATION: &str = include_str!("../migrations/0001_init.sql");
 
@@ -23,6 +25,14 @@ pub struct LocalAudit {
 }
 
 impl LocalAudit {
+    /// A cheap query on each of the module's tables, for health checks: it fails when the database file or one of
+    /// the tables cannot be read.
+    pub fn check_storage(&self) -> Result<(), StorageError> {
+        self.database.with_connection(|connection| {
+            connection.query_row("SELECT EXISTS (SELECT 1 FROM audit_records)", [], |_| Ok(()))
+        })
+    }
+
     /// Runs the module's migrations and returns the implementation.
     pub fn open(database: Arc<Database>) -> Result<LocalAudit, StorageError> {
         database.migrate(MIGRATION)?;
@@ -118,14 +128,20 @@ impl AuditApi for LocalAudit {
         Ok(findings)
     }
 
-    async fn recorded_transaction_ids(&self) -> Result<Vec<i64>, AuditError> {
-        let ids = self.database.with_connection(|connection| {
+    async fn recorded_movements(&self) -> Result<Vec<AuditedMovement>, AuditError> {
+        let rows = self.database.with_connection(|connection| {
             let mut statement =
-                connection.prepare("SELECT transaction_id FROM audit_records ORDER BY transaction_id")?;
-            let rows = statement.query_map([], |row| row.get::<_, i64>(0))?;
-            rows.collect::<rusqlite::Result<Vec<i64>>>()
+                connection.prepare("SELECT transaction_id, payload FROM audit_records ORDER BY transaction_id")?;
+            let rows = statement.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
-        Ok(ids)
+        Ok(rows
+            .into_iter()
+            .map(|(transaction_id, payload)| AuditedMovement {
+                transaction_id,
+                movement: serde_json::from_str(&payload).ok(),
+            })
+            .collect())
     }
 }
 
@@ -155,7 +171,10 @@ mod tests {
         for transaction_id in [1, 2, 2, 3] {
             audit.record_movement(&mut UnitOfWork::detached(), movement(transaction_id)).await.unwrap();
         }
-        assert_eq!(audit.recorded_transaction_ids().await.unwrap(), vec![1, 2, 3]);
+        let recorded = audit.recorded_movements().await.unwrap();
+        let recorded_ids: Vec<i64> = recorded.iter().map(|record| record.transaction_id).collect();
+        assert_eq!(recorded_ids, vec![1, 2, 3]);
+        assert_eq!(recorded[1].movement, Some(movement(2)), "the second delivery of 2 changed nothing");
         assert!(audit.chain_findings().await.unwrap().is_empty());
         database
             .with_connection(|connection| {
@@ -179,7 +198,7 @@ mod tests {
         let mut unit_of_work = database.begin().unwrap();
         audit.record_movement(&mut unit_of_work, movement(1)).await.unwrap();
         drop(unit_of_work);
-        assert!(audit.recorded_transaction_ids().await.unwrap().is_empty());
+        assert!(audit.recorded_movements().await.unwrap().is_empty());
         let other = Database::open(&directory.path().join("other.db")).unwrap();
         let mut foreign_unit_of_work = other.begin().unwrap();
         assert!(audit.record_movement(&mut foreign_unit_of_work, movement(1)).await.is_err());

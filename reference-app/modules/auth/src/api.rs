@@ -54,6 +54,9 @@ pub enum AuthError {
     /// 401 `token_expired`: the token was genuine but is too old.
     #[error("the token has expired")]
     TokenExpired,
+    /// 401 or 403, as the refusal says: a service on the way refused the member's token for this call.
+    #[error("a service refused the call: {0}")]
+    RefusedAtHop(rewards_platform::HopRefusal),
     /// 503 `service_unavailable`: the auth service could not be reached.
     #[error("the auth service is unavailable: {0}")]
     Unavailable(String),
@@ -65,6 +68,10 @@ pub enum AuthError {
 impl rewards_platform::RemoteFailure for AuthError {
     fn unavailable(message: String) -> Self {
         AuthError::Unavailable(message)
+    }
+
+    fn refused_at_hop(refusal: rewards_platform::HopRefusal) -> Self {
+        AuthError::RefusedAtHop(refusal)
     }
 }
 

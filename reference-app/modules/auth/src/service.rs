@@ -54,6 +54,14 @@ pub struct LocalAuth {
 }
 
 impl LocalAuth {
+    /// A cheap query on each of the module's tables, for health checks: it fails when the database file or one of
+    /// the tables cannot be read.
+    pub fn check_storage(&self) -> Result<(), StorageError> {
+        self.database.with_connection(|connection| {
+            connection.query_row("SELECT EXISTS (SELECT 1 FROM auth_accounts)", [], |_| Ok(()))
+        })
+    }
+
     /// Runs the module's migrations and returns the implementation.
     pub fn open(database: Arc<Database>, settings: AuthSettings) -> Result<LocalAuth, StorageError> {
         database.migrate(MIGRATION)?;

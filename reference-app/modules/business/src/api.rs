@@ -86,6 +86,9 @@ pub enum BusinessError {
     /// 403 `forbidden`: the acting user does not own the business.
     #[error("only the owner of this business may do this")]
     NotOwner,
+    /// 401 or 403, as the refusal says: a service on the way refused the member's token for this call.
+    #[error("a service refused the call: {0}")]
+    RefusedAtHop(rewards_platform::HopRefusal),
     /// 503 `service_unavailable`: the business service could not be reached.
     #[error("the business service is unavailable: {0}")]
     Unavailable(String),
@@ -97,6 +100,10 @@ pub enum BusinessError {
 impl rewards_platform::RemoteFailure for BusinessError {
     fn unavailable(message: String) -> Self {
         BusinessError::Unavailable(message)
+    }
+
+    fn refused_at_hop(refusal: rewards_platform::HopRefusal) -> Self {
+        BusinessError::RefusedAtHop(refusal)
     }
 }
 

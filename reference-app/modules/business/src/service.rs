@@ -19,6 +19,19 @@ pub struct LocalBusiness {
 }
 
 impl LocalBusiness {
+    /// A cheap query on each of the module's tables, for health checks: it fails when the database file or one of
+    /// the tables cannot be read.
+    pub fn check_storage(&self) -> Result<(), StorageError> {
+        self.database.with_connection(|connection| {
+            connection.query_row(
+                "SELECT EXISTS (SELECT 1 FROM business_businesses), \
+                 EXISTS (SELECT 1 FROM business_offers)",
+                [],
+                |_| Ok(()),
+            )
+        })
+    }
+
     /// Runs the module's migrations and returns the implementation.
     pub fn open(database: Arc<Database>) -> Result<LocalBusiness, StorageError> {
         database.migrate(MIGRATION)?;

@@ -70,6 +70,10 @@ impl rewards_platform::RemoteFailure for SubscriberFailure {
     fn unavailable(message: String) -> Self {
         SubscriberFailure(message)
     }
+
+    fn refused_at_hop(refusal: rewards_platform::HopRefusal) -> Self {
+        SubscriberFailure(format!("the subscriber refused the delivery: {refusal}"))
+    }
 }
 
 /// A module that must see every ledger movement exactly once (audit, analytics).
@@ -188,8 +192,9 @@ pub struct BusinessLedgerTotals {
 /// What `rewards verify` needs to compare the ledger with its subscribers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerSummary {
-    /// Every ledger entry's id, ascending.
-    pub transaction_ids: Vec<i64>,
+    /// Every ledger entry as it was published to subscribers, ascending by transaction id, so that the audit
+    /// record of each can be compared with it.
+    pub entries: Vec<LedgerMovement>,
     /// Totals per business, ascending by business id.
     pub totals_by_business: Vec<BusinessLedgerTotals>,
     /// Outbox rows not yet delivered.
@@ -250,6 +255,9 @@ pub enum PointsError {
     /// 409 `idempotency_key_reused`: the key was already used for a different request.
     #[error("this idempotency key was already used for a different request")]
     IdempotencyKeyReused,
+    /// 401 or 403, as the refusal says: a service on the way refused the member's token for this call.
+    #[error("a service refused the call: {0}")]
+    RefusedAtHop(rewards_platform::HopRefusal),
     /// 503 `service_unavailable`: the points service, or a module it needs, could not be reached.
     #[error("a service needed for this is unavailable: {0}")]
     Unavailable(String),
@@ -261,6 +269,10 @@ pub enum PointsError {
 impl rewards_platform::RemoteFailure for PointsError {
     fn unavailable(message: String) -> Self {
         PointsError::Unavailable(message)
+    }
+
+    fn refused_at_hop(refusal: rewards_platform::HopRefusal) -> Self {
+        PointsError::RefusedAtHop(refusal)
     }
 }
 

@@ -85,6 +85,7 @@ fn business_error(error: BusinessError) -> PointsError {
         BusinessError::NotOwner => PointsError::NotOwner,
         BusinessError::InvalidInput(message) => PointsError::InvalidInput(message),
         BusinessError::Unavailable(message) => PointsError::Unavailable(message),
+        BusinessError::RefusedAtHop(refusal) => PointsError::RefusedAtHop(refusal),
         BusinessError::Internal(message) => PointsError::Internal(format!("business: {message}")),
     }
 }
@@ -94,6 +95,7 @@ fn users_error(error: UsersError) -> PointsError {
         UsersError::NotFound => PointsError::MemberNotFound,
         UsersError::InvalidInput(message) => PointsError::InvalidInput(message),
         UsersError::Unavailable(message) => PointsError::Unavailable(message),
+        UsersError::RefusedAtHop(refusal) => PointsError::RefusedAtHop(refusal),
         UsersError::Conflict | UsersError::Internal(_) => PointsError::Internal(format!("users: {error}")),
     }
 }
@@ -188,6 +190,20 @@ fn receipt_of(movement: &LedgerMovement) -> MovementReceipt {
 }
 
 impl LocalPoints {
+    /// A cheap query on each of the module's tables, for health checks: it fails when the database file or one of
+    /// the tables cannot be read.
+    pub fn check_storage(&self) -> Result<(), StorageError> {
+        self.database.with_connection(|connection| {
+            connection.query_row(
+                "SELECT EXISTS (SELECT 1 FROM points_ledger), \
+                 EXISTS (SELECT 1 FROM points_balances), \
+                 EXISTS (SELECT 1 FROM points_qr_codes), EXISTS (SELECT 1 FROM points_outbox)",
+                [],
+                |_| Ok(()),
+            )
+        })
+    }
+
     /// Runs the module's migrations and returns the implementation.
     pub fn open(
         database: Arc<Database>,
@@ -534,9 +550,28 @@ impl PointsApi for LocalPoints {
 
     async fn ledger_summary(&self) -> Result<LedgerSummary, PointsError> {
         let summary = self.database.with_connection(|connection| {
-            let mut ids = connection.prepare("SELECT transaction_id FROM points_ledger ORDER BY transaction_id")?;
-            let transaction_ids =
-                ids.query_map([], |row| row.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
+            let mut statement = connection.prepare(
+                "SELECT transaction_id, member_id, business_id, kind, points, balance_after, occurred_at \
+                 FROM points_ledger ORDER BY transaction_id",
+            )?;
+            let entries = statement
+                .query_map([], |row| {
+                    let kind = row.get::<_, String>(3)?;
+                    let kind = MovementKind::parse(&kind).ok_or_else(|| {
+                        let unknown = format!("stored movement kind {kind} is unknown");
+                        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, unknown.into())
+                    })?;
+                    Ok(LedgerMovement {
+                        transaction_id: row.get(0)?,
+                        member_id: row.get(1)?,
+                        business_id: row.get(2)?,
+                        kind,
+                        points: row.get(4)?,
+                        balance_after: row.get(5)?,
+                        occurred_at: row.get(6)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut totals = connection.prepare(
                 "SELECT business_id, \
                  COALESCE(SUM(CASE WHEN points > 0 THEN points ELSE 0 END), 0), \
@@ -558,7 +593,7 @@ impl PointsApi for LocalPoints {
                 connection.query_row("SELECT COUNT(*) FROM points_outbox WHERE delivered_at IS NULL", [], |row| {
                     row.get::<_, i64>(0)
                 })?;
-            Ok(LedgerSummary { transaction_ids, totals_by_business, undelivered_outbox_rows })
+            Ok(LedgerSummary { entries, totals_by_business, undelivered_outbox_rows })
         })?;
         Ok(summary)
     }
@@ -638,7 +673,7 @@ mod tests {
         let outcome = points.emit(emit_request(owner_id, member_id, business_id)).await;
         assert!(matches!(outcome, Err(PointsError::Internal(_))), "{outcome:?}");
         assert_eq!(points.balance(member_id).await.unwrap(), 0);
-        assert!(points.ledger_summary().await.unwrap().transaction_ids.is_empty());
+        assert!(points.ledger_summary().await.unwrap().entries.is_empty());
     }
 
     #[tokio::test]

@@ -68,6 +68,9 @@ pub enum UsersError {
     /// 409 `profile_conflict`: a different profile already exists for this user id.
     #[error("a different profile already exists for this user")]
     Conflict,
+    /// 401 or 403, as the refusal says: a service on the way refused the member's token for this call.
+    #[error("a service refused the call: {0}")]
+    RefusedAtHop(rewards_platform::HopRefusal),
     /// 503 `service_unavailable`: the users service could not be reached.
     #[error("the users service is unavailable: {0}")]
     Unavailable(String),
@@ -79,6 +82,10 @@ pub enum UsersError {
 impl rewards_platform::RemoteFailure for UsersError {
     fn unavailable(message: String) -> Self {
         UsersError::Unavailable(message)
+    }
+
+    fn refused_at_hop(refusal: rewards_platform::HopRefusal) -> Self {
+        UsersError::RefusedAtHop(refusal)
     }
 }
 

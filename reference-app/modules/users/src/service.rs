@@ -16,6 +16,14 @@ pub struct LocalUsers {
 }
 
 impl LocalUsers {
+    /// A cheap query on each of the module's tables, for health checks: it fails when the database file or one of
+    /// the tables cannot be read.
+    pub fn check_storage(&self) -> Result<(), StorageError> {
+        self.database.with_connection(|connection| {
+            connection.query_row("SELECT EXISTS (SELECT 1 FROM users_profiles)", [], |_| Ok(()))
+        })
+    }
+
     /// Runs the module's migrations and returns the implementation.
     pub fn open(database: Arc<Database>) -> Result<LocalUsers, StorageError> {
         database.migrate(MIGRATION)?;

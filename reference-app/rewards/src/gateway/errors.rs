@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use rewards_analytics::api::AnalyticsError;
 use rewards_auth::api::AuthError;
 use rewards_business::api::BusinessError;
+use rewards_platform::HopRefusal;
 use rewards_points::api::PointsError;
 use rewards_users::api::UsersError;
 
@@ -36,8 +37,28 @@ impl ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
-    fn unavailable(message: String) -> ApiError {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", message)
+    /// 503 with a fixed message: the detail (which peer, which URL, what the transport said) is for the log, where
+    /// the request's span gives it the trace id, and never for the client.
+    fn unavailable(detail: &str) -> ApiError {
+        tracing::warn!(%detail, "a module needed for this request is unavailable");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "a service needed for this is unavailable; try again shortly",
+        )
+    }
+
+    /// A refusal of the member's token by a service on the way, answered as if the gateway itself had refused it.
+    fn refused_at_hop(refusal: HopRefusal) -> ApiError {
+        tracing::info!(%refusal, "a service refused the member's token");
+        match refusal {
+            HopRefusal::MissingToken => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "missing_token", "this needs a bearer token")
+            }
+            HopRefusal::InvalidToken => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", refusal.to_string()),
+            HopRefusal::TokenExpired => ApiError::new(StatusCode::UNAUTHORIZED, "token_expired", refusal.to_string()),
+            HopRefusal::Forbidden => ApiError::forbidden("this token does not allow this"),
+        }
     }
 
     fn internal(message: String) -> ApiError {
@@ -63,7 +84,8 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidCredentials => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", message),
             AuthError::InvalidToken => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", message),
             AuthError::TokenExpired => ApiError::new(StatusCode::UNAUTHORIZED, "token_expired", message),
-            AuthError::Unavailable(_) => ApiError::unavailable(message),
+            AuthError::Unavailable(detail) => ApiError::unavailable(&detail),
+            AuthError::RefusedAtHop(refusal) => ApiError::refused_at_hop(refusal),
             AuthError::Internal(_) => ApiError::internal(message),
         }
     }
@@ -76,7 +98,8 @@ impl From<UsersError> for ApiError {
             UsersError::InvalidInput(_) => ApiError::invalid_input(message),
             UsersError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "user_not_found", message),
             UsersError::Conflict => ApiError::new(StatusCode::CONFLICT, "profile_conflict", message),
-            UsersError::Unavailable(_) => ApiError::unavailable(message),
+            UsersError::Unavailable(detail) => ApiError::unavailable(&detail),
+            UsersError::RefusedAtHop(refusal) => ApiError::refused_at_hop(refusal),
             UsersError::Internal(_) => ApiError::internal(message),
         }
     }
@@ -90,7 +113,8 @@ impl From<BusinessError> for ApiError {
             BusinessError::BusinessNotFound => ApiError::new(StatusCode::NOT_FOUND, "business_not_found", message),
             BusinessError::OfferNotFound => ApiError::new(StatusCode::NOT_FOUND, "offer_not_found", message),
             BusinessError::NotOwner => ApiError::forbidden(message),
-            BusinessError::Unavailable(_) => ApiError::unavailable(message),
+            BusinessError::Unavailable(detail) => ApiError::unavailable(&detail),
+            BusinessError::RefusedAtHop(refusal) => ApiError::refused_at_hop(refusal),
             BusinessError::Internal(_) => ApiError::internal(message),
         }
     }
@@ -110,7 +134,8 @@ impl From<PointsError> for ApiError {
             PointsError::CodeExpired => ApiError::new(StatusCode::GONE, "code_expired", message),
             PointsError::InsufficientPoints => ApiError::new(StatusCode::CONFLICT, "insufficient_points", message),
             PointsError::IdempotencyKeyReused => ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message),
-            PointsError::Unavailable(_) => ApiError::unavailable(message),
+            PointsError::Unavailable(detail) => ApiError::unavailable(&detail),
+            PointsError::RefusedAtHop(refusal) => ApiError::refused_at_hop(refusal),
             PointsError::Internal(_) => ApiError::internal(message),
         }
     }
@@ -120,8 +145,38 @@ impl From<AnalyticsError> for ApiError {
     fn from(error: AnalyticsError) -> Self {
         let message = error.to_string();
         match error {
-            AnalyticsError::Unavailable(_) => ApiError::unavailable(message),
+            AnalyticsError::Unavailable(detail) => ApiError::unavailable(&detail),
+            AnalyticsError::RefusedAtHop(refusal) => ApiError::refused_at_hop(refusal),
             AnalyticsError::Internal(_) => ApiError::internal(message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_keeps_its_detail_out_of_the_answer() {
+        let detail = "analytics did not answer: error sending request for url (http://127.0.0.1:40123/rpc/analytics)";
+        let answer = ApiError::from(AnalyticsError::Unavailable(detail.to_owned()));
+        assert_eq!((answer.status, answer.code), (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"));
+        assert!(!answer.message.contains("127.0.0.1") && !answer.message.contains("http"), "{}", answer.message);
+    }
+
+    #[test]
+    fn a_refusal_at_a_hop_is_answered_as_the_401_or_403_it_is() {
+        let cases = [
+            (HopRefusal::MissingToken, StatusCode::UNAUTHORIZED, "missing_token"),
+            (HopRefusal::InvalidToken, StatusCode::UNAUTHORIZED, "invalid_token"),
+            (HopRefusal::TokenExpired, StatusCode::UNAUTHORIZED, "token_expired"),
+            (HopRefusal::Forbidden, StatusCode::FORBIDDEN, "forbidden"),
+        ];
+        for (refusal, status, code) in cases {
+            let answer = ApiError::from(PointsError::RefusedAtHop(refusal));
+            assert_eq!((answer.status, answer.code), (status, code), "{refusal:?}");
+            let answer = ApiError::from(UsersError::RefusedAtHop(refusal));
+            assert_eq!((answer.status, answer.code), (status, code), "{refusal:?}");
         }
     }
 }

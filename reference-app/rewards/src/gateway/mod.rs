@@ -7,9 +7,9 @@ mod errors;
 mod extract;
 mod rate_limit;
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
 use axum::http::{StatusCode, header};
@@ -20,6 +20,7 @@ use axum::{Json, Router};
 use rewards_analytics::api::AnalyticsApi;
 use rewards_auth::api::{AuthApi, LoginRequest, RegisterRequest, Role};
 use rewards_business::api::{BusinessApi, CreateBusinessRequest, CreateOfferRequest};
+use rewards_platform::TokenKey;
 use rewards_points::api::{ClaimRequest, CreateQrRequest, EmitRequest, MovementReceipt, PointsApi, RedeemRequest};
 use rewards_users::api::{CreateProfileRequest, UsersApi, validate_display_name};
 use serde::Deserialize;
@@ -30,7 +31,7 @@ pub use errors::ApiError;
 use extract::{Caller, JsonBody, parse_id, positive_id};
 use rate_limit::RateLimiter;
 
-use crate::transport::client::PeerClient;
+use crate::health::ModuleHealth;
 use crate::transport::context::{self, CallContext};
 
 /// The largest request body accepted, in bytes.
@@ -53,8 +54,10 @@ pub struct GatewayState {
     pub points: Arc<dyn PointsApi>,
     /// Statistics.
     pub analytics: Arc<dyn AnalyticsApi>,
-    /// The remote modules, which `/healthz` asks.
-    pub peers: Arc<Vec<Arc<PeerClient>>>,
+    /// Every module this process uses, local or remote, which `/healthz` asks.
+    pub health: Arc<ModuleHealth>,
+    /// The key that signs tokens, with which the rate limit tells a genuine subject from a made-up bearer string.
+    pub token_key: TokenKey,
     /// The per-client request budget.
     pub rate_limiter: Arc<RateLimiter>,
 }
@@ -67,7 +70,8 @@ pub fn gateway_state(
     business: Arc<dyn BusinessApi>,
     points: Arc<dyn PointsApi>,
     analytics: Arc<dyn AnalyticsApi>,
-    peers: Vec<Arc<PeerClient>>,
+    health: ModuleHealth,
+    token_key: TokenKey,
     per_second: u32,
     burst: u32,
 ) -> GatewayState {
@@ -77,7 +81,8 @@ pub fn gateway_state(
         business,
         points,
         analytics,
-        peers: Arc::new(peers),
+        health: Arc::new(health),
+        token_key,
         rate_limiter: Arc::new(RateLimiter::new(per_second, burst)),
     }
 }
@@ -112,20 +117,10 @@ fn bearer_token(request: &Request) -> Option<String> {
     request.headers().get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::to_owned)
 }
 
-/// Starts the trace (continuing the client's `traceparent` if it sent one) and spends one unit of the client's
-/// rate limit.
+/// Starts the trace (continuing the client's `traceparent` if it sent one), spends one unit of the client's rate
+/// limit, and logs the answer at `info` with the trace id.
 async fn trace_and_rate_limit(State(state): State<GatewayState>, request: Request, next: Next) -> Response {
-    let client = match bearer_token(&request) {
-        Some(token) => format!("token:{token}"),
-        None => match request.extensions().get::<ConnectInfo<SocketAddr>>() {
-            Some(ConnectInfo(address)) => format!("ip:{}", address.ip()),
-            None => "ip:unknown".to_owned(),
-        },
-    };
-    if !state.rate_limiter.try_acquire(&client) {
-        return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down")
-            .into_response();
-    }
+    let started = Instant::now();
     let trace_id = request
         .headers()
         .get("traceparent")
@@ -134,9 +129,16 @@ async fn trace_and_rate_limit(State(state): State<GatewayState>, request: Reques
         .unwrap_or_else(context::new_trace_id);
     let span =
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), trace_id = %trace_id);
-    let call_context = CallContext { trace_id, member_token: None };
-    let response = context::run_within(call_context, next.run(request)).instrument(span.clone()).await;
-    span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "answered"));
+    let peer_address = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(address)| address.ip());
+    let client = rate_limit::client_key(&state.token_key, bearer_token(&request).as_deref(), peer_address);
+    let response = if state.rate_limiter.try_acquire(&client) {
+        let call_context = CallContext { trace_id, member_token: None };
+        context::run_within(call_context, next.run(request)).instrument(span.clone()).await
+    } else {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down").into_response()
+    };
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1_000.0;
+    span.in_scope(|| tracing::info!(status = response.status().as_u16(), elapsed_ms, "answered"));
     response
 }
 
@@ -156,30 +158,9 @@ async fn authenticate(State(state): State<GatewayState>, mut request: Request, n
     context::run_within(call_context, next.run(request)).await
 }
 
+/// 200 once every module answers: a cheap query on each local module's storage, `/healthz` of each remote one.
 async fn health(State(state): State<GatewayState>) -> Response {
-    let mut checks = tokio::task::JoinSet::new();
-    for peer in state.peers.iter() {
-        let peer = Arc::clone(peer);
-        checks.spawn(async move { (peer.module(), peer.is_healthy().await) });
-    }
-    let mut unavailable = BTreeSet::new();
-    while let Some(outcome) = checks.join_next().await {
-        match outcome {
-            Ok((_, true)) => {}
-            Ok((module, false)) => {
-                unavailable.insert(module.to_owned());
-            }
-            Err(_) => {
-                unavailable.insert("unknown".to_owned());
-            }
-        }
-    }
-    if unavailable.is_empty() {
-        (StatusCode::OK, Json(json!({"status": "ok"}))).into_response()
-    } else {
-        let body = json!({"status": "unavailable", "unavailable": unavailable});
-        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
-    }
+    state.health.answer().await
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,11 +1,19 @@
-//! A token-bucket rate limit per client: per bearer token when one is sent, otherwise per client IP address.
+//! A token-bucket rate limit per client: per signed-in user when the request carries a token that verifies, otherwise
+//! per client IP address (per /64 network for IPv6).
+//!
+//! The key is never the bearer string itself: a client could make one up per request and get a fresh bucket each
+//! time. A token that does not verify (made up, tampered, expired) counts against its sender's address instead.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// When the table of buckets grows past this, buckets that have refilled completely are forgotten.
-const BUCKETS_BEFORE_PRUNING: usize = 100_000;
+use rewards_platform::{TokenKey, now_unix_seconds};
+
+/// The most buckets kept. Past it, full buckets are forgotten first (forgetting one changes nothing), then the
+/// least recently used half, so that memory stays bounded however many addresses a client sends from.
+const MAX_BUCKETS: usize = 100_000;
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -13,20 +21,47 @@ struct Bucket {
     refilled_at: Instant,
 }
 
+/// The rate-limit key of a request: `user:ID` for a token that verifies, otherwise `ip:ADDRESS`.
+///
+/// Verifying here is the same HMAC check every hop makes, with no network call; the authoritative check is still
+/// `auth.verify` in the authentication middleware.
+pub fn client_key(token_key: &TokenKey, bearer_token: Option<&str>, peer_address: Option<IpAddr>) -> String {
+    if let Some(token) = bearer_token
+        && let Ok(claims) = token_key.verify(token, now_unix_seconds())
+    {
+        return format!("user:{}", claims.user_id);
+    }
+    match peer_address {
+        Some(IpAddr::V4(address)) => format!("ip:{address}"),
+        // One IPv6 host usually holds a whole /64; keying on the full address would give it 2^64 buckets.
+        Some(IpAddr::V6(address)) => {
+            let network = address.segments();
+            format!("ip:{:x}:{:x}:{:x}:{:x}::/64", network[0], network[1], network[2], network[3])
+        }
+        None => "ip:unknown".to_owned(),
+    }
+}
+
 /// The limiter shared by every request of the gateway.
 #[derive(Debug)]
 pub struct RateLimiter {
     per_second: f64,
     burst: f64,
+    max_buckets: usize,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
 impl RateLimiter {
     /// Allows `burst` requests at once per client, refilled at `per_second`.
     pub fn new(per_second: u32, burst: u32) -> RateLimiter {
+        RateLimiter::with_max_buckets(per_second, burst, MAX_BUCKETS)
+    }
+
+    fn with_max_buckets(per_second: u32, burst: u32, max_buckets: usize) -> RateLimiter {
         RateLimiter {
             per_second: f64::from(per_second.max(1)),
             burst: f64::from(burst.max(1)),
+            max_buckets: max_buckets.max(2),
             buckets: Mutex::new(HashMap::new()),
         }
     }
@@ -40,11 +75,8 @@ impl RateLimiter {
         let Ok(mut buckets) = self.buckets.lock() else {
             return true;
         };
-        if buckets.len() > BUCKETS_BEFORE_PRUNING {
-            let (per_second, burst) = (self.per_second, self.burst);
-            buckets.retain(|_, bucket| {
-                bucket.tokens + now.duration_since(bucket.refilled_at).as_secs_f64() * per_second < burst
-            });
+        if buckets.len() >= self.max_buckets && !buckets.contains_key(client) {
+            self.make_room(&mut buckets, now);
         }
         let bucket = buckets.entry(client.to_owned()).or_insert(Bucket { tokens: self.burst, refilled_at: now });
         let refill = now.duration_since(bucket.refilled_at).as_secs_f64() * self.per_second;
@@ -57,11 +89,33 @@ impl RateLimiter {
             false
         }
     }
+
+    /// Forgets buckets that have refilled completely; if that is not enough, forgets the least recently used half.
+    /// Either way the next `max_buckets / 2` new clients fit before this runs again, so its cost is amortised.
+    fn make_room(&self, buckets: &mut HashMap<String, Bucket>, now: Instant) {
+        let (per_second, burst) = (self.per_second, self.burst);
+        buckets.retain(|_, bucket| {
+            bucket.tokens + now.duration_since(bucket.refilled_at).as_secs_f64() * per_second < burst
+        });
+        let keep = self.max_buckets / 2;
+        if buckets.len() > keep {
+            let mut by_last_use: Vec<(Instant, String)> =
+                buckets.iter().map(|(client, bucket)| (bucket.refilled_at, client.clone())).collect();
+            let forget = by_last_use.len() - keep;
+            by_last_use.select_nth_unstable_by_key(forget, |(last_used, _)| *last_used);
+            for (_, client) in &by_last_use[..forget] {
+                buckets.remove(client);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
     use std::time::Duration;
+
+    use rewards_platform::{Role, TokenClaims};
 
     use super::*;
 
@@ -74,5 +128,37 @@ mod tests {
         assert!(limiter.try_acquire_at("b", start), "clients have separate buckets");
         assert!(limiter.try_acquire_at("a", start + Duration::from_millis(100)));
         assert!(!limiter.try_acquire_at("a", start + Duration::from_millis(100)));
+    }
+
+    #[test]
+    fn only_a_token_that_verifies_gets_a_bucket_of_its_own() {
+        let key = TokenKey::new(b"a token key of thirty-two bytes!".to_vec());
+        let genuine = key.sign(&TokenClaims { user_id: 42, role: Role::Member, expires_at: now_unix_seconds() + 60 });
+        let expired = key.sign(&TokenClaims { user_id: 42, role: Role::Member, expires_at: 1 });
+        let address = Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7)));
+        assert_eq!(client_key(&key, Some(&genuine), address), "user:42");
+        for made_up in ["random-bearer-1", "random-bearer-2", &format!("{genuine}x"), &expired] {
+            assert_eq!(client_key(&key, Some(made_up), address), "ip:10.0.0.7", "{made_up}");
+        }
+        assert_eq!(client_key(&key, None, address), "ip:10.0.0.7");
+        let first = Some(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 3, 4, 5, 6)));
+        let same_network = Some(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 9, 9, 9, 9)));
+        assert_eq!(client_key(&key, None, first), client_key(&key, None, same_network));
+        assert_eq!(client_key(&key, None, None), "ip:unknown");
+    }
+
+    #[test]
+    fn the_table_of_buckets_stays_bounded_and_keeps_recent_clients_limited() {
+        let limiter = RateLimiter::with_max_buckets(1, 2, 8);
+        let start = Instant::now();
+        let mut now = start;
+        for index in 0..1_000 {
+            now += Duration::from_micros(10);
+            // One client keeps hammering and stays recently used; everyone else comes once.
+            limiter.try_acquire_at("hammer", now);
+            limiter.try_acquire_at(&format!("once-{index}"), now);
+            assert!(limiter.buckets.lock().unwrap().len() <= 8);
+        }
+        assert!(!limiter.try_acquire_at("hammer", now), "a busy client's empty bucket is never forgotten");
     }
 }

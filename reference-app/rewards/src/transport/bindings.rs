@@ -1,13 +1,17 @@
 //! Each module's trait bound to the network, both ways: `*_routes` serves a local module to peers, and `*Client`
 //! implements the module's trait by calling a peer. Every method is one `POST /rpc/{module}/{method}` whose body is
 //! the arguments as a JSON array and whose answer is the method's `Result` as JSON.
+//!
+//! Each route also says whom the call acts for ([`ActingFor`]): the member or owner its arguments name, any
+//! signed-in user (reads by id on a user's behalf), or nobody (registration, login, deliveries, `verify`'s reads).
+//! The server refuses a call whose verified token does not speak for that user.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::Router;
 use rewards_analytics::api::{AnalyticsApi, AnalyticsError, BusinessStats};
-use rewards_audit::api::{AuditApi, AuditError};
+use rewards_audit::api::{AuditApi, AuditError, AuditedMovement};
 use rewards_auth::api::{AuthApi, AuthError, LoginRequest, RegisterRequest, TokenClaims};
 use rewards_business::api::{Business, BusinessApi, BusinessError, CreateBusinessRequest, CreateOfferRequest, Offer};
 use rewards_points::api::{
@@ -17,8 +21,9 @@ use rewards_points::api::{
 use rewards_users::api::{CreateProfileRequest, Profile, UsersApi, UsersError};
 
 use crate::transport::client::{Idempotence, PeerClient};
-use crate::transport::server::rpc_route;
+use crate::transport::server::{ActingFor, rpc_route};
 
+use ActingFor::{AnySignedInUser, NoUser};
 use Idempotence::{Idempotent, NotIdempotent};
 
 /// Serves the auth module to peers.
@@ -26,19 +31,27 @@ pub fn auth_routes(service: Arc<dyn AuthApi>) -> Router {
     Router::new()
         .route(
             "/rpc/auth/register",
-            rpc_route(Arc::clone(&service), |service, (request,): (RegisterRequest,)| async move {
-                service.register(request).await
-            }),
+            rpc_route(
+                Arc::clone(&service),
+                |_: &(RegisterRequest,)| NoUser,
+                |service, (request,): (RegisterRequest,)| async move { service.register(request).await },
+            ),
         )
         .route(
             "/rpc/auth/login",
-            rpc_route(Arc::clone(&service), |service, (request,): (LoginRequest,)| async move {
-                service.login(request).await
-            }),
+            rpc_route(
+                Arc::clone(&service),
+                |_: &(LoginRequest,)| NoUser,
+                |service, (request,): (LoginRequest,)| async move { service.login(request).await },
+            ),
         )
         .route(
             "/rpc/auth/verify",
-            rpc_route(service, |service, (token,): (String,)| async move { service.verify(token).await }),
+            rpc_route(
+                service,
+                |_: &(String,)| NoUser,
+                |service, (token,): (String,)| async move { service.verify(token).await },
+            ),
         )
 }
 
@@ -66,13 +79,19 @@ pub fn users_routes(service: Arc<dyn UsersApi>) -> Router {
     Router::new()
         .route(
             "/rpc/users/create_profile",
-            rpc_route(Arc::clone(&service), |service, (request,): (CreateProfileRequest,)| async move {
-                service.create_profile(request).await
-            }),
+            rpc_route(
+                Arc::clone(&service),
+                |_: &(CreateProfileRequest,)| NoUser,
+                |service, (request,): (CreateProfileRequest,)| async move { service.create_profile(request).await },
+            ),
         )
         .route(
             "/rpc/users/get_profile",
-            rpc_route(service, |service, (user_id,): (i64,)| async move { service.get_profile(user_id).await }),
+            rpc_route(
+                service,
+                |_: &(i64,)| AnySignedInUser,
+                |service, (user_id,): (i64,)| async move { service.get_profile(user_id).await },
+            ),
         )
 }
 
@@ -97,34 +116,45 @@ pub fn business_routes(service: Arc<dyn BusinessApi>) -> Router {
     Router::new()
         .route(
             "/rpc/business/create_business",
-            rpc_route(Arc::clone(&service), |service, (request,): (CreateBusinessRequest,)| async move {
-                service.create_business(request).await
-            }),
+            rpc_route(
+                Arc::clone(&service),
+                |(request,): &(CreateBusinessRequest,)| ActingFor::business_account(request.owner_user_id),
+                |service, (request,): (CreateBusinessRequest,)| async move { service.create_business(request).await },
+            ),
         )
         .route(
             "/rpc/business/get_business",
-            rpc_route(Arc::clone(&service), |service, (business_id,): (i64,)| async move {
-                service.get_business(business_id).await
-            }),
+            rpc_route(
+                Arc::clone(&service),
+                |_: &(i64,)| AnySignedInUser,
+                |service, (business_id,): (i64,)| async move { service.get_business(business_id).await },
+            ),
         )
         .route(
             "/rpc/business/create_offer",
-            rpc_route(Arc::clone(&service), |service, (request,): (CreateOfferRequest,)| async move {
-                service.create_offer(request).await
-            }),
+            rpc_route(
+                Arc::clone(&service),
+                |(request,): &(CreateOfferRequest,)| ActingFor::business_account(request.acting_user_id),
+                |service, (request,): (CreateOfferRequest,)| async move { service.create_offer(request).await },
+            ),
         )
         .route(
             "/rpc/business/get_offer",
             rpc_route(
                 Arc::clone(&service),
+                |_: &(i64,)| AnySignedInUser,
                 |service, (offer_id,): (i64,)| async move { service.get_offer(offer_id).await },
             ),
         )
         .route(
             "/rpc/business/offers_of_businesses",
-            rpc_route(service, |service, (business_ids, limit): (Vec<i64>, u32)| async move {
-                service.offers_of_businesses(business_ids, limit).await
-            }),
+            rpc_route(
+                service,
+                |_: &(Vec<i64>, u32)| AnySignedInUser,
+                |service, (business_ids, limit): (Vec<i64>, u32)| async move {
+                    service.offers_of_businesses(business_ids, limit).await
+                },
+            ),
         )
 }
 
@@ -160,48 +190,48 @@ pub fn points_routes(service: Arc<dyn PointsApi>) -> Router {
     Router::new()
         .route(
             "/rpc/points/emit",
-            rpc_route(Arc::clone(&service), |service, (request,): (EmitRequest,)| async move {
+            rpc_route(Arc::clone(&service), |(request,): &(EmitRequest,)| ActingFor::business_account(request.acting_user_id), |service, (request,): (EmitRequest,)| async move {
                 service.emit(request).await
             }),
         )
         .route(
             "/rpc/points/create_qr",
-            rpc_route(Arc::clone(&service), |service, (request,): (CreateQrRequest,)| async move {
+            rpc_route(Arc::clone(&service), |(request,): &(CreateQrRequest,)| ActingFor::business_account(request.acting_user_id), |service, (request,): (CreateQrRequest,)| async move {
                 service.create_qr(request).await
             }),
         )
         .route(
             "/rpc/points/claim",
-            rpc_route(Arc::clone(&service), |service, (request,): (ClaimRequest,)| async move {
+            rpc_route(Arc::clone(&service), |(request,): &(ClaimRequest,)| ActingFor::member(request.member_id), |service, (request,): (ClaimRequest,)| async move {
                 service.claim(request).await
             }),
         )
         .route(
             "/rpc/points/redeem",
-            rpc_route(Arc::clone(&service), |service, (request,): (RedeemRequest,)| async move {
+            rpc_route(Arc::clone(&service), |(request,): &(RedeemRequest,)| ActingFor::member(request.member_id), |service, (request,): (RedeemRequest,)| async move {
                 service.redeem(request).await
             }),
         )
         .route(
             "/rpc/points/balance",
             rpc_route(
-                Arc::clone(&service),
+                Arc::clone(&service), |(member_id,): &(i64,)| ActingFor::member(*member_id),
                 |service, (member_id,): (i64,)| async move { service.balance(member_id).await },
             ),
         )
         .route(
             "/rpc/points/recent_movements",
-            rpc_route(Arc::clone(&service), |service, (member_id, limit): (i64, u32)| async move {
+            rpc_route(Arc::clone(&service), |(member_id, _): &(i64, u32)| ActingFor::member(*member_id), |service, (member_id, limit): (i64, u32)| async move {
                 service.recent_movements(member_id, limit).await
             }),
         )
         .route(
             "/rpc/points/invariant_findings",
-            rpc_route(Arc::clone(&service), |service, (): ()| async move { service.invariant_findings().await }),
+            rpc_route(Arc::clone(&service), |_: &()| NoUser, |service, (): ()| async move { service.invariant_findings().await }),
         )
         .route(
             "/rpc/points/ledger_summary",
-            rpc_route(service, |service, (): ()| async move { service.ledger_summary().await }),
+            rpc_route(service, |_: &()| NoUser, |service, (): ()| async move { service.ledger_summary().await }),
         )
 }
 
@@ -262,17 +292,25 @@ pub fn audit_routes(service: Arc<dyn AuditApi>) -> Router {
     Router::new()
         .route(
             "/rpc/audit/record_movement",
-            rpc_route(Arc::clone(&service), |service, (movement,): (LedgerMovement,)| async move {
-                service.record_movement(&mut UnitOfWork::detached(), movement).await
-            }),
+            rpc_route(
+                Arc::clone(&service),
+                |_: &(LedgerMovement,)| NoUser,
+                |service, (movement,): (LedgerMovement,)| async move {
+                    service.record_movement(&mut UnitOfWork::detached(), movement).await
+                },
+            ),
         )
         .route(
             "/rpc/audit/chain_findings",
-            rpc_route(Arc::clone(&service), |service, (): ()| async move { service.chain_findings().await }),
+            rpc_route(
+                Arc::clone(&service),
+                |_: &()| NoUser,
+                |service, (): ()| async move { service.chain_findings().await },
+            ),
         )
         .route(
-            "/rpc/audit/recorded_transaction_ids",
-            rpc_route(service, |service, (): ()| async move { service.recorded_transaction_ids().await }),
+            "/rpc/audit/recorded_movements",
+            rpc_route(service, |_: &()| NoUser, |service, (): ()| async move { service.recorded_movements().await }),
         )
 }
 
@@ -299,8 +337,8 @@ impl AuditApi for AuditClient {
         self.0.call("chain_findings", &(), Idempotent).await
     }
 
-    async fn recorded_transaction_ids(&self) -> Result<Vec<i64>, AuditError> {
-        self.0.call("recorded_transaction_ids", &(), Idempotent).await
+    async fn recorded_movements(&self) -> Result<Vec<AuditedMovement>, AuditError> {
+        self.0.call("recorded_movements", &(), Idempotent).await
     }
 }
 
@@ -309,19 +347,25 @@ pub fn analytics_routes(service: Arc<dyn AnalyticsApi>) -> Router {
     Router::new()
         .route(
             "/rpc/analytics/record_movement",
-            rpc_route(Arc::clone(&service), |service, (movement,): (LedgerMovement,)| async move {
-                service.record_movement(&mut UnitOfWork::detached(), movement).await
-            }),
+            rpc_route(
+                Arc::clone(&service),
+                |_: &(LedgerMovement,)| NoUser,
+                |service, (movement,): (LedgerMovement,)| async move {
+                    service.record_movement(&mut UnitOfWork::detached(), movement).await
+                },
+            ),
         )
         .route(
             "/rpc/analytics/business_stats",
-            rpc_route(Arc::clone(&service), |service, (business_id,): (i64,)| async move {
-                service.business_stats(business_id).await
-            }),
+            rpc_route(
+                Arc::clone(&service),
+                |_: &(i64,)| AnySignedInUser,
+                |service, (business_id,): (i64,)| async move { service.business_stats(business_id).await },
+            ),
         )
         .route(
             "/rpc/analytics/all_business_stats",
-            rpc_route(service, |service, (): ()| async move { service.all_business_stats().await }),
+            rpc_route(service, |_: &()| NoUser, |service, (): ()| async move { service.all_business_stats().await }),
         )
 }
 

@@ -1,34 +1,48 @@
-//! The client half of a hop: one [`PeerClient`] per remote module, with pooled keep-alive connections, a timeout on
-//! every call, retries with exponential backoff and jitter for idempotent calls, a circuit breaker, the service
-//! credential, and `traceparent` and member-token propagation.
+//! The client half of a hop: one [`PeerClient`] per remote module, with pooled keep-alive connections, a deadline on
+//! every call (retries included), retries with exponential backoff and full jitter for idempotent calls, a circuit
+//! breaker, the service credential, and `traceparent` and member-token propagation.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rewards_platform::RemoteFailure;
+use rewards_platform::{HopRefusal, RemoteFailure};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use crate::transport::breaker::CircuitBreaker;
 use crate::transport::context;
+use crate::transport::server::HopRefusalBody;
 
 /// The header that carries the service credential on internal calls.
 pub const SERVICE_CREDENTIAL_HEADER: &str = "x-rewards-service-credential";
 
-/// The first retry waits about this long; each later one doubles it.
+/// The first retry waits up to this long; each later one doubles the ceiling.
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);
+
+/// A retry is not started with less time than this left before the call's deadline.
+const SHORTEST_USEFUL_ATTEMPT: Duration = Duration::from_millis(5);
 
 /// How every peer call behaves.
 #[derive(Debug, Clone, Copy)]
 pub struct PeerSettings {
     /// The deadline of one attempt, connection included.
     pub call_timeout: Duration,
-    /// How many attempts an idempotent call gets in all.
+    /// How many attempts an idempotent call gets in all, if its deadline leaves time for them.
     pub max_attempts: u32,
+    /// The time a call may spend on retries beyond one `call_timeout`: a call's overall deadline is
+    /// `call_timeout + retry_budget`, so a hung peer costs at most that, however many attempts are allowed.
+    pub retry_budget: Duration,
     /// Consecutive failures that open the breaker.
     pub breaker_failure_threshold: u32,
     /// How long the breaker stays open before a trial call.
     pub breaker_open_duration: Duration,
+}
+
+impl PeerSettings {
+    /// The longest one call may take, retries included.
+    pub fn call_deadline(&self) -> Duration {
+        self.call_timeout + self.retry_budget
+    }
 }
 
 /// Whether a call may be sent twice.
@@ -44,7 +58,10 @@ pub enum Idempotence {
 enum AttemptFailure {
     /// The peer could not be reached, timed out, or answered 5xx: counts against the breaker.
     Unreachable { message: String, request_was_sent: bool },
-    /// The peer answered but refused the call (bad credential, unknown method): retrying cannot help.
+    /// The peer refused the member's token for this call (401 or 403): the caller's answer, not an outage.
+    RefusedAtHop(HopRefusal),
+    /// The peer answered but refused the call for another reason (bad service credential, unknown method,
+    /// unreadable arguments): a deployment fault that retrying cannot help.
     Refused(String),
 }
 
@@ -84,7 +101,12 @@ impl PeerClient {
             module,
             base_url: base_url.trim_end_matches('/').to_owned(),
             http,
-            breaker: CircuitBreaker::new(settings.breaker_failure_threshold, settings.breaker_open_duration),
+            // A trial call cannot outlive the call that makes it, so after a call's deadline it is presumed lost.
+            breaker: CircuitBreaker::new(
+                settings.breaker_failure_threshold,
+                settings.breaker_open_duration,
+                settings.call_deadline(),
+            ),
             service_credential,
             settings,
         })
@@ -114,17 +136,20 @@ impl PeerClient {
 
     /// Calls `method` on the peer with `arguments`, and decodes its `Result<T, E>` answer.
     ///
-    /// Transport failures become `E::unavailable`. Idempotent calls are retried up to `max_attempts` times with
-    /// exponential backoff and jitter; every attempt first asks the breaker.
+    /// Transport failures become `E::unavailable`, and a refusal of the member's token becomes
+    /// `E::refused_at_hop`. Idempotent calls are retried up to `max_attempts` times with exponential backoff and
+    /// full jitter, but never past the call's deadline (`call_timeout + retry_budget`); every attempt first asks the
+    /// breaker.
     pub async fn call<A, T, E>(&self, method: &'static str, arguments: &A, idempotence: Idempotence) -> Result<T, E>
     where
         A: Serialize + Sync,
         T: DeserializeOwned,
         E: DeserializeOwned + RemoteFailure,
     {
+        let deadline = Instant::now() + self.settings.call_deadline();
         let call_context = context::current()
             .unwrap_or_else(|| context::CallContext { trace_id: context::new_trace_id(), member_token: None });
-        let span = tracing::debug_span!("peer_call", peer = self.module, method, trace_id = %call_context.trace_id);
+        let span = tracing::info_span!("peer_call", peer = self.module, method, trace_id = %call_context.trace_id);
         async {
             let body = serde_json::to_vec(arguments)
                 .map_err(|error| E::unavailable(format!("could not encode the call to {}: {error}", self.module)))?;
@@ -135,7 +160,9 @@ impl PeerClient {
                 if !self.breaker.allow_call() {
                     return Err(E::unavailable(format!("the circuit to {} is open", self.module)));
                 }
-                let failure = match self.attempt::<T, E>(&url, &body, &call_context).await {
+                let attempt_timeout =
+                    self.settings.call_timeout.min(deadline.saturating_duration_since(Instant::now()));
+                let failure = match self.attempt::<T, E>(&url, &body, &call_context, attempt_timeout).await {
                     Ok(answer) => {
                         self.breaker.record_success();
                         return answer;
@@ -143,9 +170,15 @@ impl PeerClient {
                     Err(failure) => failure,
                 };
                 let (message, may_retry) = match failure {
+                    AttemptFailure::RefusedAtHop(refusal) => {
+                        // The peer is alive and did its per-hop check; the answer belongs to the caller.
+                        self.breaker.record_success();
+                        return Err(E::refused_at_hop(refusal));
+                    }
                     AttemptFailure::Refused(message) => {
                         // The peer is alive; it is the call that is wrong, so the breaker is not charged.
                         self.breaker.record_success();
+                        tracing::warn!(%message, "peer refused the call");
                         return Err(E::unavailable(message));
                     }
                     AttemptFailure::Unreachable { message, request_was_sent } => {
@@ -153,11 +186,14 @@ impl PeerClient {
                         (message, idempotence == Idempotence::Idempotent || !request_was_sent)
                     }
                 };
-                if !may_retry || attempt >= self.settings.max_attempts {
+                let backoff = backoff_before_retry(attempt);
+                let time_left = deadline.saturating_duration_since(Instant::now());
+                if !may_retry || attempt >= self.settings.max_attempts || time_left < backoff + SHORTEST_USEFUL_ATTEMPT
+                {
                     tracing::debug!(attempt, %message, "peer call failed");
                     return Err(E::unavailable(message));
                 }
-                tokio::time::sleep(backoff_before_retry(attempt)).await;
+                tokio::time::sleep(backoff).await;
             }
         }
         .instrument(span)
@@ -169,6 +205,7 @@ impl PeerClient {
         url: &str,
         body: &[u8],
         call_context: &context::CallContext,
+        timeout: Duration,
     ) -> Result<Result<T, E>, AttemptFailure>
     where
         T: DeserializeOwned,
@@ -177,6 +214,7 @@ impl PeerClient {
         let mut request = self
             .http
             .post(url)
+            .timeout(timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(SERVICE_CREDENTIAL_HEADER, &self.service_credential)
             .header("traceparent", context::traceparent_for(&call_context.trace_id))
@@ -195,6 +233,17 @@ impl PeerClient {
                 request_was_sent: true,
             });
         }
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            let bytes = response.bytes().await.unwrap_or_default();
+            return Err(match serde_json::from_slice::<HopRefusalBody>(&bytes) {
+                Ok(body) => AttemptFailure::RefusedAtHop(body.hop_refusal),
+                Err(_) => AttemptFailure::Refused(format!(
+                    "{} refused the call with {status}: {}",
+                    self.module,
+                    String::from_utf8_lossy(&bytes)
+                )),
+            });
+        }
         if !status.is_success() {
             return Err(AttemptFailure::Refused(format!("{} refused the call with {status}", self.module)));
         }
@@ -207,12 +256,12 @@ impl PeerClient {
     }
 }
 
-/// Exponential backoff with full jitter: a random wait between half and all of `FIRST_BACKOFF * 2^(attempt-1)`.
+/// Exponential backoff with full jitter: a random wait between zero and `FIRST_BACKOFF * 2^(attempt-1)`, so that
+/// callers that failed together do not retry together.
 fn backoff_before_retry(attempt: u32) -> Duration {
     let ceiling = FIRST_BACKOFF.saturating_mul(1 << attempt.saturating_sub(1).min(6));
     let ceiling_micros = u64::try_from(ceiling.as_micros()).unwrap_or(u64::MAX);
-    let jittered = rand::random_range(ceiling_micros / 2..=ceiling_micros);
-    Duration::from_micros(jittered)
+    Duration::from_micros(rand::random_range(0..=ceiling_micros))
 }
 
 #[cfg(test)]
@@ -220,11 +269,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_grows_and_stays_jittered_within_bounds() {
+    fn backoff_stays_under_a_doubling_ceiling() {
         for attempt in 1..=4 {
             let ceiling = FIRST_BACKOFF * (1 << (attempt - 1));
             let wait = backoff_before_retry(attempt);
-            assert!(wait >= ceiling / 2 && wait <= ceiling, "attempt {attempt}: {wait:?}");
+            assert!(wait <= ceiling, "attempt {attempt}: {wait:?}");
         }
+        // Full jitter draws from the whole range; a thousand draws all in its upper half would take odds of 2^-1000.
+        assert!((0..1_000).any(|_| backoff_before_retry(3) < FIRST_BACKOFF * 2));
     }
 }

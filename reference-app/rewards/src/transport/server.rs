@@ -1,19 +1,21 @@
 //! The server half of a hop: `/rpc/{module}/{method}` routes for the modules this process hosts, behind a guard
-//! that demands the service credential, re-verifies the member's token, and restores the caller's trace.
+//! that demands the service credential, re-verifies the member's token, and restores the caller's trace; and, in
+//! each route, the check that the verified token speaks for the user the call acts for.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{Request, State};
+use axum::extract::{Extension, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use axum::{Json, Router};
-use rewards_platform::{TokenKey, now_unix_seconds};
-use serde::Serialize;
+use rewards_platform::{HopRefusal, Role, TokenClaims, TokenKey, now_unix_seconds};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 use crate::transport::client::SERVICE_CREDENTIAL_HEADER;
@@ -27,6 +29,60 @@ pub struct RpcGuard {
     /// The key that member tokens are re-verified with.
     pub token_key: TokenKey,
 }
+
+/// Who an internal call acts for, which decides what the member's token must prove at this hop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActingFor {
+    /// No signed-in user: registration, login, token verification, outbox deliveries and `verify`'s reads. The
+    /// service credential is enough.
+    NoUser,
+    /// Some signed-in user, whoever it is: reads by id that a user's request needs (a business, an offer, a
+    /// profile), which a member and a business owner both make.
+    AnySignedInUser,
+    /// Exactly this user in this role: calls that name the member or the acting owner in their arguments.
+    User {
+        /// The user id the call names.
+        user_id: i64,
+        /// The role that user must have.
+        role: Role,
+    },
+}
+
+impl ActingFor {
+    /// The call acts for this member.
+    pub fn member(user_id: i64) -> ActingFor {
+        ActingFor::User { user_id, role: Role::Member }
+    }
+
+    /// The call acts for this business account.
+    pub fn business_account(user_id: i64) -> ActingFor {
+        ActingFor::User { user_id, role: Role::Business }
+    }
+
+    /// Checks the claims of the token the call carried (verified by the guard) against who the call acts for.
+    pub fn check(self, claims: Option<&TokenClaims>) -> Result<(), HopRefusal> {
+        match (self, claims) {
+            (ActingFor::NoUser, _) => Ok(()),
+            (_, None) => Err(HopRefusal::MissingToken),
+            (ActingFor::AnySignedInUser, Some(_)) => Ok(()),
+            (ActingFor::User { user_id, role }, Some(claims)) if claims.user_id == user_id && claims.role == role => {
+                Ok(())
+            }
+            (ActingFor::User { .. }, Some(_)) => Err(HopRefusal::Forbidden),
+        }
+    }
+}
+
+/// The body of a 401 or 403 that refuses the member's token, so that the caller can pass the refusal on as such.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct HopRefusalBody {
+    /// Why the call was refused.
+    pub hop_refusal: HopRefusal,
+}
+
+/// The claims of the member's token, verified by the guard, for the route to check against its arguments.
+#[derive(Debug, Clone, Copy)]
+struct VerifiedToken(TokenClaims);
 
 /// Compares two byte strings in time that depends only on their lengths, so that a wrong credential leaks nothing
 /// about the right one through timing.
@@ -42,48 +98,83 @@ fn refusal(status: StatusCode, message: &str) -> Response {
     (status, message.to_owned()).into_response()
 }
 
-/// The per-hop check of every internal call: service credential, then (when present) the member's token.
-pub async fn guard_internal_call(State(guard): State<RpcGuard>, request: Request, next: Next) -> Response {
-    let headers = request.headers();
-    let credential = headers.get(SERVICE_CREDENTIAL_HEADER).map(|value| value.as_bytes()).unwrap_or_default();
-    if !constant_time_equal(credential, guard.service_credential.as_bytes()) {
-        return refusal(StatusCode::UNAUTHORIZED, "missing or wrong service credential");
-    }
-    let member_token = match bearer_token(headers) {
-        Some(token) => match guard.token_key.verify(token, now_unix_seconds()) {
-            Ok(_) => Some(token.to_owned()),
-            Err(error) => return refusal(StatusCode::UNAUTHORIZED, &error.to_string()),
-        },
-        None => None,
+/// Answers 401 or 403 with the refusal in a body the client understands.
+fn hop_refusal_response(hop_refusal: HopRefusal) -> Response {
+    let status = match hop_refusal {
+        HopRefusal::Forbidden => StatusCode::FORBIDDEN,
+        HopRefusal::MissingToken | HopRefusal::InvalidToken | HopRefusal::TokenExpired => StatusCode::UNAUTHORIZED,
     };
-    let trace_id = headers
+    (status, Json(HopRefusalBody { hop_refusal })).into_response()
+}
+
+/// The per-hop check of every internal call: service credential, then (when present) the member's token. The
+/// route then checks that the token speaks for the user its arguments name.
+pub async fn guard_internal_call(State(guard): State<RpcGuard>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let trace_id = request
+        .headers()
         .get("traceparent")
         .and_then(|value| value.to_str().ok())
         .and_then(context::trace_id_from_traceparent)
         .unwrap_or_else(context::new_trace_id);
-    let span = tracing::debug_span!("rpc_serve", path = %request.uri().path(), trace_id = %trace_id);
-    let call_context = CallContext { trace_id, member_token };
-    context::run_within(call_context, next.run(request).instrument(span)).await
+    let span = tracing::info_span!("rpc_serve", path = %request.uri().path(), trace_id = %trace_id);
+    async move {
+        let headers = request.headers();
+        let credential = headers.get(SERVICE_CREDENTIAL_HEADER).map(|value| value.as_bytes()).unwrap_or_default();
+        if !constant_time_equal(credential, guard.service_credential.as_bytes()) {
+            tracing::warn!("refused an internal call without the right service credential");
+            return refusal(StatusCode::UNAUTHORIZED, "missing or wrong service credential");
+        }
+        let member_token = bearer_token(headers).map(str::to_owned);
+        if let Some(token) = &member_token {
+            match guard.token_key.verify(token, now_unix_seconds()) {
+                Ok(claims) => {
+                    request.extensions_mut().insert(VerifiedToken(claims));
+                }
+                Err(error) => {
+                    let response = hop_refusal_response(HopRefusal::from(error));
+                    tracing::info!(status = response.status().as_u16(), %error, "refused the member's token");
+                    return response;
+                }
+            }
+        }
+        let call_context = CallContext { trace_id, member_token };
+        let response = context::run_within(call_context, next.run(request)).await;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1_000.0;
+        tracing::info!(status = response.status().as_u16(), elapsed_ms, "served");
+        response
+    }
+    .instrument(span)
+    .await
 }
 
-/// One RPC route: decodes the arguments, calls `handler` on the local module, and encodes its `Result`.
-pub fn rpc_route<S, A, T, E, F, Fut>(service: Arc<S>, handler: F) -> MethodRouter
+/// One RPC route: decodes the arguments, checks that the member's token speaks for the user that `acting_for` says
+/// the call acts for, calls `handler` on the local module, and encodes its `Result`.
+pub fn rpc_route<S, A, T, E, P, F, Fut>(service: Arc<S>, acting_for: P, handler: F) -> MethodRouter
 where
     S: ?Sized + Send + Sync + 'static,
     A: DeserializeOwned + Send + 'static,
     T: Serialize + 'static,
     E: Serialize + 'static,
+    P: Fn(&A) -> ActingFor + Clone + Send + Sync + 'static,
     F: Fn(Arc<S>, A) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<T, E>> + Send + 'static,
 {
-    post(move |body: Bytes| {
+    post(move |verified: Option<Extension<VerifiedToken>>, body: Bytes| {
         let service = Arc::clone(&service);
+        let acting_for = acting_for.clone();
         let handler = handler.clone();
         async move {
-            match serde_json::from_slice::<A>(&body) {
-                Ok(arguments) => Json(handler(service, arguments).await).into_response(),
-                Err(error) => refusal(StatusCode::BAD_REQUEST, &format!("unreadable arguments: {error}")),
+            let arguments = match serde_json::from_slice::<A>(&body) {
+                Ok(arguments) => arguments,
+                Err(error) => return refusal(StatusCode::BAD_REQUEST, &format!("unreadable arguments: {error}")),
+            };
+            let claims = verified.map(|Extension(VerifiedToken(claims))| claims);
+            if let Err(hop_refusal) = acting_for(&arguments).check(claims.as_ref()) {
+                tracing::info!(%hop_refusal, "the member's token does not cover this call");
+                return hop_refusal_response(hop_refusal);
             }
+            Json(handler(service, arguments).await).into_response()
         }
     })
 }
@@ -96,6 +187,20 @@ pub fn guarded(module_routes: Router, guard: RpcGuard) -> Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_acting_for_a_user_needs_that_users_token_in_that_role() {
+        let member = TokenClaims { user_id: 7, role: Role::Member, expires_at: i64::MAX };
+        let owner = TokenClaims { user_id: 8, role: Role::Business, expires_at: i64::MAX };
+        assert_eq!(ActingFor::NoUser.check(None), Ok(()));
+        assert_eq!(ActingFor::AnySignedInUser.check(Some(&owner)), Ok(()));
+        assert_eq!(ActingFor::AnySignedInUser.check(None), Err(HopRefusal::MissingToken));
+        assert_eq!(ActingFor::member(7).check(Some(&member)), Ok(()));
+        assert_eq!(ActingFor::member(7).check(None), Err(HopRefusal::MissingToken));
+        assert_eq!(ActingFor::member(9).check(Some(&member)), Err(HopRefusal::Forbidden));
+        assert_eq!(ActingFor::business_account(7).check(Some(&member)), Err(HopRefusal::Forbidden));
+        assert_eq!(ActingFor::business_account(8).check(Some(&owner)), Ok(()));
+    }
 
     #[test]
     fn credential_comparison_needs_equal_bytes() {

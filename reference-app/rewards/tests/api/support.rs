@@ -67,6 +67,7 @@ pub async fn start_app(topology: Topology, tuning: Tuning) -> RunningApp {
         data_dir: data_dir.path().to_path_buf(),
         listen: "127.0.0.1:0".to_owned(),
         topology,
+        peers: std::collections::BTreeMap::new(),
         tuning,
         executable: Some(rewards_binary()),
         log_arguments: Vec::new(),
@@ -202,8 +203,110 @@ pub fn error_code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or_else(|| panic!("not the error shape: {body}"))
 }
 
+/// How many rows a table of a database file holds, read directly by the test (never by the app).
+pub fn row_count(database_file: &Path, table: &str) -> i64 {
+    let connection = rusqlite::Connection::open(database_file).unwrap();
+    connection.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0)).unwrap()
+}
+
 /// Runs `verify` on the app's files, letting the outbox drain first, and asserts that it finds nothing.
 pub async fn assert_verify_passes(data_dir: &Path) {
     let report = rewards::verify::verify(data_dir, Duration::from_secs(10)).await.unwrap();
     assert!(report.findings.is_empty(), "verify found: {:#?}", report.findings);
+}
+
+/// A `rewards` process started from the built binary: its announced URL, and every line it writes on stderr (its
+/// logs). It is killed on drop, unless it was already stopped.
+pub struct RewardsProcess {
+    pub url: String,
+    child: std::process::Child,
+    stderr_lines: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl RewardsProcess {
+    /// Starts `rewards ARGUMENTS` with `environment` added and waits until it prints the address it listens on.
+    pub fn start(arguments: &[&str], environment: &[(&str, &str)]) -> RewardsProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(rewards_binary())
+            .args(arguments)
+            .envs(environment.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr_lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let collected = Arc::clone(&stderr_lines);
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                collected.lock().unwrap().push(line);
+            }
+        });
+        let mut first_line = String::new();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut first_line).unwrap();
+        // Keep reading so that the process never blocks on a full pipe.
+        std::thread::spawn(move || for _ in stdout.lines().map_while(Result::ok) {});
+        let url = first_line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| {
+                let logs = stderr_lines.lock().unwrap().join("\n");
+                panic!("rewards {arguments:?} printed {first_line:?} instead of its address; its log:\n{logs}")
+            })
+            .trim()
+            .to_owned();
+        RewardsProcess { url, child, stderr_lines }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The log lines written so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.stderr_lines.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM, as an operator or a service manager stops a process, and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = rustix::process::Pid::from_raw(i32::try_from(self.child.id()).unwrap()).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for RewardsProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether a process runs (a zombie, which has exited but not been reaped, does not).
+pub fn is_running(pid: u64) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Waits up to five seconds for every process in `pids` to exit, and returns those still running.
+pub fn survivors_after_grace(pids: &[u64]) -> Vec<u64> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while pids.iter().any(|pid| is_running(*pid)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    pids.iter().copied().filter(|pid| is_running(*pid)).collect()
+}
+
+/// The process ids in `DIR/services.json`, by module.
+pub fn service_pids(data_dir: &Path) -> std::collections::BTreeMap<String, u64> {
+    let services: Value = serde_json::from_slice(&std::fs::read(data_dir.join("services.json")).unwrap()).unwrap();
+    services
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(module, service)| (module.clone(), service["pid"].as_u64().unwrap()))
+        .collect()
 }

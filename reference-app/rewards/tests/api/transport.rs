@@ -1,20 +1,26 @@
-//! The hop itself, against a small server built from the real transport pieces: the guard demands the service
-//! credential and re-verifies member tokens, `traceparent` and the member's token travel with each call, timeouts
-//! cut slow peers off, only idempotent calls are retried after a timeout, and the breaker makes calls to a dead peer
+//! The hop itself, against small servers built from the real transport pieces: the guard demands the service
+//! credential and re-verifies member tokens, each route checks that the token speaks for the user its call acts for,
+//! `traceparent` and the member's token travel with each call, timeouts cut slow peers off, only idempotent calls
+//! are retried after a timeout, no call outlives its overall deadline, and the breaker makes calls to a dead peer
 //! fail fast.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::routing::post;
 use axum::{Json, Router};
+use rewards::composition::{Placement, compose, monolith_database_file};
+use rewards::config::{Secrets, Topology};
+use rewards::seed::{SeedRequest, seed};
+use rewards::transport::bindings::{PointsClient, points_routes};
 use rewards::transport::breaker::BreakerPosition;
 use rewards::transport::client::{Idempotence, PeerClient, PeerSettings, SERVICE_CREDENTIAL_HEADER};
 use rewards::transport::context::{self, CallContext};
 use rewards::transport::server::{RpcGuard, guarded};
-use rewards_platform::{Role, TokenClaims, TokenKey, now_unix_seconds};
-use rewards_points::api::SubscriberFailure;
+use rewards_platform::{HopRefusal, Role, TokenClaims, TokenKey, now_unix_seconds};
+use rewards_points::api::{EmitRequest, PointsApi, PointsError, RedeemRequest, SubscriberFailure};
 
 const CREDENTIAL: &str = "test-service-credential";
 
@@ -27,6 +33,7 @@ fn settings(call_timeout: Duration, max_attempts: u32) -> PeerSettings {
     PeerSettings {
         call_timeout,
         max_attempts,
+        retry_budget: call_timeout * 2,
         breaker_failure_threshold: 2,
         breaker_open_duration: Duration::from_secs(60),
     }
@@ -82,7 +89,7 @@ async fn calls_carry_the_trace_and_the_member_token_and_need_the_credential() {
 
     let tampered = CallContext { trace_id: trace_id.clone(), member_token: Some(format!("{token}x")) };
     let refused = echo(&client, tampered).await.unwrap_err();
-    assert!(refused.0.contains("401"), "a tampered member token must be refused at the hop: {refused}");
+    assert!(refused.0.contains("malformed"), "a tampered member token must be refused at the hop: {refused}");
 
     let impostor = PeerClient::new("probe", &url, "wrong".to_owned(), settings(Duration::from_secs(2), 1)).unwrap();
     let refused = echo(&impostor, CallContext { trace_id, member_token: None }).await.unwrap_err();
@@ -131,4 +138,122 @@ async fn the_breaker_opens_on_a_dead_peer_and_then_fails_without_calling() {
     let outcome: Result<(), SubscriberFailure> = client.call("echo", &(), Idempotence::Idempotent).await;
     let failure = outcome.unwrap_err();
     assert!(failure.0.contains("circuit") && failure.0.contains("open"), "{failure}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_peer_costs_one_call_timeout_plus_the_retry_budget_however_many_attempts_are_allowed() {
+    let (url, slow_calls) = start_probe_server().await;
+    let call_timeout = Duration::from_millis(300);
+    let bounded = PeerSettings {
+        retry_budget: Duration::from_millis(100),
+        breaker_failure_threshold: 100,
+        ..settings(call_timeout, 10)
+    };
+    let client = PeerClient::new("probe", &url, CREDENTIAL.to_owned(), bounded).unwrap();
+    let started = Instant::now();
+    let outcome: Result<(), SubscriberFailure> = client.call("slow", &(), Idempotence::Idempotent).await;
+    let elapsed = started.elapsed();
+    assert!(outcome.is_err());
+    // Ten attempts of 300 ms would take three seconds; the deadline allows 400 ms. The bound leaves room for a
+    // loaded machine while staying far below what per-attempt timeouts alone would cost.
+    assert!(elapsed < Duration::from_millis(1_500), "took {elapsed:?}");
+    assert!(slow_calls.load(Ordering::SeqCst) < 10, "the deadline must end the retries before the attempts run out");
+}
+
+/// Points served over loopback behind the real guard, on a seeded monolith database, and a client for it.
+struct PointsOverLoopback {
+    _directory: tempfile::TempDir,
+    client: PointsClient,
+    token_key: TokenKey,
+    member_ids: Vec<i64>,
+    owner_id: i64,
+    business_id: i64,
+}
+
+async fn points_over_loopback() -> PointsOverLoopback {
+    let directory = tempfile::tempdir().unwrap();
+    let tuning = crate::support::test_tuning();
+    let request = SeedRequest { members: 2, businesses: 1, offers_per_business: 1, welcome_purchase_bs: 10 };
+    let seeded = seed(directory.path(), &Topology::Monolith, &tuning, &request).await.unwrap();
+    let secrets = Secrets::load_or_create(directory.path()).unwrap();
+    let composition =
+        compose(&Placement::all_local_in(&monolith_database_file(directory.path())), &secrets, &tuning).unwrap();
+    let guard = RpcGuard {
+        service_credential: Arc::from(secrets.service_credential.as_str()),
+        token_key: secrets.token_key.clone(),
+    };
+    let router = guarded(points_routes(composition.points.unwrap()), guard);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let client = PeerClient::new("points", &url, secrets.service_credential.clone(), tuning.peer_settings()).unwrap();
+    // Seeded accounts are numbered in order: the business owner first, then the members.
+    let owner_id = seeded.member_ids[0] - 1;
+    PointsOverLoopback {
+        _directory: directory,
+        client: PointsClient(Arc::new(client)),
+        token_key: secrets.token_key,
+        member_ids: seeded.member_ids,
+        owner_id,
+        business_id: seeded.business_ids[0],
+    }
+}
+
+impl PointsOverLoopback {
+    fn token(&self, user_id: i64, role: Role, lifetime_seconds: i64) -> String {
+        self.token_key.sign(&TokenClaims { user_id, role, expires_at: now_unix_seconds() + lifetime_seconds })
+    }
+
+    async fn as_caller<T>(&self, token: Option<String>, call: impl Future<Output = T>) -> T {
+        context::run_within(CallContext { trace_id: context::new_trace_id(), member_token: token }, call).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_refuses_a_call_whose_token_speaks_for_someone_else() {
+    let points = points_over_loopback().await;
+    let (member, other_member) = (points.member_ids[0], points.member_ids[1]);
+    let member_token = points.token(member, Role::Member, 60);
+    let balance = |token: Option<String>| points.as_caller(token, points.client.balance(member));
+
+    assert_eq!(balance(Some(member_token.clone())).await, Ok(10), "the member's own balance");
+    let refusals = [
+        ("no token", None, HopRefusal::MissingToken),
+        ("another member's token", Some(points.token(other_member, Role::Member, 60)), HopRefusal::Forbidden),
+        ("the same id as a business account", Some(points.token(member, Role::Business, 60)), HopRefusal::Forbidden),
+        ("an expired token", Some(points.token(member, Role::Member, -1)), HopRefusal::TokenExpired),
+        (
+            "a token signed with another key",
+            Some(TokenKey::new(b"another key of thirty-two bytes!".to_vec()).sign(&TokenClaims {
+                user_id: member,
+                role: Role::Member,
+                expires_at: now_unix_seconds() + 60,
+            })),
+            HopRefusal::InvalidToken,
+        ),
+    ];
+    for (case, token, refusal) in refusals {
+        assert_eq!(balance(token).await, Err(PointsError::RefusedAtHop(refusal)), "{case}");
+    }
+
+    // An emit acts for the owner it names: a member's token, or another owner's, cannot make it.
+    let emit = |acting_user_id: i64| EmitRequest {
+        acting_user_id,
+        business_id: points.business_id,
+        member_id: member,
+        purchase_cents: 1_000,
+        idempotency_key: format!("hop-{acting_user_id}"),
+    };
+    let forged = points.as_caller(Some(member_token.clone()), points.client.emit(emit(points.owner_id))).await;
+    assert_eq!(forged, Err(PointsError::RefusedAtHop(HopRefusal::Forbidden)));
+    let owner_token = points.token(points.owner_id, Role::Business, 60);
+    let impersonated =
+        points.as_caller(Some(owner_token.clone()), points.client.emit(emit(points.owner_id + 100))).await;
+    assert_eq!(impersonated, Err(PointsError::RefusedAtHop(HopRefusal::Forbidden)));
+    let genuine = points.as_caller(Some(owner_token), points.client.emit(emit(points.owner_id))).await.unwrap();
+    assert_eq!((genuine.points, genuine.balance), (10, 20));
+    // A redeem acts for the member it names.
+    let redeem = RedeemRequest { member_id: other_member, offer_id: 1, idempotency_key: "hop-redeem".to_owned() };
+    let forged = points.as_caller(Some(member_token), points.client.redeem(redeem)).await;
+    assert_eq!(forged, Err(PointsError::RefusedAtHop(HopRefusal::Forbidden)));
 }
