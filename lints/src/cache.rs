@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::extract::{FileContext, FileFacts};
+use crate::model::Model;
 
 /// Bumped whenever the shape or meaning of [`FileFacts`] changes.
 const FORMAT_VERSION: u32 = 1;
@@ -39,20 +40,25 @@ pub fn key(context: &FileContext<'_>, text: &str) -> CacheKey {
     (hash_with(0x5eab_5eab), hash_with(0xfac7_5ca7))
 }
 
-/// Facts by key: what the last run left, and what this run used.
+/// Facts by key, as the last run left them, and what this run took from them.
+///
+/// A hit moves the facts out of the cache into the model, and [`FactsCache::save`] writes them
+/// back from the model: facts are never copied, which on a warm check of a large workspace was
+/// most of the time spent.
 #[derive(Debug, Default)]
 pub struct FactsCache {
-    previous: HashMap<CacheKey, FileFacts>,
-    used: Mutex<HashMap<CacheKey, FileFacts>>,
+    previous: Mutex<HashMap<CacheKey, FileFacts>>,
+    /// How many entries were loaded, to tell an unchanged cache from a changed one.
+    loaded: usize,
     /// Files whose facts came from the cache, and files that were parsed, in this run.
     hits: Mutex<(usize, usize)>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Stored {
+struct Stored<Entries> {
     seams_version: String,
     format_version: u32,
-    entries: Vec<(CacheKey, FileFacts)>,
+    entries: Entries,
 }
 
 impl FactsCache {
@@ -63,15 +69,15 @@ impl FactsCache {
 
     /// Loads the cache; anything unreadable, corrupt or from another version gives an empty one.
     pub fn load(path: &Path) -> FactsCache {
-        let previous = std::fs::read(path)
+        let previous: HashMap<CacheKey, FileFacts> = std::fs::read(path)
             .ok()
-            .and_then(|bytes| postcard::from_bytes::<Stored>(&bytes).ok())
+            .and_then(|bytes| postcard::from_bytes::<Stored<Vec<(CacheKey, FileFacts)>>>(&bytes).ok())
             .filter(|stored| {
                 stored.seams_version == env!("CARGO_PKG_VERSION") && stored.format_version == FORMAT_VERSION
             })
             .map(|stored| stored.entries.into_iter().collect())
             .unwrap_or_default();
-        FactsCache { previous, ..FactsCache::default() }
+        FactsCache { loaded: previous.len(), previous: Mutex::new(previous), ..FactsCache::default() }
     }
 
     /// An empty cache kept in memory (watch mode carries one from run to run).
@@ -79,9 +85,9 @@ impl FactsCache {
         FactsCache::default()
     }
 
-    /// The facts for a key, when a previous run extracted them.
-    pub fn get(&self, key: &CacheKey) -> Option<FileFacts> {
-        let found = self.previous.get(key).cloned();
+    /// Takes the facts for a key, when a previous run extracted them.
+    pub fn take(&self, key: &CacheKey) -> Option<FileFacts> {
+        let found = self.previous.lock().unwrap_or_else(|poison| poison.into_inner()).remove(key);
         let mut hits = self.hits.lock().unwrap_or_else(|poison| poison.into_inner());
         if found.is_some() {
             hits.0 += 1
@@ -91,28 +97,32 @@ impl FactsCache {
         found
     }
 
-    /// Records the facts this run used, for the next run.
-    pub fn put(&self, key: CacheKey, facts: &FileFacts) {
-        self.used.lock().unwrap_or_else(|poison| poison.into_inner()).insert(key, facts.clone());
-    }
-
     /// `(files from the cache, files parsed)` in this run.
     pub fn hit_counts(&self) -> (usize, usize) {
         *self.hits.lock().unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Turns this run's facts into the next run's cache, in memory.
-    pub fn roll_over(&mut self) {
-        let used = std::mem::take(self.used.get_mut().unwrap_or_else(|poison| poison.into_inner()));
-        self.previous = used;
-        *self.hits.get_mut().unwrap_or_else(|poison| poison.into_inner()) = (0, 0);
+    /// Makes a model's facts the next run's cache, in memory. Without a model (the run failed),
+    /// the cache keeps what this run did not take.
+    pub fn roll_over(&mut self, model: Option<&Model>) {
+        if let Some(model) = model {
+            let entries: HashMap<CacheKey, FileFacts> =
+                cached_entries(model).map(|(key, facts)| (key, facts.clone())).collect();
+            self.loaded = entries.len();
+            self.previous = Mutex::new(entries);
+        }
+        self.hits = Mutex::new((0, 0));
     }
 
-    /// Writes this run's facts (only those used, so the file never grows stale entries). A
-    /// failure to write is not an error: the next run is merely cold.
-    pub fn save(&self, path: &Path) {
-        let used = self.used.lock().unwrap_or_else(|poison| poison.into_inner());
-        let mut entries: Vec<(CacheKey, FileFacts)> = used.iter().map(|(key, facts)| (*key, facts.clone())).collect();
+    /// Writes the facts of a model's files (only those, so the file never grows stale entries).
+    /// When every file came from the cache and none was dropped, the file on disk is already
+    /// right and is left alone. A failure to write is not an error: the next run is merely cold.
+    pub fn save(&self, path: &Path, model: &Model) {
+        let (from_cache, parsed) = self.hit_counts();
+        if parsed == 0 && from_cache == self.loaded && path.is_file() {
+            return;
+        }
+        let mut entries: Vec<(CacheKey, &FileFacts)> = cached_entries(model).collect();
         entries.sort_by_key(|(key, _)| *key);
         let stored =
             Stored { seams_version: env!("CARGO_PKG_VERSION").to_owned(), format_version: FORMAT_VERSION, entries };
@@ -126,4 +136,9 @@ impl FactsCache {
             let _ = std::fs::rename(&temporary, path);
         }
     }
+}
+
+/// The files of a model that have a cache key, with their facts.
+fn cached_entries(model: &Model) -> impl Iterator<Item = (CacheKey, &FileFacts)> {
+    model.files.iter().filter_map(|file| file.cache_key.map(|key| (key, &file.facts)))
 }

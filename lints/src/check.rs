@@ -77,7 +77,7 @@ pub fn run_check(options: &CheckOptions) -> Result<CheckOutcome, CheckError> {
         let cache_path = crate::cache::FactsCache::path(&workspace.target_directory);
         let cache = crate::cache::FactsCache::load(&cache_path);
         let outcome = check_workspace(options, workspace, Some(&cache), started)?;
-        cache.save(&cache_path);
+        cache.save(&cache_path, &outcome.model);
         Ok(outcome)
     } else {
         check_workspace(options, workspace, None, started)

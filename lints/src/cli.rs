@@ -213,15 +213,16 @@ fn watch(args: &CheckArgs, style: HumanStyle) -> ExitCode {
                     }
                     watched_root = Some(root);
                 }
+                cache.roll_over(Some(&outcome.model));
             }
             Err(error) => {
                 eprint!("{}", crate::report::human::render_diagnostic(&error, style));
                 if watched_root.is_none() {
                     return ExitCode::from(EXIT_ERROR);
                 }
+                cache.roll_over(None);
             }
         }
-        cache.roll_over();
         let relevant = |event: &notify::Event| {
             !matches!(event.kind, notify::EventKind::Access(_))
                 && event.paths.iter().any(|path| {

@@ -52,6 +52,8 @@ pub struct SourceFile {
     pub module_path: Vec<String>,
     pub text: Arc<String>,
     pub facts: FileFacts,
+    /// The facts cache's key for this file, when the check ran with a cache.
+    pub cache_key: Option<crate::cache::CacheKey>,
 }
 
 /// A problem with one input that does not stop the run.
@@ -423,7 +425,7 @@ fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: Fil
         root_extern_aliases: &task.root_aliases,
     };
     let cache_key = state.cache.map(|_| crate::cache::key(&context, &text));
-    let cached = state.cache.zip(cache_key.as_ref()).and_then(|(cache, key)| cache.get(key));
+    let cached = state.cache.zip(cache_key.as_ref()).and_then(|(cache, key)| cache.take(key));
     // One file's bug must not take the run down: it becomes an internal error for that file.
     let analysed = match cached {
         Some(facts) => Ok(facts),
@@ -434,9 +436,6 @@ fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: Fil
             facts
         })),
     };
-    if let (Some(cache), Some(key), Ok(facts)) = (state.cache, cache_key, &analysed) {
-        cache.put(key, facts);
-    }
     let facts = match analysed {
         Ok(facts) => facts,
         Err(payload) => {
@@ -506,6 +505,7 @@ fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: Fil
         module_path: task.module_path,
         text: Arc::new(text),
         facts,
+        cache_key,
     };
     state.files.lock().unwrap_or_else(|poison| poison.into_inner()).push(file);
 }
