@@ -44,7 +44,8 @@ impl Dependency {
 pub struct Cycle {
     /// The component's modules, sorted by name.
     pub modules: Vec<ModuleId>,
-    /// The shortest cycle through the component's first module, which is repeated at the end.
+    /// A shortest cycle of the component, from its alphabetically first module, which is repeated
+    /// at the end (see [`shortest_cycle`]).
     pub cycle: Vec<ModuleId>,
     /// Edges whose removal breaks every cycle of the component, sorted by names.
     pub cuts: Vec<(ModuleId, ModuleId)>,
@@ -143,42 +144,15 @@ impl ModuleGraph {
                 let mut modules: Vec<ModuleId> = component.into_iter().map(|node| code_only[node]).collect();
                 modules.sort_by(|a, b| model.modules[*a].name.cmp(&model.modules[*b].name));
                 let members: BTreeSet<ModuleId> = modules.iter().copied().collect();
-                let cycle = self.shortest_cycle(model, modules[0], &members);
+                let successors: BTreeMap<ModuleId, Vec<ModuleId>> =
+                    modules.iter().map(|module| (*module, self.successors(model, *module, &members))).collect();
+                let cycle = shortest_cycle(&modules, &successors);
                 let (cuts, exact) = self.minimum_cuts(model, &members);
                 Cycle { modules, cycle, cuts, exact }
             })
             .collect();
         cycles.sort_by(|a, b| model.modules[a.modules[0]].name.cmp(&model.modules[b.modules[0]].name));
         cycles
-    }
-
-    /// The shortest cycle through `start`, by breadth-first search in alphabetical order.
-    fn shortest_cycle(&self, model: &Model, start: ModuleId, members: &BTreeSet<ModuleId>) -> Vec<ModuleId> {
-        let mut parent: BTreeMap<ModuleId, ModuleId> = BTreeMap::new();
-        let mut queue = VecDeque::from([start]);
-        let mut seen = BTreeSet::from([start]);
-        while let Some(current) = queue.pop_front() {
-            let successors = self.successors(model, current, members);
-            if successors.contains(&start) {
-                let mut path = vec![current];
-                while let Some(previous) = parent.get(path.last().unwrap_or(&start)) {
-                    path.push(*previous);
-                }
-                path.reverse();
-                if path.first() != Some(&start) {
-                    path.insert(0, start);
-                }
-                path.push(start);
-                return path;
-            }
-            for next in successors {
-                if seen.insert(next) {
-                    parent.insert(next, current);
-                    queue.push_back(next);
-                }
-            }
-        }
-        vec![start, start]
     }
 
     /// The edges to cut: the fewest reference sites whose removal makes the component acyclic
@@ -259,6 +233,62 @@ impl ModuleGraph {
 
 /// A set of edges to cut with its ranking key: total sites, number of edges, sorted names.
 type CutCandidate = (usize, usize, Vec<(String, String)>, Vec<(ModuleId, ModuleId)>);
+
+/// A shortest cycle of a component: a breadth-first search from every module, in alphabetical
+/// order, each visiting neighbours in alphabetical order. Of the shortest cycles found, the one
+/// from the alphabetically first start wins, so the cycle starts (and ends) at its own
+/// alphabetically first module, and among the shortest cycles through that module it is the
+/// first in alphabetical order of its path.
+///
+/// `modules` are sorted by name, and `successors` lists each one's neighbours inside the
+/// component, sorted by name.
+fn shortest_cycle(modules: &[ModuleId], successors: &BTreeMap<ModuleId, Vec<ModuleId>>) -> Vec<ModuleId> {
+    let mut best: Option<Vec<ModuleId>> = None;
+    for &start in modules {
+        let Some(cycle) = shortest_cycle_through(start, successors) else { continue };
+        if best.as_ref().is_none_or(|best| cycle.len() < best.len()) {
+            // Two modules and the repeated start: no cycle is shorter.
+            let shortest_possible = cycle.len() == 3;
+            best = Some(cycle);
+            if shortest_possible {
+                break;
+            }
+        }
+    }
+    best.unwrap_or_else(|| modules.iter().take(1).chain(modules.iter().take(1)).copied().collect())
+}
+
+/// The shortest cycle through `start`, by breadth-first search; it starts and ends with `start`.
+fn shortest_cycle_through(start: ModuleId, successors: &BTreeMap<ModuleId, Vec<ModuleId>>) -> Option<Vec<ModuleId>> {
+    let mut parent: BTreeMap<ModuleId, ModuleId> = BTreeMap::new();
+    let mut queue = VecDeque::from([start]);
+    let mut seen = BTreeSet::from([start]);
+    while let Some(current) = queue.pop_front() {
+        let next = successors.get(&current).map(Vec::as_slice).unwrap_or_default();
+        if next.contains(&start) {
+            let mut chain = Vec::new();
+            let mut node = current;
+            while node != start {
+                chain.push(node);
+                // Every visited module but the start has a parent.
+                let Some(previous) = parent.get(&node) else { break };
+                node = *previous;
+            }
+            chain.reverse();
+            let mut path = vec![start];
+            path.extend(chain);
+            path.push(start);
+            return Some(path);
+        }
+        for &next in next {
+            if seen.insert(next) {
+                parent.insert(next, current);
+                queue.push_back(next);
+            }
+        }
+    }
+    None
+}
 
 /// Whether the edges form a cycle among the members.
 fn has_cycle(members: &BTreeSet<ModuleId>, edges: &[(ModuleId, ModuleId)]) -> bool {

@@ -29,6 +29,70 @@ fn every_format_renders_a_cycle_fixture() {
     insta::assert_snapshot!("three_modules_json", json);
     let html = render::render_html(&view).unwrap();
     assert!(html.contains("<svg") && !html.contains("https://") && !html.contains("http://"));
+    insta::assert_snapshot!("three_modules_html", stable_html(&html));
+}
+
+/// The HTML page for a snapshot. It has nothing to redact: no clock, no absolute path and no
+/// version of seams reach it (checked here, so that one reaching it later fails loudly instead
+/// of making the snapshot differ between machines or releases).
+fn stable_html(html: &str) -> String {
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().display().to_string();
+    assert!(!html.contains(&checkout), "the page holds a path of this checkout");
+    assert!(!html.contains(&format!("seams {}", env!("CARGO_PKG_VERSION"))), "the page holds the version");
+    html.to_owned()
+}
+
+#[test]
+fn declared_only_and_used_dependencies_are_told_apart() {
+    let view = view_of("pass/graph_declared_dependencies", &ViewOptions::default());
+    let edges: Vec<(&str, &str, render::EdgeKind, usize)> =
+        view.edges.iter().map(|edge| (edge.from.as_str(), edge.to.as_str(), edge.kind, edge.reference_count)).collect();
+    assert_eq!(
+        edges,
+        [("orders", "notifications", render::EdgeKind::Declared, 0), ("orders", "payments", render::EdgeKind::Both, 1),]
+    );
+    assert!(view.cycles.is_empty(), "a declared-only dependency never makes a cycle");
+    let dot = render::render_dot(&view);
+    let declared_line = dot.lines().find(|line| line.contains("notifications") && line.contains("->")).unwrap();
+    assert!(declared_line.contains("dashed"), "{declared_line}");
+    let json = render::render_json(&view);
+    assert!(json.contains("\"kind\": \"declared\"") && json.contains("\"kind\": \"both\""), "{json}");
+    insta::assert_snapshot!("declared_dependencies_json", json);
+    let html = render::render_html(&view).unwrap();
+    insta::assert_snapshot!("declared_dependencies_html", stable_html(&html));
+}
+
+#[test]
+fn a_component_over_the_exact_limit_gets_a_greedy_cut_and_says_so() {
+    // Five modules that all call each other: 20 edges, over the 16 of the exhaustive search.
+    let case = fixtures_root().join("fail/cycles_greedy_cut");
+    let outcome = check(&case).unwrap();
+    assert_eq!(outcome.cycles.len(), 1);
+    let cycle = &outcome.cycles[0];
+    assert!(!cycle.exact);
+    // The suggested cut must break every cycle: what is left of the component is acyclic.
+    let mut left = petgraph::graph::DiGraph::<usize, ()>::new();
+    let nodes: Vec<_> = cycle.modules.iter().map(|module| left.add_node(*module)).collect();
+    for (from_index, from) in cycle.modules.iter().enumerate() {
+        for (to_index, to) in cycle.modules.iter().enumerate() {
+            let used = outcome.graph.dependency(*from, *to).is_some_and(|dependency| dependency.is_actual());
+            if used && !cycle.cuts.contains(&(*from, *to)) {
+                left.add_edge(nodes[from_index], nodes[to_index], ());
+            }
+        }
+    }
+    assert!(!petgraph::algo::is_cyclic_directed(&left), "the cut leaves a cycle");
+    assert_eq!(cycle.cuts.len(), 10);
+
+    let report = seams::report::json::build(&outcome);
+    assert_eq!(report.cycles[0].cut_search, "greedy");
+    let violation = outcome.violations.iter().find(|violation| violation.rule.as_str() == "dependency-cycle").unwrap();
+    assert!(violation.help.contains("(greedy search, may cut more than needed)"), "{}", violation.help);
+    let view = build_view(&outcome, &ViewOptions::default()).unwrap();
+    assert_eq!(view.cycles[0].cut_search, render::CutSearch::Greedy);
+    let html = render::render_html(&view).unwrap();
+    assert!(html.contains("greedy estimate, may cut more than needed"));
+    assert!(render::render_json(&view).contains("\"cut_search\": \"greedy\""));
 }
 
 #[test]
