@@ -2,7 +2,8 @@
 //! on new violations, and ratchet the debt down.
 //!
 //! Entries are fingerprints without line numbers (rule, from-module, to-module, file, target) with
-//! a count of sites, so moving code does not churn the file. Entries are grouped by the offended
+//! a count of sites, so moving code does not churn the file. A dependency cycle's entry is the
+//! component's modules instead, under the component's alphabetically first module. Entries are grouped by the offended
 //! module, so that the module's owners can review them, and the file is sorted deterministically.
 //! An entry that no longer matches as many sites as it allows is stale, and fails the run, so that
 //! fixed violations leave the baseline and cannot silently come back.
@@ -23,6 +24,11 @@ use crate::rules::{RuleCode, Severity, SourceRef, Violation};
 pub const DEFAULT_BASELINE_FILE: &str = "boundaries-baseline.toml";
 
 /// What identifies a violation across edits.
+///
+/// For a `dependency-cycle`, it is the component's modules (`from` and `to` are then its first
+/// module, and `file` and `target` are empty): a cycle has no one site, and identifying it by its
+/// first evidence site would make a new, earlier site look like a new cycle, and a module that
+/// joins the component look like the same one.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Fingerprint {
     pub to: String,
@@ -30,16 +36,49 @@ pub struct Fingerprint {
     pub from: String,
     pub file: String,
     pub target: String,
+    /// The modules of a dependency cycle's component, sorted by name (empty for other rules).
+    pub modules: Vec<String>,
 }
 
 impl Fingerprint {
     pub fn of(violation: &Violation) -> Fingerprint {
+        if violation.rule == RuleCode::DependencyCycle {
+            let first = violation.component.first().cloned().unwrap_or_default();
+            return Fingerprint {
+                to: first.clone(),
+                rule: violation.rule.as_str().to_owned(),
+                from: first,
+                file: String::new(),
+                target: String::new(),
+                modules: violation.component.clone(),
+            };
+        }
         Fingerprint {
             to: violation.to_module.clone(),
             rule: violation.rule.as_str().to_owned(),
             from: violation.from_module.clone(),
             file: violation.source.file.clone(),
             target: violation.target.clone(),
+            modules: Vec::new(),
+        }
+    }
+
+    /// The fingerprint as one line without line numbers, for SARIF's `partialFingerprints`.
+    pub fn key(&self) -> String {
+        if self.modules.is_empty() {
+            [self.rule.as_str(), &self.from, &self.to, &self.file, &self.target].join("|")
+        } else {
+            format!("{}|{}", self.rule, self.modules.join(","))
+        }
+    }
+
+    /// What the entry is about, for messages: the target and file, or the cycle's modules.
+    fn describe(&self) -> String {
+        if self.modules.is_empty() {
+            format!("{} `{}` in {}", self.rule, self.target, self.file)
+        } else {
+            let modules: Vec<String> = self.modules.iter().map(|module| format!("`{module}`")).collect();
+            format!("{} among {}", self.rule, modules.join(", "))
         }
     }
 }
@@ -75,13 +114,16 @@ struct RawModule {
     violations: Vec<Spanned<RawEntry>>,
 }
 
+/// An entry as written: `from`, `file` and `target` for a violation at a site, or `modules` for a
+/// dependency cycle.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEntry {
     rule: String,
-    from: String,
-    file: String,
-    target: String,
+    from: Option<String>,
+    file: Option<String>,
+    target: Option<String>,
+    modules: Option<Vec<String>>,
     count: usize,
 }
 
@@ -92,32 +134,57 @@ impl Baseline {
         let text = std::fs::read_to_string(path)
             .map_err(|error| ConfigError::MissingBaseline { path: path.to_owned(), message: error.to_string() })?;
         let source = Arc::new(text);
-        let raw: RawBaseline = toml::from_str(&source).map_err(|error| {
+        let invalid = |span: Range<usize>, message: String| {
             ConfigError::in_file(
                 ConfigErrorKind::InvalidBaseline,
                 path,
                 &source,
-                error.span().unwrap_or(0..0),
-                format!("the baseline cannot be read: {}", error.message().trim()),
+                span,
+                format!("the baseline cannot be read: {message}"),
                 "regenerate it with `--update-baseline`".to_owned(),
             )
-        })?;
+        };
+        let raw: RawBaseline = toml::from_str(&source)
+            .map_err(|error| invalid(error.span().unwrap_or(0..0), error.message().trim().to_owned()))?;
         let mut entries = Vec::new();
         for (module, entries_of_module) in raw.modules {
             for entry in entries_of_module.violations {
                 let span = entry.span();
                 let entry = entry.into_inner();
-                entries.push(BaselineEntry {
-                    fingerprint: Fingerprint {
-                        to: module.clone(),
-                        rule: entry.rule,
-                        from: entry.from,
-                        file: entry.file,
-                        target: entry.target,
-                    },
-                    count: entry.count,
-                    span,
-                });
+                let count = entry.count;
+                let fingerprint = match (entry.rule == RuleCode::DependencyCycle.as_str(), entry) {
+                    (true, RawEntry { rule, from: None, file: None, target: None, modules: Some(mut modules), .. }) => {
+                        modules.sort();
+                        Fingerprint {
+                            to: module.clone(),
+                            rule,
+                            from: module.clone(),
+                            file: String::new(),
+                            target: String::new(),
+                            modules,
+                        }
+                    }
+                    (
+                        false,
+                        RawEntry {
+                            rule, from: Some(from), file: Some(file), target: Some(target), modules: None, ..
+                        },
+                    ) => Fingerprint { to: module.clone(), rule, from, file, target, modules: Vec::new() },
+                    (true, _) => {
+                        return Err(invalid(
+                            span,
+                            "a dependency-cycle entry has `modules` and no `from`, `file` or `target`".to_owned(),
+                        ));
+                    }
+                    (false, _) => {
+                        return Err(invalid(
+                            span,
+                            "an entry has `from`, `file` and `target` (only a dependency-cycle entry has `modules`)"
+                                .to_owned(),
+                        ));
+                    }
+                };
+                entries.push(BaselineEntry { fingerprint, count, span });
             }
         }
         Ok(Baseline { path: path.to_owned(), relative, source, entries })
@@ -149,27 +216,33 @@ impl Baseline {
             }
             let (line, column) = index.line_column(&self.source, entry.span.start);
             let fingerprint = &entry.fingerprint;
+            let allowed = if fingerprint.modules.is_empty() {
+                format!("{} {}", entry.count, if entry.count == 1 { "site" } else { "sites" })
+            } else {
+                // A component is one violation: its entry is stale once those modules stop
+                // forming exactly that component.
+                format!("{} {}", entry.count, if entry.count == 1 { "cycle" } else { "cycles" })
+            };
             stale.push(Violation {
                 rule: RuleCode::StaleBaseline,
+                // The configured severity of `stale-baseline` is applied by the caller.
                 severity: Severity::Error,
                 from_module: fingerprint.from.clone(),
                 to_module: fingerprint.to.clone(),
                 source: SourceRef { file: self.relative.clone(), text: Arc::clone(&self.source) },
                 site: Site { line, column, bytes: entry.span.clone() },
-                target: fingerprint.target.clone(),
-                message: format!(
-                    "baseline entry for {} `{}` in {} allows {} {}, but {now} remain",
-                    fingerprint.rule,
-                    fingerprint.target,
-                    fingerprint.file,
-                    entry.count,
-                    if entry.count == 1 { "site" } else { "sites" },
-                ),
+                target: if fingerprint.modules.is_empty() {
+                    fingerprint.target.clone()
+                } else {
+                    fingerprint.modules.join(", ")
+                },
+                message: format!("baseline entry for {} allows {allowed}, but {now} remain", fingerprint.describe()),
                 label: "stale entry".to_owned(),
                 help: "the debt went down: run with `--prune-baseline` (or `--update-baseline`) to lower the entry, so that it cannot come back"
                     .to_owned(),
                 baselined: false,
                 owner: None,
+                component: Vec::new(),
             });
         }
         stale
@@ -210,13 +283,19 @@ pub fn render(violations: &[Violation], previous: Option<&Baseline>, mode: Basel
         }
     };
     let mut text = String::new();
-    text.push_str(
-        "# Known module-boundary violations, recorded by seams (`cargo xtask check-boundaries --update-baseline`).\n",
-    );
+    text.push_str(match mode {
+        BaselineUpdate::Update => {
+            "# Known module-boundary violations, written by seams `check --update-baseline` (records exactly today's).\n"
+        }
+        BaselineUpdate::Prune => {
+            "# Known module-boundary violations, last written by seams `check --prune-baseline` (only lowers or removes).\n"
+        }
+    });
     text.push_str("# Violations listed here do not fail the check; new ones, and more sites of a listed one, do.\n");
     text.push_str("# Entries have no line numbers, so moving code does not change this file. An entry that\n");
     text.push_str("# matches fewer sites than its count is stale and fails the check: run --prune-baseline.\n");
-    text.push_str("# Grouped by the module whose boundary is crossed, so that its owners can review them.\n");
+    text.push_str("# Grouped by the module whose boundary is crossed, so that its owners can review them; a\n");
+    text.push_str("# dependency cycle is listed by its modules, under the first of them.\n");
     let mut by_module: BTreeMap<&str, Vec<(&Fingerprint, usize)>> = BTreeMap::new();
     for (fingerprint, count) in &counts {
         by_module.entry(fingerprint.to.as_str()).or_default().push((fingerprint, *count));
@@ -224,13 +303,22 @@ pub fn render(violations: &[Violation], previous: Option<&Baseline>, mode: Basel
     for (module, entries) in by_module {
         text.push_str(&format!("\n[modules.{}]\nviolations = [\n", toml_key(module)));
         for (fingerprint, count) in entries {
-            text.push_str(&format!(
-                "  {{ rule = {}, from = {}, file = {}, target = {}, count = {count} }},\n",
-                toml_string(&fingerprint.rule),
-                toml_string(&fingerprint.from),
-                toml_string(&fingerprint.file),
-                toml_string(&fingerprint.target),
-            ));
+            if fingerprint.modules.is_empty() {
+                text.push_str(&format!(
+                    "  {{ rule = {}, from = {}, file = {}, target = {}, count = {count} }},\n",
+                    toml_string(&fingerprint.rule),
+                    toml_string(&fingerprint.from),
+                    toml_string(&fingerprint.file),
+                    toml_string(&fingerprint.target),
+                ));
+            } else {
+                let modules: Vec<String> = fingerprint.modules.iter().map(|module| toml_string(module)).collect();
+                text.push_str(&format!(
+                    "  {{ rule = {}, modules = [{}], count = {count} }},\n",
+                    toml_string(&fingerprint.rule),
+                    modules.join(", "),
+                ));
+            }
         }
         text.push_str("]\n");
     }

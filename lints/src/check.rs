@@ -17,6 +17,10 @@ pub struct CheckOptions {
     pub config_path: Option<PathBuf>,
     /// Read and write the facts cache under the workspace's target directory.
     pub use_cache: bool,
+    /// Go on when the baseline is missing or cannot be parsed, keeping the reason in
+    /// [`CheckOutcome::unusable_baseline`]: for `--update-baseline`, which rebuilds the file.
+    /// Otherwise either is a configuration error, so that a broken baseline never passes.
+    pub rebuild_baseline: bool,
 }
 
 #[derive(Debug)]
@@ -27,17 +31,38 @@ pub struct CheckOutcome {
     pub violations: Vec<Violation>,
     /// The baseline that was applied, if any.
     pub baseline: Option<crate::baseline::Baseline>,
+    /// With [`CheckOptions::rebuild_baseline`]: why the baseline that should have been applied
+    /// could not be (missing, unreadable or unparsable). No baseline was applied then.
+    pub unusable_baseline: Option<ConfigError>,
+    /// What the report covers, when it is not everything (`--changed-since`).
+    pub scope: Option<ReportScope>,
     pub elapsed: Duration,
 }
 
+/// The findings a `--changed-since` report keeps: the whole workspace is analysed, but only
+/// violations in changed files are reported (with every cycle and stale baseline entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportScope {
+    /// The git revision the files are compared with.
+    pub changed_since: String,
+    /// How many files changed since that revision (committed, staged, unstaged or untracked).
+    pub changed_files: usize,
+    /// Violations found in the whole workspace, before keeping only the changed files'.
+    pub violations_found: usize,
+}
+
 impl CheckOutcome {
-    /// Keeps only violations whose site is in one of `files` (workspace-relative paths), and
-    /// every cycle and stale baseline entry, which belong to no single changed file.
-    pub fn restrict_to_files(&mut self, files: &std::collections::BTreeSet<String>) {
+    /// Keeps only violations whose site is in one of `files` (workspace-relative paths changed
+    /// since `revision`), and every cycle and stale baseline entry, which belong to no single
+    /// changed file; records the scope for the reports.
+    pub fn restrict_to_changed_files(&mut self, revision: &str, files: &std::collections::BTreeSet<String>) {
+        let violations_found = self.violations.len();
         self.violations.retain(|violation| {
             matches!(violation.rule, crate::rules::RuleCode::DependencyCycle | crate::rules::RuleCode::StaleBaseline)
                 || files.contains(&violation.source.file)
         });
+        self.scope =
+            Some(ReportScope { changed_since: revision.to_owned(), changed_files: files.len(), violations_found });
     }
 
     /// Violations that fail the run: errors not covered by a baseline.
@@ -105,16 +130,36 @@ fn check_workspace(
     let graph = crate::graph::ModuleGraph::build(&model);
     let cycles = graph.cycles(&model);
     let mut violations = crate::rules::run_all(&model, &graph, &cycles);
-    let baseline = match crate::baseline::locate(&model.config, &model.workspace.root)? {
+    let mut unusable_baseline = None;
+    let located = crate::baseline::locate(&model.config, &model.workspace.root).and_then(|path| match path {
         Some(path) => {
             let relative = model.workspace.relative_path(&path);
-            let baseline = crate::baseline::Baseline::load(&path, relative)?;
-            let stale = baseline.apply(&mut violations);
-            violations.extend(stale);
-            violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-            Some(baseline)
+            crate::baseline::Baseline::load(&path, relative).map(Some)
         }
-        None => None,
+        None => Ok(None),
+    });
+    let baseline = match located {
+        Ok(baseline) => baseline,
+        Err(error) if options.rebuild_baseline => {
+            unusable_baseline = Some(error);
+            None
+        }
+        Err(error) => return Err(error.into()),
     };
-    Ok(CheckOutcome { model, graph, cycles, violations, baseline, elapsed: started.elapsed() })
+    if let Some(baseline) = &baseline {
+        let mut stale = baseline.apply(&mut violations);
+        crate::rules::apply_severity(&model.config, &mut stale);
+        violations.extend(stale);
+        violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    }
+    Ok(CheckOutcome {
+        model,
+        graph,
+        cycles,
+        violations,
+        baseline,
+        unusable_baseline,
+        scope: None,
+        elapsed: started.elapsed(),
+    })
 }

@@ -90,6 +90,10 @@ impl CheckArgs {
             manifest_path: self.manifest_path.clone(),
             config_path: self.config.clone(),
             use_cache: !self.no_cache,
+            // Only --update-baseline may replace a missing or broken baseline: it records today's
+            // violations and needs nothing from the old file. --prune-baseline must never add debt,
+            // so it needs an old file to lower.
+            rebuild_baseline: self.update_baseline,
         }
     }
 }
@@ -128,7 +132,7 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
         match crate::changes::changed_files(&outcome.model.workspace.root, revision) {
             Ok(changed) => {
                 let before = outcome.violations.len();
-                outcome.restrict_to_files(&changed);
+                outcome.restrict_to_changed_files(revision, &changed);
                 notes.push(format!(
                     "note: the whole workspace was analysed; reporting only violations in the {} files changed since {revision} ({} of {before} findings; cycles and stale baseline entries are always reported)",
                     changed.len(),
@@ -266,6 +270,9 @@ fn write_baseline(args: &CheckArgs, outcome: &crate::check::CheckOutcome) -> Exi
             None => outcome.model.workspace.root.join(crate::baseline::DEFAULT_BASELINE_FILE),
         }
     });
+    if let Some(error) = &outcome.unusable_baseline {
+        eprintln!("note: {error}; writing a new baseline from today's violations");
+    }
     let text = crate::baseline::render(&outcome.violations, outcome.baseline.as_ref(), mode);
     if let Err(error) = std::fs::write(&path, &text) {
         eprintln!("error: cannot write {}: {error}", path.display());
@@ -347,8 +354,12 @@ pub struct GraphArgs {
 /// Renders the module graph in the chosen format. Violations do not fail it: the graph is for
 /// looking at them.
 pub fn render_graph(args: &GraphArgs) -> Result<String, String> {
-    let options =
-        CheckOptions { manifest_path: args.manifest_path.clone(), config_path: args.config.clone(), use_cache: true };
+    let options = CheckOptions {
+        manifest_path: args.manifest_path.clone(),
+        config_path: args.config.clone(),
+        use_cache: true,
+        ..CheckOptions::default()
+    };
     let outcome = run_check(&options)
         .map_err(|error| crate::report::human::render_diagnostic(&error, HumanStyle::plain(terminal_width())))?;
     let view_options =

@@ -174,9 +174,8 @@ pub fn render(outcome: &CheckOutcome, style: HumanStyle) -> String {
         out.push('\n');
     }
     if baselined > 0 && !style.show_baselined {
-        out.push_str(&format!(
-            "{baselined} known violations in the baseline (run with --show-baselined to list them)\n"
-        ));
+        let noun = if baselined == 1 { "violation" } else { "violations" };
+        out.push_str(&format!("{baselined} known {noun} in the baseline (run with --show-baselined to list them)\n"));
     }
     out.push_str(&super::summary_line(outcome));
     out.push('\n');

@@ -6,12 +6,41 @@ use crate::check::CheckOutcome;
 
 #[derive(Debug, Serialize)]
 pub struct JsonReport {
+    /// Present with `--changed-since`: the report covers only part of what was analysed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<JsonScope>,
     pub violations: Vec<JsonViolation>,
     pub cycles: Vec<JsonCycle>,
     pub warnings: Vec<JsonWarning>,
     /// Tables that modules' SQL names but no module owns.
     pub unowned_tables: Vec<String>,
     pub stats: JsonStats,
+}
+
+/// What a `--changed-since` report covers.
+#[derive(Debug, Serialize)]
+pub struct JsonScope {
+    /// Always `workspace`: a change can create a violation in a file it did not touch.
+    pub analysed: &'static str,
+    /// Always `changed-files`: violations whose site is in a changed file, plus every cycle and
+    /// stale baseline entry.
+    pub reported: &'static str,
+    pub changed_since: String,
+    pub changed_files: usize,
+    /// Violations found in the whole workspace, before keeping only the changed files'.
+    pub violations_found: usize,
+}
+
+impl JsonScope {
+    pub fn of(scope: &crate::check::ReportScope) -> JsonScope {
+        JsonScope {
+            analysed: "workspace",
+            reported: "changed-files",
+            changed_since: scope.changed_since.clone(),
+            changed_files: scope.changed_files,
+            violations_found: scope.violations_found,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -163,6 +192,7 @@ pub fn build(outcome: &CheckOutcome) -> JsonReport {
         })
         .collect();
     JsonReport {
+        scope: outcome.scope.as_ref().map(JsonScope::of),
         violations,
         cycles: cycles(outcome),
         warnings,

@@ -18,8 +18,12 @@
 //! - Paths are relative to the workspace root, under the base id `%SRCROOT%`, whose absolute
 //!   location is deliberately not written: the file stays the same on every machine.
 //! - `partialFingerprints["seams/v1"]` is the baseline's fingerprint (rule, from-module,
-//!   to-module, file, target) plus the site's rank among the sites that share it, so a result
-//!   keeps its identity when code moves to other lines.
+//!   to-module, file, target; for a dependency cycle, its component's modules) plus the site's
+//!   rank among the sites that share it, so a result keeps its identity when code moves to other
+//!   lines.
+//! - Each rule's `defaultConfiguration.level` is the severity `[defaults] severity` gives it.
+//! - With `--changed-since`, the run's `properties.scope` says that the whole workspace was
+//!   analysed but only the changed files' violations are reported, as the JSON report does.
 //! - Nothing depends on the clock: there are no timestamps and no durations.
 
 use std::collections::{BTreeMap, HashMap};
@@ -118,6 +122,34 @@ struct OriginalUriBase {
 #[serde(rename_all = "camelCase")]
 struct RunProperties {
     baselined_violations: usize,
+    /// With `--changed-since`: what the results cover, as the JSON report's `scope` says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<Scope>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Scope {
+    /// Always `workspace`: every file was analysed.
+    analysed: &'static str,
+    /// Always `changed-files`: results in changed files, plus every cycle and stale baseline entry.
+    reported: &'static str,
+    changed_since: String,
+    changed_files: usize,
+    violations_found: usize,
+}
+
+impl Scope {
+    fn of(scope: &crate::check::ReportScope) -> Scope {
+        let json = crate::report::json::JsonScope::of(scope);
+        Scope {
+            analysed: json.analysed,
+            reported: json.reported,
+            changed_since: json.changed_since,
+            changed_files: json.changed_files,
+            violations_found: json.violations_found,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -222,7 +254,9 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-fn descriptors() -> Vec<ReportingDescriptor> {
+/// The descriptors of every rule, at the severity the configuration gives it, then of every
+/// warning code.
+fn descriptors(config: &crate::config::Config) -> Vec<ReportingDescriptor> {
     let rules = RuleCode::ALL.iter().map(|rule| {
         let url = rule.help_url();
         ReportingDescriptor {
@@ -232,7 +266,7 @@ fn descriptors() -> Vec<ReportingDescriptor> {
             full_description: Text { text: rule.description().to_owned() },
             help: Text { text: format!("what the rule checks, why it matters and how to fix it: {url}") },
             help_uri: url,
-            default_configuration: Configuration { level: "error" },
+            default_configuration: Configuration { level: level(crate::rules::configured_severity(config, *rule)) },
             properties: DescriptorProperties { tags: vec!["architecture", "modularity"] },
         }
     });
@@ -298,14 +332,7 @@ fn violation_results(outcome: &CheckOutcome) -> Vec<SarifResult> {
         let index = line_indexes
             .entry(violation.source.file.as_str())
             .or_insert_with(|| LineIndex::new(&violation.source.text));
-        let fingerprint = [
-            violation.rule.as_str(),
-            &violation.from_module,
-            &violation.to_module,
-            &violation.source.file,
-            &violation.target,
-        ]
-        .join("|");
+        let fingerprint = crate::baseline::Fingerprint::of(violation).key();
         let rank = seen.entry(fingerprint.clone()).or_default();
         *rank += 1;
         results.push(SarifResult {
@@ -371,7 +398,7 @@ fn build(outcome: &CheckOutcome) -> SarifLog {
                     version,
                     semantic_version: version,
                     information_uri: env!("CARGO_PKG_REPOSITORY"),
-                    rules: descriptors(),
+                    rules: descriptors(&outcome.model.config),
                 },
             },
             invocations: vec![Invocation { execution_successful: true }],
@@ -383,6 +410,7 @@ fn build(outcome: &CheckOutcome) -> SarifLog {
             results,
             properties: RunProperties {
                 baselined_violations: outcome.violations.iter().filter(|violation| violation.baselined).count(),
+                scope: outcome.scope.as_ref().map(Scope::of),
             },
         }],
     }
@@ -410,7 +438,8 @@ mod tests {
 
     #[test]
     fn descriptor_ids_are_unique_and_in_rule_order() {
-        let descriptors = descriptors();
+        let config = crate::config::Config::parse(std::path::Path::new("boundaries.toml"), String::new()).unwrap();
+        let descriptors = descriptors(&config);
         let ids: Vec<&str> = descriptors.iter().map(|descriptor| descriptor.id).collect();
         let unique: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
         assert_eq!(unique.len(), ids.len());

@@ -3,8 +3,11 @@
 //! # What it checks
 //! The module graph has an edge A → B for every reference in A's checked code into B (public or
 //! not). Each strongly connected component of two or more modules (Tarjan's algorithm) is one
-//! violation, with the shortest cycle through it, up to three evidence sites for each edge of
-//! that cycle, and the edges to cut that break every cycle while rewriting the fewest sites.
+//! violation, with a shortest cycle of it, up to three evidence sites for each edge of that
+//! cycle, and the edges to cut that break every cycle while rewriting the fewest sites. The
+//! help carries the `why` and `instructions` of every module of the component. In the baseline,
+//! the violation is identified by the component's modules, so that a new evidence site does not
+//! change it, and a module joining the component makes it a new violation.
 //!
 //! # Why it matters
 //! Modules in a cycle are one module in disguise: none can be changed, tested, released or
@@ -19,7 +22,7 @@
 
 use crate::graph::{Cycle, ModuleGraph};
 use crate::model::Model;
-use crate::rules::{RuleCode, Severity, Violation};
+use crate::rules::{RuleCode, Severity, Violation, with_guidance};
 
 /// Evidence sites listed per edge.
 pub const EVIDENCE_PER_EDGE: usize = 3;
@@ -60,11 +63,15 @@ pub fn check(model: &Model, graph: &ModuleGraph, cycles: &[Cycle], sink: &mut Ve
             path.join(" → ")
         );
         let search = if cycle.exact { "fewest sites to rewrite" } else { "greedy search, may cut more than needed" };
-        let help = format!(
-            "cut {} ({search}): invert that dependency (an event, or a trait owned by the used module) or move the shared part into a module both depend on\nevidence:\n  {}",
+        let mut help = format!(
+            "cut {} ({search}): invert that dependency (an event, or a trait owned by the used module) or move the shared part into a module both depend on",
             cuts.join(" and "),
-            evidence.join("\n  ")
         );
+        // Every module of the component is crossed by the cycle, so each one's guidance applies.
+        for module in &cycle.modules {
+            help = with_guidance(model, *module, help);
+        }
+        help.push_str(&format!("\nevidence:\n  {}", evidence.join("\n  ")));
         sink.push(Violation {
             rule: RuleCode::DependencyCycle,
             severity: Severity::Error,
@@ -78,6 +85,7 @@ pub fn check(model: &Model, graph: &ModuleGraph, cycles: &[Cycle], sink: &mut Ve
             help,
             baselined: false,
             owner: None,
+            component: members.iter().map(|member| (*member).to_owned()).collect(),
         });
     }
 }

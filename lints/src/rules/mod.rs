@@ -105,6 +105,9 @@ pub struct Violation {
     pub baselined: bool,
     /// For table rules: the module that owns the table.
     pub owner: Option<String>,
+    /// For `dependency-cycle`: the modules of the component, sorted by name (empty otherwise).
+    /// They, not the first evidence site, identify the cycle in the baseline.
+    pub component: Vec<String>,
 }
 
 impl Violation {
@@ -153,6 +156,7 @@ impl CrossReference<'_> {
             help,
             baselined: false,
             owner: None,
+            component: Vec::new(),
         }
     }
 }
@@ -167,13 +171,24 @@ pub fn run_all(model: &Model, graph: &crate::graph::ModuleGraph, cycles: &[crate
     shared_table::check(model, &mut violations);
     cross_module_foreign_key::check(model, &mut violations);
     unowned_table::check(model, &mut violations);
-    for violation in &mut violations {
-        if let Some(severity) = model.config.defaults.severity.get(&violation.rule) {
+    apply_severity(&model.config, &mut violations);
+    violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    violations
+}
+
+/// Gives each violation the severity its rule has in `[defaults] severity`. The check calls it
+/// again for `stale-baseline` violations, which exist only once the baseline is applied.
+pub fn apply_severity(config: &crate::config::Config, violations: &mut [Violation]) {
+    for violation in violations {
+        if let Some(severity) = config.defaults.severity.get(&violation.rule) {
             violation.severity = *severity;
         }
     }
-    violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    violations
+}
+
+/// The severity a rule has in this configuration: `error` unless `[defaults] severity` says otherwise.
+pub fn configured_severity(config: &crate::config::Config, rule: RuleCode) -> Severity {
+    config.defaults.severity.get(&rule).copied().unwrap_or(Severity::Error)
 }
 
 /// A violation at a table use: the shell that the table rules fill in.
@@ -200,6 +215,7 @@ pub fn table_violation(
         help,
         baselined: false,
         owner: to.map(|_| to_name),
+        component: Vec::new(),
     }
 }
 

@@ -85,6 +85,7 @@ pub fn check(model: &Model, sink: &mut Vec<Violation>) {
             help,
             baselined: false,
             owner: None,
+            component: Vec::new(),
         });
     }
 }

@@ -122,21 +122,150 @@ fn a_stale_entry_fails_and_pruning_only_removes() {
 }
 
 #[test]
-fn a_configured_baseline_that_is_missing_or_broken_is_an_error() {
+fn a_configured_baseline_that_is_missing_or_broken_is_an_error_that_update_rebuilds() {
     let (scratch, manifest) = scratch_workspace();
+    let debt = scratch.path().join("debt.toml");
     edit(&scratch.path().join("boundaries.toml"), |text| format!("[defaults]\nbaseline = \"debt.toml\"\n\n{text}"));
     let missing = seams(&manifest, &[]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("debt.toml"));
-    std::fs::write(scratch.path().join("debt.toml"), "[modules.b]\nviolations = [ { rule = 1 } ]\n").unwrap();
-    assert_eq!(seams(&manifest, &[]).status.code(), Some(2));
+    // Pruning only lowers what a baseline allows: with no baseline it has nothing to work from.
+    assert_eq!(seams(&manifest, &["--prune-baseline"]).status.code(), Some(2));
+    assert!(!debt.exists(), "--prune-baseline must not write a baseline it could not read");
+
     // --update-baseline creates the configured file, after which the run passes.
-    std::fs::remove_file(scratch.path().join("debt.toml")).unwrap();
-    assert_eq!(
-        seams(&manifest, &["--update-baseline"]).status.code(),
-        Some(2),
-        "a configured baseline must exist first"
+    let update = seams(&manifest, &["--update-baseline"]);
+    let stderr = String::from_utf8_lossy(&update.stderr).into_owned();
+    assert_eq!(update.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("does not exist") && stderr.contains("writing a new baseline"), "{stderr}");
+    assert!(std::fs::read_to_string(&debt).unwrap().contains("count = 2"));
+    let (code, report) = json(&manifest);
+    assert_eq!(code, Some(0));
+    assert_eq!(report["violations"].as_array().unwrap().iter().filter(|v| v["baselined"] == true).count(), 4);
+
+    // A baseline that cannot be parsed fails a normal run, and --update-baseline rebuilds it.
+    for broken in ["[modules.b]\nviolations = [ { rule = 1 } ]\n", "not toml at all [[[\n"] {
+        std::fs::write(&debt, broken).unwrap();
+        let run = seams(&manifest, &[]);
+        assert_eq!(run.status.code(), Some(2), "{broken:?}");
+        assert!(String::from_utf8_lossy(&run.stderr).contains("the baseline cannot be read"), "{broken:?}");
+        assert_eq!(seams(&manifest, &["--prune-baseline"]).status.code(), Some(2));
+        assert_eq!(std::fs::read_to_string(&debt).unwrap(), broken, "--prune-baseline left the file alone");
+        let update = seams(&manifest, &["--update-baseline"]);
+        assert_eq!(update.status.code(), Some(0), "{}", String::from_utf8_lossy(&update.stderr));
+        assert!(String::from_utf8_lossy(&update.stderr).contains("the baseline cannot be read"));
+        assert_eq!(json(&manifest).0, Some(0), "{broken:?}: the rebuilt baseline covers today's violations");
+    }
+}
+
+#[test]
+fn an_unparsable_default_baseline_is_an_error_that_update_rebuilds() {
+    let (scratch, manifest) = scratch_workspace();
+    std::fs::write(scratch.path().join(BASELINE), "[modules.b\n").unwrap();
+    assert_eq!(seams(&manifest, &[]).status.code(), Some(2));
+    assert_eq!(seams(&manifest, &["--update-baseline"]).status.code(), Some(0));
+    assert_eq!(json(&manifest).0, Some(0));
+}
+
+#[test]
+fn the_header_names_the_command_that_wrote_the_baseline() {
+    let (scratch, manifest) = scratch_workspace();
+    let header = || std::fs::read_to_string(scratch.path().join(BASELINE)).unwrap().lines().next().unwrap().to_owned();
+    seams(&manifest, &["--update-baseline"]);
+    assert!(header().contains("--update-baseline") && !header().contains("--prune-baseline"), "{}", header());
+    seams(&manifest, &["--prune-baseline"]);
+    assert!(header().contains("--prune-baseline") && !header().contains("--update-baseline"), "{}", header());
+}
+
+#[test]
+fn one_known_violation_is_singular() {
+    let (scratch, manifest) = scratch_workspace();
+    // Keep one violation in a file of its own, and baseline it.
+    std::fs::write(scratch.path().join("src/a.rs"), "use crate::b::internal::Ledger;\n").unwrap();
+    assert_eq!(seams(&manifest, &["--update-baseline"]).status.code(), Some(0));
+    let human = String::from_utf8_lossy(&seams(&manifest, &["--color", "never"]).stderr).into_owned();
+    assert!(
+        human.lines().any(|line| line == "1 known violation in the baseline (run with --show-baselined to list them)"),
+        "{human}"
     );
+}
+
+/// A temporary copy of `fail/cycles_reaching_module`: the component {beta, gamma}, which
+/// `alpha` reaches without being reached back.
+fn cycle_workspace() -> (tempfile::TempDir, PathBuf) {
+    let scratch = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures_root().join("fail/cycles_reaching_module"), scratch.path());
+    let manifest = scratch.path().join("Cargo.toml");
+    (scratch, manifest)
+}
+
+fn cycle_of(report: &serde_json::Value) -> &serde_json::Value {
+    report["violations"].as_array().unwrap().iter().find(|violation| violation["rule"] == "dependency-cycle").unwrap()
+}
+
+#[test]
+fn a_baselined_cycle_is_identified_by_its_modules_not_its_first_site() {
+    let (scratch, manifest) = cycle_workspace();
+    assert_eq!(seams(&manifest, &["--update-baseline"]).status.code(), Some(0));
+    let baseline_path = scratch.path().join(BASELINE);
+    let recorded = std::fs::read_to_string(&baseline_path).unwrap();
+    assert!(
+        recorded.contains("[modules.beta]\nviolations = [\n  { rule = \"dependency-cycle\", modules = [\"beta\", \"gamma\"], count = 1 },\n]"),
+        "{recorded}"
+    );
+    let (code, report) = json(&manifest);
+    assert_eq!(code, Some(0));
+    assert_eq!(cycle_of(&report)["line"], 4);
+
+    // A new site before the first one moves the violation's site, but it is the same cycle.
+    edit(&scratch.path().join("crates/shop/src/beta.rs"), |text| {
+        text.replacen("\npub fn first()", "\npub fn zero() -> u32 {\n    crate::gamma::both()\n}\n\npub fn first()", 1)
+    });
+    let (code, report) = json(&manifest);
+    assert_eq!(code, Some(0), "{:?}", failing_rules(&report));
+    assert_eq!(
+        (&cycle_of(&report)["line"], &cycle_of(&report)["baselined"]),
+        (&serde_json::json!(4), &serde_json::json!(true))
+    );
+    assert_eq!(cycle_of(&report)["target"], "crate::gamma::both", "the first evidence site is the new one");
+    seams(&manifest, &["--update-baseline"]);
+    assert_eq!(std::fs::read_to_string(&baseline_path).unwrap(), recorded, "a new site churned the baseline");
+
+    // `alpha` joins the component: a new violation, and the old entry is stale.
+    edit(&scratch.path().join("crates/shop/src/gamma.rs"), |text| {
+        format!("{text}\npub fn back() -> u32 {{\n    crate::alpha::run()\n}}\n")
+    });
+    let (code, report) = json(&manifest);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        failing_rules(&report),
+        ["stale-baseline beta, gamma", "dependency-cycle crate::gamma::third"],
+        "{report:#}"
+    );
+    let stale = report["violations"].as_array().unwrap().iter().find(|v| v["rule"] == "stale-baseline").unwrap();
+    assert!(stale["message"].as_str().unwrap().contains("dependency-cycle among `beta`, `gamma`"), "{stale}");
+    seams(&manifest, &["--update-baseline"]);
+    let updated = std::fs::read_to_string(&baseline_path).unwrap();
+    assert!(
+        updated.contains("[modules.alpha]") && updated.contains("modules = [\"alpha\", \"beta\", \"gamma\"]"),
+        "{updated}"
+    );
+    assert!(!updated.contains("[modules.beta]"), "{updated}");
+}
+
+#[test]
+fn a_cycle_entry_must_name_its_modules() {
+    let (scratch, manifest) = cycle_workspace();
+    std::fs::write(
+        scratch.path().join(BASELINE),
+        "[modules.beta]\nviolations = [\n  { rule = \"dependency-cycle\", from = \"beta\", file = \"crates/shop/src/beta.rs\", target = \"crate::gamma::third\", count = 1 },\n]\n",
+    )
+    .unwrap();
+    let run = seams(&manifest, &["--color", "never"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("a dependency-cycle entry has `modules`"));
+    assert_eq!(seams(&manifest, &["--update-baseline"]).status.code(), Some(0));
+    assert_eq!(json(&manifest).0, Some(0));
 }
 
 #[test]
@@ -191,6 +320,73 @@ fn changed_since_reports_only_changed_files_but_analyses_everything() {
     assert_eq!(bad.status.code(), Some(2));
 }
 
+fn git_in(directory: &Path) -> impl Fn(&[&str]) + '_ {
+    move |arguments: &[&str]| {
+        let status = Command::new("git")
+            .arg("-C")
+            .arg(directory)
+            .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
+            .args(arguments)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {arguments:?}");
+    }
+}
+
+#[test]
+fn changed_since_still_reports_cycles_and_stale_entries_and_says_what_it_covers() {
+    let (scratch, manifest) = cycle_workspace();
+    // An entry that matches nothing: stale, in a file that will not change.
+    std::fs::write(
+        scratch.path().join(BASELINE),
+        "[modules.delta]\nviolations = [\n  { rule = \"internal-import\", from = \"beta\", file = \"crates/shop/src/beta.rs\", target = \"delta::gone\", count = 1 },\n]\n",
+    )
+    .unwrap();
+    // As in any Cargo repository, the target directory (where the facts cache lives) is ignored.
+    std::fs::write(scratch.path().join(".gitignore"), "/target\n").unwrap();
+    let git = git_in(scratch.path());
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "start"]);
+    // Only delta's file changes; the cycle is in beta and gamma, the stale entry in the baseline.
+    edit(&scratch.path().join("crates/delta/src/lib.rs"), |text| format!("{text}\n// touched\n"));
+
+    let output = seams(&manifest, &["--changed-since", "HEAD", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(failing_rules(&report), ["stale-baseline delta::gone", "dependency-cycle crate::gamma::third"]);
+    assert_eq!(
+        report["scope"],
+        serde_json::json!({
+            "analysed": "workspace",
+            "reported": "changed-files",
+            "changed_since": "HEAD",
+            "changed_files": 1,
+            "violations_found": 2,
+        })
+    );
+    let sarif = seams(&manifest, &["--changed-since", "HEAD", "--format", "sarif"]);
+    let log: serde_json::Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    let run = &log["runs"][0];
+    assert_eq!(
+        run["properties"]["scope"],
+        serde_json::json!({
+            "analysed": "workspace",
+            "reported": "changed-files",
+            "changedSince": "HEAD",
+            "changedFiles": 1,
+            "violationsFound": 2,
+        })
+    );
+    let rules: Vec<&str> = run["results"].as_array().unwrap().iter().map(|r| r["ruleId"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["stale-baseline", "dependency-cycle"]);
+    let human = seams(&manifest, &["--changed-since", "HEAD", "--color", "never"]);
+    assert!(String::from_utf8_lossy(&human.stderr).contains("the whole workspace was analysed"));
+
+    // Without --changed-since the report covers everything and has no scope.
+    assert!(json(&manifest).1.get("scope").is_none());
+}
+
 #[test]
 fn output_writes_the_report_to_a_file_while_people_read_the_terminal() {
     let (scratch, manifest) = scratch_workspace();
@@ -224,7 +420,101 @@ fn severity_and_guidance_from_the_configuration_reach_every_report() {
     let github = String::from_utf8_lossy(&seams(&manifest, &["--format", "github"]).stdout).into_owned();
     assert_eq!(github.lines().filter(|line| line.starts_with("::warning file=src/a.rs")).count(), 4, "{github}");
     assert!(github.contains("ask #team-b"));
+    let human = String::from_utf8_lossy(&seams(&manifest, &["--color", "never"]).stderr).into_owned();
+    assert_eq!(human.matches("\n  ⚠ ").count(), 4, "{human}");
+    assert_eq!(flattened(&human).matches("ask #team-b (why: b is extracted next)").count(), 4, "{human}");
+    let sarif: serde_json::Value = serde_json::from_slice(&seams(&manifest, &["--format", "sarif"]).stdout).unwrap();
+    let run = &sarif["runs"][0];
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    for result in results {
+        assert_eq!(result["level"], "warning");
+        let text = result["message"]["text"].as_str().unwrap();
+        assert!(text.contains("ask #team-b") && text.contains("b is extracted next"), "{text}");
+    }
+    let junit = String::from_utf8_lossy(&seams(&manifest, &["--format", "junit"]).stdout).into_owned();
+    assert!(!junit.contains("<failure"), "a warning fails no test case:\n{junit}");
+    assert_eq!(junit.matches("ask #team-b").count(), 4, "{junit}");
 
     edit(&scratch.path().join("boundaries.toml"), |text| text.replace("\"warn\"", "\"loud\""));
     assert_eq!(seams(&manifest, &[]).status.code(), Some(2), "an unknown severity is a configuration error");
+}
+
+/// Human output with its line breaks, wrapping indentation and gutters collapsed into single
+/// spaces, so that wrapped help can be searched.
+fn flattened(human: &str) -> String {
+    human.replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text a module's guidance adds to help: `instructions` and `why` for `beta` and `gamma`.
+fn with_cycle_guidance(text: String) -> String {
+    text.replace("path = \"beta\"", "path = \"beta\"\nwhy = \"beta is split next\"\ninstructions = \"ask #beta\"")
+        .replace("path = \"gamma\"", "path = \"gamma\"\ninstructions = \"call gamma through events\"")
+}
+
+#[test]
+fn guidance_of_every_module_in_a_cycle_reaches_every_report() {
+    let (scratch, manifest) = cycle_workspace();
+    edit(&scratch.path().join("boundaries.toml"), with_cycle_guidance);
+    let guidance = ["beta: ask #beta (why: beta is split next)", "gamma: call gamma through events"];
+    let (code, report) = json(&manifest);
+    assert_eq!(code, Some(1));
+    let help = cycle_of(&report)["help"].as_str().unwrap();
+    for text in guidance {
+        assert!(help.contains(text), "{help}");
+    }
+    assert!(!help.contains("alpha:"), "alpha is not in the component: {help}");
+    let human = flattened(&String::from_utf8_lossy(&seams(&manifest, &["--color", "never"]).stderr));
+    let sarif = String::from_utf8_lossy(&seams(&manifest, &["--format", "sarif"]).stdout).into_owned();
+    let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let sarif_text = sarif["runs"][0]["results"][0]["message"]["text"].as_str().unwrap().to_owned();
+    let junit = String::from_utf8_lossy(&seams(&manifest, &["--format", "junit"]).stdout).into_owned();
+    let github = String::from_utf8_lossy(&seams(&manifest, &["--format", "github"]).stdout).into_owned();
+    for text in guidance {
+        assert!(human.contains(text), "human lacks {text:?}: {human}");
+        assert!(sarif_text.contains(text), "SARIF lacks {text:?}: {sarif_text}");
+        assert!(junit.contains(text), "JUnit lacks {text:?}: {junit}");
+        assert!(github.contains(text), "GitHub lacks {text:?}: {github}");
+    }
+}
+
+#[test]
+fn a_configured_severity_applies_to_stale_entries_and_to_sarif_rule_levels() {
+    let (scratch, manifest) = scratch_workspace();
+    seams(&manifest, &["--update-baseline"]);
+    // Fix one site of the Ledger fingerprint: its entry is stale.
+    edit(&scratch.path().join("src/a.rs"), |text| text.replace("use crate::b::internal::Ledger;\n", ""));
+    let (code, report) = json(&manifest);
+    assert_eq!(code, Some(1));
+    assert_eq!(failing_rules(&report), ["stale-baseline crate::b::internal::Ledger"]);
+
+    edit(&scratch.path().join("boundaries.toml"), |text| {
+        format!("[defaults]\nseverity = {{ \"stale-baseline\" = \"warn\" }}\n\n{text}")
+    });
+    let (code, report) = json(&manifest);
+    assert_eq!(code, Some(0), "a stale entry at `warn` never fails the run");
+    let stale: Vec<&serde_json::Value> =
+        report["violations"].as_array().unwrap().iter().filter(|v| v["rule"] == "stale-baseline").collect();
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0]["severity"], "warning");
+    let human = String::from_utf8_lossy(&seams(&manifest, &["--color", "never"]).stderr).into_owned();
+    assert!(
+        human.contains("\n  ⚠ baseline entry for internal-import") && human.contains("ok: no boundary violations"),
+        "{human}"
+    );
+
+    let sarif: serde_json::Value = serde_json::from_slice(&seams(&manifest, &["--format", "sarif"]).stdout).unwrap();
+    let run = &sarif["runs"][0];
+    let level_of = |id: &str| {
+        run["tool"]["driver"]["rules"].as_array().unwrap().iter().find(|rule| rule["id"] == id).unwrap()
+            ["defaultConfiguration"]["level"]
+            .clone()
+    };
+    assert_eq!(level_of("stale-baseline"), "warning");
+    assert_eq!(level_of("internal-import"), "error");
+    let result = run["results"].as_array().unwrap().iter().find(|r| r["ruleId"] == "stale-baseline").unwrap();
+    assert_eq!(result["level"], "warning");
+    let junit = String::from_utf8_lossy(&seams(&manifest, &["--format", "junit"]).stdout).into_owned();
+    assert!(!junit.contains("<failure"), "{junit}");
+    assert!(junit.contains("warning: stale-baseline"), "{junit}");
 }

@@ -186,6 +186,17 @@ fn sarif_of_the_named_fixtures_is_valid_and_has_results() {
 }
 
 #[test]
+fn a_changed_since_log_is_valid_and_says_what_it_covers() {
+    let mut outcome = outcome("fail/unparsed_file");
+    outcome.restrict_to_changed_files("origin/main", &BTreeSet::from(["src/a/fine.rs".to_owned()]));
+    let problems = sarif_problems("fail/unparsed_file (changed since origin/main)", &outcome);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let log: Value = serde_json::from_str(&sarif::render(&outcome)).unwrap();
+    let scope = &log["runs"][0]["properties"]["scope"];
+    assert_eq!((&scope["changedSince"], &scope["changedFiles"]), (&Value::from("origin/main"), &Value::from(1)));
+}
+
+#[test]
 fn the_schema_check_rejects_a_broken_log() {
     // The validator must be able to fail: a log whose region starts at line 0 and whose result
     // has an unknown level is not SARIF.

@@ -388,6 +388,7 @@ fn sweep_crate(crate_dir: &Path) -> SweepResult {
         config_path: Some(config.path().to_owned()),
         // The cache lives under the checked workspace's target directory: never in the registry.
         use_cache: false,
+        ..CheckOptions::default()
     };
     let outcome = match std::panic::catch_unwind(|| run_check(&options)) {
         Ok(Ok(outcome)) => outcome,
