@@ -200,6 +200,16 @@ fn watch(args: &CheckArgs, style: HumanStyle) -> ExitCode {
         let started = std::time::Instant::now();
         match crate::check::run_check_with_cache(&options, &cache) {
             Ok(outcome) => {
+                // Watch before saying so: a save made as soon as "watching for changes" is
+                // printed must not be missed.
+                if watched_root.is_none() {
+                    let root = outcome.model.workspace.root.clone();
+                    if let Err(error) = watcher.watch(&root, notify::RecursiveMode::Recursive) {
+                        eprintln!("error: cannot watch {}: {error}", root.display());
+                        return ExitCode::from(EXIT_ERROR);
+                    }
+                    watched_root = Some(root);
+                }
                 let (from_cache, parsed) = cache.hit_counts();
                 eprint!(
                     "{}",
@@ -209,14 +219,6 @@ fn watch(args: &CheckArgs, style: HumanStyle) -> ExitCode {
                     "checked in {} ms ({parsed} files parsed, {from_cache} from the cache); watching for changes (Ctrl-C to stop)",
                     started.elapsed().as_millis()
                 );
-                if watched_root.is_none() {
-                    let root = outcome.model.workspace.root.clone();
-                    if let Err(error) = watcher.watch(&root, notify::RecursiveMode::Recursive) {
-                        eprintln!("error: cannot watch {}: {error}", root.display());
-                        return ExitCode::from(EXIT_ERROR);
-                    }
-                    watched_root = Some(root);
-                }
                 cache.roll_over(Some(&outcome.model));
             }
             Err(error) => {
