@@ -13,16 +13,15 @@ pub struct HoldCriteria {
     /// The share of failed requests must stay under this.
     pub max_error_rate: f64,
     /// The achieved rate must reach this share of the offered one. Goose is closed-loop: a saturated app makes it
-    /// send less rather than queue more, so a rate that is not achieved is not held, even with a short p99. Goose's
-    /// throttle itself delivers only 72% to 88% of its setting far below capacity on a busy two-core machine (it
-    /// drops the tokens of an interval in which no user was waiting), while a saturated app falls to two thirds or
-    /// less; 70% sits between the two.
+    /// send less rather than queue more, so a rate that is not achieved is not held, even with a short p99. The
+    /// users pace themselves to absolute deadlines (`attack::pace`), which deliver 97% to 101% of the offer far
+    /// below capacity; 90% leaves room for a busy machine without taking a saturated app for a healthy one.
     pub min_achieved_share: f64,
 }
 
 impl Default for HoldCriteria {
     fn default() -> Self {
-        HoldCriteria { max_p99_ms: 1_000.0, max_error_rate: 0.01, min_achieved_share: 0.7 }
+        HoldCriteria { max_p99_ms: 1_000.0, max_error_rate: 0.01, min_achieved_share: 0.9 }
     }
 }
 
@@ -228,8 +227,8 @@ mod tests {
         assert!(criteria.holds(&summary(100.0, 99.0, 20.0, 1_000, 9)));
         assert!(!criteria.holds(&summary(100.0, 99.0, 1_000.0, 1_000, 0)), "a p99 of 1 s is not under 1 s");
         assert!(!criteria.holds(&summary(100.0, 99.0, 20.0, 1_000, 10)), "1% errors is not under 1%");
-        assert!(criteria.holds(&summary(100.0, 74.0, 20.0, 1_000, 0)), "goose's throttle alone loses up to a quarter");
-        assert!(!criteria.holds(&summary(100.0, 66.0, 20.0, 1_000, 0)), "a closed-loop shortfall is saturation");
+        assert!(criteria.holds(&summary(100.0, 92.0, 20.0, 1_000, 0)), "a busy generator may fall a little short");
+        assert!(!criteria.holds(&summary(100.0, 85.0, 20.0, 1_000, 0)), "a closed-loop shortfall is saturation");
         assert!(!criteria.holds(&summary(100.0, 0.0, 0.0, 0, 0)), "no requests proves nothing");
     }
 }

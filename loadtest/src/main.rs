@@ -31,7 +31,7 @@ enum Command {
         /// Concurrent goose users.
         #[arg(long, default_value_t = 32)]
         users: usize,
-        /// Offered requests per second (goose's throttle).
+        /// Offered requests per second (every user paced to absolute deadlines).
         #[arg(long, default_value_t = 200)]
         rate: usize,
         /// How long to measure, like 30s or 2m.

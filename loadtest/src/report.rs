@@ -234,9 +234,8 @@ pub fn latency_markdown(reproduction: &Reproduction) -> String {
     let _ = writeln!(
         text,
         "- Capacity: the highest offered rate with p99 under {:.0} ms, errors under {:.0}%, and at least {:.0}% of \
-         the rate achieved (goose is closed-loop, so a saturated app shows first as a shortfall; but goose's throttle \
-         alone delivers 72% to 88% of its setting far below capacity on a busy machine, so a capacity found at a \
-         low rate by a shortfall alone is suspect: compare it with the sweep).\n",
+         the rate achieved (goose is closed-loop, so a saturated app shows first as a shortfall; its users pace \
+         themselves to absolute deadlines, which deliver 97% to 101% of the offer far below capacity).\n",
         options.criteria.max_p99_ms,
         options.criteria.max_error_rate * 100.0,
         options.criteria.min_achieved_share * 100.0

@@ -89,7 +89,7 @@ pub struct Summary {
     pub scenario: String,
     /// Goose users (concurrent closed-loop clients).
     pub users: usize,
-    /// The requests per second goose was told to offer (its throttle).
+    /// The requests per second the goose users were paced to offer.
     pub offered_rps: f64,
     /// The requests per second that completed.
     pub achieved_rps: f64,
@@ -108,8 +108,8 @@ pub struct Summary {
     /// The slowest request.
     pub max_ms: f64,
     /// Median with goose's coordinated-omission back-fill. Kept beside the plain figures, not instead of them:
-    /// goose measures a user's expected cadence including the time it waits for its throttle, so at rates far
-    /// below capacity the back-fill adds synthetic requests for pauses the app never caused.
+    /// goose takes a user's expected cadence from its average loop time, pacing included, so the two views agree
+    /// until the app falls behind, and differ where correction matters.
     #[serde(default)]
     pub co_p50_ms: f64,
     /// 99th percentile with goose's coordinated-omission back-fill.
