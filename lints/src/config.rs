@@ -285,6 +285,7 @@ struct RawModule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigErrorKind {
     MissingConfig,
+    UnreadableConfig,
     InvalidToml,
     UnknownKey,
     UnknownCrate,
@@ -297,9 +298,24 @@ pub enum ConfigErrorKind {
 }
 
 impl ConfigErrorKind {
+    pub const ALL: &'static [ConfigErrorKind] = &[
+        ConfigErrorKind::MissingConfig,
+        ConfigErrorKind::UnreadableConfig,
+        ConfigErrorKind::InvalidToml,
+        ConfigErrorKind::UnknownKey,
+        ConfigErrorKind::UnknownCrate,
+        ConfigErrorKind::MissingPath,
+        ConfigErrorKind::DuplicateRoot,
+        ConfigErrorKind::UnknownDependency,
+        ConfigErrorKind::BadGlob,
+        ConfigErrorKind::MissingBaseline,
+        ConfigErrorKind::InvalidBaseline,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ConfigErrorKind::MissingConfig => "missing-config",
+            ConfigErrorKind::UnreadableConfig => "unreadable-config",
             ConfigErrorKind::InvalidToml => "invalid-toml",
             ConfigErrorKind::UnknownKey => "unknown-key",
             ConfigErrorKind::UnknownCrate => "unknown-crate",
@@ -344,22 +360,40 @@ pub enum ConfigError {
 }
 
 /// A configuration error that points into `boundaries.toml`.
-#[derive(Debug, thiserror::Error, Diagnostic)]
+///
+/// Its miette code is its kind's stable name (`unknown-key`, `bad-glob`, …), which a derive
+/// cannot give because the code is a value, so `Diagnostic` is written out below.
+#[derive(Debug, thiserror::Error)]
 #[error("{message}")]
-#[diagnostic(code("invalid-config"))]
 pub struct InvalidConfig {
     pub kind: ConfigErrorKind,
     pub message: String,
-    #[source_code]
     pub source_code: NamedSource<Arc<String>>,
-    #[label("{label}")]
     pub span: SourceSpan,
     pub label: String,
-    #[help]
     pub help: String,
     /// The 1-based line and column of the span's start, for JSON and tests.
     pub line: usize,
     pub column: usize,
+}
+
+impl Diagnostic for InvalidConfig {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(self.kind.as_str()))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(&self.help))
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source_code)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        let label = miette::LabeledSpan::new_with_span(Some(self.label.clone()), self.span);
+        Some(Box::new(std::iter::once(label)))
+    }
 }
 
 impl ConfigError {
@@ -405,7 +439,7 @@ impl ConfigError {
     pub fn kind(&self) -> ConfigErrorKind {
         match self {
             ConfigError::Missing { .. } => ConfigErrorKind::MissingConfig,
-            ConfigError::Unreadable { .. } => ConfigErrorKind::MissingConfig,
+            ConfigError::Unreadable { .. } => ConfigErrorKind::UnreadableConfig,
             ConfigError::MissingBaseline { .. } => ConfigErrorKind::MissingBaseline,
             ConfigError::Invalid(invalid) => invalid.kind,
         }
@@ -416,6 +450,45 @@ impl ConfigError {
         match self {
             ConfigError::Invalid(invalid) => Some((invalid.line, invalid.column)),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The miette code of an error, as a user sees it next to the message.
+    fn code(error: &ConfigError) -> String {
+        error.code().map(|code| code.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn every_error_shows_its_kind_as_its_code() {
+        let source = Arc::new("[modules.a]\ncrate = \"a\"\n".to_owned());
+        let path = Path::new("boundaries.toml");
+        for kind in ConfigErrorKind::ALL {
+            let error = ConfigError::in_file(*kind, path, &source, 1..8, "message".to_owned(), "help".to_owned());
+            assert_eq!(error.kind(), *kind);
+            assert_eq!(code(&error), kind.as_str());
+        }
+        let path = PathBuf::from("boundaries.toml");
+        let message = "denied".to_owned();
+        for error in [
+            ConfigError::missing(&path),
+            ConfigError::Unreadable { path: path.clone(), message: message.clone() },
+            ConfigError::MissingBaseline { path, message },
+        ] {
+            assert_eq!(code(&error), error.kind().as_str());
+        }
+    }
+
+    #[test]
+    fn kind_names_are_unique_and_kebab_case() {
+        let names: std::collections::BTreeSet<&str> = ConfigErrorKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        assert_eq!(names.len(), ConfigErrorKind::ALL.len());
+        for name in names {
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{name}");
         }
     }
 }
