@@ -92,7 +92,13 @@ impl fmt::Debug for WarningDiagnostic<'_> {
 
 impl fmt::Display for WarningDiagnostic<'_> {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "{}: {}", self.warning.file, self.warning.message)
+        match (&self.warning.site, &self.source) {
+            // Without a snippet, whose header would say where, the message says it.
+            (Some(site), None) => {
+                write!(formatter, "{}:{}:{}: {}", self.warning.file, site.line, site.column, self.warning.message)
+            }
+            _ => write!(formatter, "{}: {}", self.warning.file, self.warning.message),
+        }
     }
 }
 
@@ -146,16 +152,43 @@ pub fn render_diagnostic(diagnostic: &dyn Diagnostic, style: HumanStyle) -> Stri
     out
 }
 
+/// The language miette is told a file is in, from its extension.
+fn language_of(file: &str) -> &'static str {
+    if file.ends_with(".sql") { "SQL" } else { "Rust" }
+}
+
+/// The text a warning points into: a Rust file of the model, or a `.sql` file, whose text the
+/// table catalog holds when the file had any table use. A `.sql` file whose every statement
+/// failed to parse is in neither, and is read again; a text the warning's span does not fit (the
+/// file changed since) shows no snippet rather than a wrong one.
+fn warning_source(outcome: &CheckOutcome, warning: &Warning) -> Option<NamedSource<std::sync::Arc<String>>> {
+    let model = &outcome.model;
+    let site = warning.site.as_ref()?;
+    let analysed = model.files.iter().find(|file| file.relative == warning.file).map(|file| &file.text).or_else(|| {
+        let uses = model.tables.uses.iter().map(|table_use| &table_use.source);
+        let claims = model.tables.claims.iter().map(|claim| &claim.source);
+        uses.chain(claims).find(|source| source.file == warning.file).map(|source| &source.text)
+    });
+    let text = match analysed {
+        Some(text) => std::sync::Arc::clone(text),
+        None => {
+            let text = std::fs::read_to_string(model.workspace.root.join(&warning.file)).ok()?;
+            let fits = text.get(site.bytes.clone()).is_some()
+                && crate::source::line_column(&text, site.bytes.start) == (site.line, site.column);
+            if !fits {
+                return None;
+            }
+            std::sync::Arc::new(text)
+        }
+    };
+    Some(NamedSource::new(&warning.file, text).with_language(language_of(&warning.file)))
+}
+
 /// Renders every finding and the summary line.
 pub fn render(outcome: &CheckOutcome, style: HumanStyle) -> String {
     let mut out = String::new();
     for warning in &outcome.model.warnings {
-        let source = outcome
-            .model
-            .files
-            .iter()
-            .find(|file| file.relative == warning.file)
-            .map(|file| NamedSource::new(&file.relative, std::sync::Arc::clone(&file.text)));
+        let source = warning_source(outcome, warning);
         out.push_str(&render_diagnostic(&WarningDiagnostic { warning, source }, style));
         out.push('\n');
     }
@@ -169,7 +202,7 @@ pub fn render(outcome: &CheckOutcome, style: HumanStyle) -> String {
             out.push_str("(in the baseline)\n");
         }
         let source = NamedSource::new(&violation.source.file, std::sync::Arc::clone(&violation.source.text))
-            .with_language("Rust");
+            .with_language(language_of(&violation.source.file));
         out.push_str(&render_diagnostic(&ViolationDiagnostic { violation, source }, style));
         out.push('\n');
     }
