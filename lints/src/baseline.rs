@@ -242,6 +242,7 @@ impl Baseline {
                     .to_owned(),
                 baselined: false,
                 owner: None,
+                claimants: Vec::new(),
                 component: Vec::new(),
             });
         }

@@ -1,4 +1,4 @@
-//! The JSON report: one object on stdout, with a stable schema documented in `docs/json.md`.
+//! The JSON report: one object on stdout, with a stable schema documented in `docs/output.md`.
 
 use serde::Serialize;
 
@@ -56,9 +56,14 @@ pub struct JsonViolation {
     pub message: String,
     pub help: String,
     pub baselined: bool,
-    /// For table rules: the module that owns the table.
+    /// Present on every table rule's violation, absent on the others: the one module that
+    /// owns `target`, or `null` when none does (`unowned-table`) or several claim it
+    /// (`shared-table`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
+    pub owner: Option<Option<String>>,
+    /// Present on `shared-table` only: every claiming module, sorted by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claimants: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -176,7 +181,8 @@ pub fn build(outcome: &CheckOutcome) -> JsonReport {
             message: violation.message.clone(),
             help: violation.help.clone(),
             baselined: violation.baselined,
-            owner: violation.owner.clone(),
+            owner: violation.rule.is_table_rule().then(|| violation.owner.clone()),
+            claimants: (violation.rule == crate::rules::RuleCode::SharedTable).then(|| violation.claimants.clone()),
         })
         .collect();
     let warnings = outcome

@@ -85,6 +85,7 @@ pub fn check(model: &Model, graph: &ModuleGraph, cycles: &[Cycle], sink: &mut Ve
             help,
             baselined: false,
             owner: None,
+            claimants: Vec::new(),
             component: members.iter().map(|member| (*member).to_owned()).collect(),
         });
     }

@@ -67,6 +67,15 @@ impl RuleCode {
         }
     }
 
+    /// Whether the rule is about table ownership. Its violations carry `owner` in JSON, even
+    /// when no single module owns the table.
+    pub fn is_table_rule(self) -> bool {
+        matches!(
+            self,
+            RuleCode::ForeignTable | RuleCode::SharedTable | RuleCode::CrossModuleForeignKey | RuleCode::UnownedTable
+        )
+    }
+
     /// Where the rule is documented.
     pub fn help_url(self) -> String {
         format!("{}#{}", crate::DOCS_RULES_URL, self.as_str())
@@ -103,8 +112,11 @@ pub struct Violation {
     pub label: String,
     pub help: String,
     pub baselined: bool,
-    /// For table rules: the module that owns the table.
+    /// For table rules: the one module that owns `target`. `None` when no module owns it
+    /// (`unowned-table`) and when several claim it (`shared-table`, whose claimants are below).
     pub owner: Option<String>,
+    /// For `shared-table`: every module that claims the table, sorted by name (empty otherwise).
+    pub claimants: Vec<String>,
     /// For `dependency-cycle`: the modules of the component, sorted by name (empty otherwise).
     /// They, not the first evidence site, identify the cycle in the baseline.
     pub component: Vec<String>,
@@ -156,6 +168,7 @@ impl CrossReference<'_> {
             help,
             baselined: false,
             owner: None,
+            claimants: Vec::new(),
             component: Vec::new(),
         }
     }
@@ -215,6 +228,7 @@ pub fn table_violation(
         help,
         baselined: false,
         owner: to.map(|_| to_name),
+        claimants: Vec::new(),
         component: Vec::new(),
     }
 }

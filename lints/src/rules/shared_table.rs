@@ -4,7 +4,9 @@
 //! A module claims a table through a `tables` pattern in `boundaries.toml`, a `CREATE TABLE`
 //! in its own SQL, a diesel `table!` block or a sea-orm `table_name`. A table with two or more
 //! claimants is reported once, at the first claim in code (or in `boundaries.toml` when every
-//! claim is a pattern), with every claimant and its location in the message.
+//! claim is a pattern), with every claimant and its location in the message. In JSON its
+//! `owner` is `null`, since no one module owns a shared table, and `claimants` lists the
+//! claiming modules by name.
 //!
 //! # Why it matters
 //! Shared tables are the strongest coupling between modules: both write the same rows with
@@ -72,6 +74,7 @@ pub fn check(model: &Model, sink: &mut Vec<Violation>) {
             names.join(" or ")
         );
         let help = with_guidance(model, to, help);
+        let claimant_modules: BTreeSet<String> = names.iter().map(|name| (*name).to_owned()).collect();
         sink.push(Violation {
             rule: RuleCode::SharedTable,
             severity: Severity::Error,
@@ -84,7 +87,10 @@ pub fn check(model: &Model, sink: &mut Vec<Violation>) {
             label: format!("also claimed by `{}`", others.into_iter().collect::<Vec<_>>().join("`, `")),
             help,
             baselined: false,
+            // No one module owns a shared table: that is the finding. JSON says `owner: null` and
+            // lists the claimants, rather than crowning one of them.
             owner: None,
+            claimants: claimant_modules.into_iter().collect(),
             component: Vec::new(),
         });
     }

@@ -6,6 +6,8 @@ mod fixtures;
 mod command_line;
 // The baseline, --changed-since and --output, through the real binary.
 mod baseline;
+// The reports against docs/output.md and docs/configuration.md, so that the docs cannot go stale.
+mod report_docs;
 // The SARIF and JUnit reports: schema, positions, test cases and snapshots.
 mod reports;
 // The facts cache and watch mode.
