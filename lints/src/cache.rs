@@ -13,7 +13,7 @@ use crate::extract::{FileContext, FileFacts};
 use crate::model::Model;
 
 /// Bumped whenever the shape or meaning of [`FileFacts`] changes.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 const FILE_NAME: &str = "facts.bin";
 
 /// A 128-bit key: two SipHash passes with different prefixes, over everything the facts depend on.
@@ -34,6 +34,7 @@ pub fn key(context: &FileContext<'_>, text: &str) -> CacheKey {
         context.in_test.hash(&mut hasher);
         context.include_tests.hash(&mut hasher);
         context.extern_prelude.hash(&mut hasher);
+        context.test_extern_prelude.hash(&mut hasher);
         context.root_extern_aliases.hash(&mut hasher);
         hasher.finish()
     };

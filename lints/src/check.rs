@@ -11,7 +11,8 @@ use crate::workspace::{Workspace, WorkspaceError};
 
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
-    /// `Cargo.toml` of the workspace (or of any member); the current directory's when `None`.
+    /// `Cargo.toml` of the workspace (or of any member); when `None`, the workspace that the
+    /// current directory is in, found as Cargo finds it.
     pub manifest_path: Option<PathBuf>,
     /// `boundaries.toml`; the workspace root's when `None`.
     pub config_path: Option<PathBuf>,
@@ -84,9 +85,10 @@ pub enum CheckError {
     Config(#[from] ConfigError),
 }
 
-/// The manifest to read: the one given, or `Cargo.toml` in the current directory.
-pub fn manifest_path(options: &CheckOptions) -> PathBuf {
-    options.manifest_path.clone().unwrap_or_else(|| PathBuf::from("Cargo.toml"))
+/// The manifest to read, when one is given. Without one, `cargo metadata` finds the workspace
+/// from the current directory, as Cargo does when run from any of its subdirectories.
+pub fn manifest_path(options: &CheckOptions) -> Option<&Path> {
+    options.manifest_path.as_deref()
 }
 
 /// The configuration file to read for a workspace.
@@ -97,7 +99,7 @@ pub fn config_path(options: &CheckOptions, workspace_root: &Path) -> PathBuf {
 /// Loads the workspace, the configuration and the model, and runs every rule.
 pub fn run_check(options: &CheckOptions) -> Result<CheckOutcome, CheckError> {
     let started = Instant::now();
-    let workspace = Workspace::load(&manifest_path(options))?;
+    let workspace = Workspace::load_from(manifest_path(options))?;
     if options.use_cache {
         let cache_path = crate::cache::FactsCache::path(&workspace.target_directory);
         let cache = crate::cache::FactsCache::load(&cache_path);
@@ -115,7 +117,7 @@ pub fn run_check_with_cache(
     cache: &crate::cache::FactsCache,
 ) -> Result<CheckOutcome, CheckError> {
     let started = Instant::now();
-    let workspace = Workspace::load(&manifest_path(options))?;
+    let workspace = Workspace::load_from(manifest_path(options))?;
     check_workspace(options, workspace, Some(cache), started)
 }
 

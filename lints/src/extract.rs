@@ -6,7 +6,7 @@
 //! are all that a path's first segment can name, and all of them are visible from here. That is
 //! what lets files be analysed independently and in parallel.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -197,6 +197,9 @@ pub struct FileContext<'a> {
     pub in_test: bool,
     pub include_tests: bool,
     pub extern_prelude: &'a BTreeMap<String, Option<UnitId>>,
+    /// The extern prelude of the file's test code: `extern_prelude` with the package's
+    /// dev-dependencies, which `#[cfg(test)]` code can name as test targets can.
+    pub test_extern_prelude: &'a BTreeMap<String, Option<UnitId>>,
     /// `extern crate x as y;` at the crate root makes `crate::y` name crate `x` everywhere.
     pub root_extern_aliases: &'a BTreeMap<String, Option<UnitId>>,
 }
@@ -230,18 +233,25 @@ pub fn analyse_source(context: &FileContext<'_>, text: &str) -> FileFacts {
     facts.extern_crate_aliases = std::mem::take(&mut scopes.extern_crate_aliases);
     let scopes = scopes.finish();
 
+    let test_context = FileContext { extern_prelude: context.test_extern_prelude, ..context.clone() };
     let mut extractor = Extractor {
         context,
+        test_context: &test_context,
         scopes: &scopes,
         scope_stack: vec![0],
         test_depth: usize::from(context.in_test),
         facts: &mut facts,
         macro_stack: Vec::new(),
-        blocks_seen: 0,
     };
     extractor.visit_file(&syntax);
     extract_sql(&mut facts, text);
-    facts.inline_modules = scopes.scopes.iter().skip(1).map(|scope| scope.path.clone()).collect();
+    // Two inline modules may share a path (`#[cfg(unix)] mod imp {…}` and `#[cfg(not(unix))] mod
+    // imp {…}`): each has a scope of its own, and the path is listed once.
+    let mut inline_modules: Vec<Vec<String>> =
+        scopes.module_scopes.iter().skip(1).map(|index| scopes.scopes[*index].path.clone()).collect();
+    inline_modules.sort();
+    inline_modules.dedup();
+    facts.inline_modules = inline_modules;
     facts
 }
 
@@ -270,7 +280,12 @@ struct Import {
 
 struct Scopes {
     scopes: Vec<Scope>,
-    block_scopes: Vec<usize>,
+    /// The scope that each block and inline module opens, by the byte offset of the token that
+    /// opens it (a block's `{`, a module's name). The second pass finds each scope by where it
+    /// stands, so that the passes cannot drift apart when one of them skips some code.
+    opened_at: HashMap<usize, usize>,
+    /// The scopes that are modules (the file's own and inline `mod x { … }`), not blocks.
+    module_scopes: Vec<usize>,
 }
 
 /// First pass: the module scopes of the file, with their imports and child modules, so that
@@ -281,8 +296,8 @@ struct ScopeCollector<'a> {
     stack: Vec<usize>,
     next_import_id: usize,
     extern_crate_aliases: Vec<(String, String)>,
-    /// Block scopes in visiting order, so that the second pass finds the same ones.
-    block_scopes: Vec<usize>,
+    opened_at: HashMap<usize, usize>,
+    module_scopes: Vec<usize>,
 }
 
 impl<'a> ScopeCollector<'a> {
@@ -298,12 +313,13 @@ impl<'a> ScopeCollector<'a> {
             stack: vec![0],
             next_import_id: 0,
             extern_crate_aliases: Vec::new(),
-            block_scopes: Vec::new(),
+            opened_at: HashMap::new(),
+            module_scopes: vec![0],
         }
     }
 
     fn finish(self) -> Scopes {
-        Scopes { scopes: self.scopes, block_scopes: self.block_scopes }
+        Scopes { scopes: self.scopes, opened_at: self.opened_at, module_scopes: self.module_scopes }
     }
 
     fn current(&mut self) -> &mut Scope {
@@ -319,11 +335,20 @@ impl<'a> ScopeCollector<'a> {
 }
 
 impl<'ast> Visit<'ast> for ScopeCollector<'_> {
+    // Test code is skipped exactly where the second pass skips it (`visit_item`,
+    // `visit_impl_item`), so that the scopes of the code both passes see are the same.
     fn visit_item(&mut self, item: &'ast syn::Item) {
         if is_test_only(item_attributes(item)) && !self.context.include_tests {
             return;
         }
         syn::visit::visit_item(self, item);
+    }
+
+    fn visit_impl_item(&mut self, item: &'ast syn::ImplItem) {
+        if is_test_only(impl_item_attributes(item)) && !self.context.include_tests {
+            return;
+        }
+        syn::visit::visit_impl_item(self, item);
     }
 
     fn visit_item_mod(&mut self, module: &'ast syn::ItemMod) {
@@ -335,6 +360,8 @@ impl<'ast> Visit<'ast> for ScopeCollector<'_> {
             let children_dir = parent.children_dir.join(&name);
             let index = self.scopes.len();
             self.scopes.push(Scope { path, children_dir, ..Scope::default() });
+            self.opened_at.insert(module.ident.span().byte_range().start, index);
+            self.module_scopes.push(index);
             self.stack.push(index);
             for item in items {
                 self.visit_item(item);
@@ -343,8 +370,11 @@ impl<'ast> Visit<'ast> for ScopeCollector<'_> {
         }
     }
 
+    /// A block has a scope of its own. The items written in it (`use`, `extern crate`, `mod`) are
+    /// recorded there: they are visible in the whole block, before and after the line that
+    /// declares them, and in the blocks nested in it, but not elsewhere in the module. Lookups go
+    /// from the innermost block outwards to the module's scope (see `resolve_first_segment`).
     fn visit_block(&mut self, block: &'ast syn::Block) {
-        // A block has a scope of its own: a `use` in one function is not visible in another.
         let parent = *self.stack.last().unwrap_or(&0);
         let scope = Scope {
             path: self.scopes[parent].path.clone(),
@@ -354,7 +384,7 @@ impl<'ast> Visit<'ast> for ScopeCollector<'_> {
         };
         let index = self.scopes.len();
         self.scopes.push(scope);
-        self.block_scopes.push(index);
+        self.opened_at.insert(block.brace_token.span.open().byte_range().start, index);
         self.stack.push(index);
         syn::visit::visit_block(self, block);
         self.stack.pop();
@@ -384,16 +414,19 @@ impl<'ast> Visit<'ast> for ScopeCollector<'_> {
             Some((_, alias)) => alias.unraw().to_string(),
             None => crate_name.clone(),
         };
-        if crate_name != "self" && binding != "_" {
-            if self.stack.len() == 1 && self.context.module_path.is_empty() && binding != crate_name {
-                self.extern_crate_aliases.push((binding.clone(), crate_name.clone()));
-            }
-            self.add_import(binding, vec![crate_name], true);
+        // `extern crate self;` without a name binds nothing (rustc requires `as name`).
+        if binding == "_" || binding == "self" {
+            return;
+        }
+        if self.stack.len() == 1 && self.context.module_path.is_empty() && binding != crate_name {
+            self.extern_crate_aliases.push((binding.clone(), crate_name.clone()));
+        }
+        // `extern crate self as name;` names this crate's root, like `crate`.
+        match crate_name.as_str() {
+            "self" => self.add_import(binding, vec!["crate".to_owned()], false),
+            _ => self.add_import(binding, vec![crate_name], true),
         }
     }
-
-    // Items inside function bodies are visited too: their `use` lines are recorded in the
-    // enclosing module's scope, which is a deliberate simplification of block scoping.
 }
 
 /// One leaf of a flattened `use` tree.
@@ -464,6 +497,8 @@ fn flatten_use_tree(
 /// Second pass: every path, resolved.
 struct Extractor<'a, 'f> {
     context: &'a FileContext<'a>,
+    /// `context` with the test code's extern prelude, for resolving paths in test code.
+    test_context: &'a FileContext<'a>,
     scopes: &'a Scopes,
     scope_stack: Vec<usize>,
     /// How many enclosing items are test-only (0 outside test code).
@@ -471,8 +506,6 @@ struct Extractor<'a, 'f> {
     facts: &'f mut FileFacts,
     /// Paths of the macro invocations we are inside, innermost last.
     macro_stack: Vec<String>,
-    /// How many blocks have been entered, to find each block's scope from the first pass.
-    blocks_seen: usize,
 }
 
 /// The outcome of resolving a path's first segments.
@@ -490,6 +523,11 @@ impl Extractor<'_, '_> {
         self.test_depth > 0
     }
 
+    /// The context that paths are resolved in: test code can also name dev-dependencies.
+    fn resolution_context(&self) -> &FileContext<'_> {
+        if self.in_test() { self.test_context } else { self.context }
+    }
+
     /// Resolves a path written in the current scope.
     fn resolve(
         &self,
@@ -499,7 +537,7 @@ impl Extractor<'_, '_> {
         depth: usize,
     ) -> Option<Resolution> {
         resolve_in_scope(
-            self.context,
+            self.resolution_context(),
             self.scopes,
             *self.scope_stack.last().unwrap_or(&0),
             segments,
@@ -752,19 +790,30 @@ fn expand_through_file_scopes(
             via_import: Some(crate_root),
         };
     }
-    let deepest = scopes
-        .scopes
+    let passes_through =
+        |scope: &Scope| target.segments.len() > scope.path.len() && target.segments.starts_with(&scope.path);
+    let Some(deepest) = scopes
+        .module_scopes
         .iter()
-        .enumerate()
-        .filter(|(_, scope)| scope.parent_block_scope.is_none())
-        .filter(|(_, scope)| target.segments.len() > scope.path.len() && target.segments.starts_with(&scope.path))
-        .max_by_key(|(_, scope)| scope.path.len());
-    let Some((index, scope)) = deepest else { return resolution };
-    let next = &target.segments[scope.path.len()];
-    if scope.child_modules.contains(next) || !scope.imports.contains_key(next) {
+        .map(|index| &scopes.scopes[*index])
+        .filter(|scope| passes_through(scope))
+        .map(|scope| scope.path.len())
+        .max()
+    else {
         return resolution;
-    }
-    let tail = target.segments[scope.path.len()..].to_vec();
+    };
+    // Inline modules with the same path (cfg variants) are all that module: the first one that
+    // imports the next segment is followed.
+    let next = &target.segments[deepest];
+    let importing = scopes.module_scopes.iter().copied().find(|index| {
+        let scope = &scopes.scopes[*index];
+        scope.path.len() == deepest
+            && passes_through(scope)
+            && !scope.child_modules.contains(next)
+            && scope.imports.contains_key(next)
+    });
+    let Some(index) = importing else { return resolution };
+    let tail = target.segments[deepest..].to_vec();
     match resolve_first_segment(context, scopes, index, &tail, false, None, depth + 1) {
         Some(expanded) if expanded.via_import.is_some() => {
             let expanded = expand_through_file_scopes(context, scopes, expanded, depth + 1);
@@ -820,18 +869,15 @@ fn resolve_first_segment(
     }
     // Names are looked up in the innermost block first, then outwards to the module's scope.
     let mut lookup = Some(scope_index);
-    let mut module_scope_index = scope_index;
     while let Some(index) = lookup {
-        module_scope_index = index;
         let candidate_scope = &scopes.scopes[index];
         if let Some(found) = resolve_import(context, scopes, index, candidate_scope, first, rest, skip_import, depth) {
             return Some(found);
         }
+        if candidate_scope.child_modules.iter().any(|child| child == first) {
+            return Some(absolute(context.unit, [candidate_scope.path.clone(), vec![first.clone()]].concat()));
+        }
         lookup = candidate_scope.parent_block_scope;
-    }
-    let scope = &scopes.scopes[module_scope_index];
-    if scope.child_modules.iter().any(|child| child == first) {
-        return Some(absolute(context.unit, [scope.path.clone(), vec![first.clone()]].concat()));
     }
     let unit = (*context.extern_prelude.get(first.as_str())?)?;
     Some(absolute(unit, Vec::new()))
@@ -888,13 +934,7 @@ impl<'ast> Visit<'ast> for Extractor<'_, '_> {
     }
 
     fn visit_impl_item(&mut self, item: &'ast syn::ImplItem) {
-        let attributes: &[syn::Attribute] = match item {
-            syn::ImplItem::Const(item) => &item.attrs,
-            syn::ImplItem::Fn(item) => &item.attrs,
-            syn::ImplItem::Type(item) => &item.attrs,
-            syn::ImplItem::Macro(item) => &item.attrs,
-            _ => &[],
-        };
+        let attributes = impl_item_attributes(item);
         if is_test_only(attributes) && !self.context.include_tests {
             return;
         }
@@ -914,12 +954,16 @@ impl<'ast> Visit<'ast> for Extractor<'_, '_> {
         let child_path = [scope.path.clone(), vec![name.clone()]].concat();
         match &module.content {
             Some((_, items)) => {
-                let index = self.scopes.scopes.iter().position(|candidate| candidate.path == child_path).unwrap_or(0);
-                self.scope_stack.push(index);
+                let opened = self.scopes.opened_at.get(&module.ident.span().byte_range().start).copied();
+                if let Some(index) = opened {
+                    self.scope_stack.push(index);
+                }
                 for item in items {
                     self.visit_item(item);
                 }
-                self.scope_stack.pop();
+                if opened.is_some() {
+                    self.scope_stack.pop();
+                }
             }
             None => {
                 let path_attribute = module.attrs.iter().find_map(path_attribute);
@@ -981,9 +1025,7 @@ impl<'ast> Visit<'ast> for Extractor<'_, '_> {
     }
 
     fn visit_block(&mut self, block: &'ast syn::Block) {
-        let scope = self.scopes.block_scopes.get(self.blocks_seen).copied();
-        self.blocks_seen += 1;
-        match scope {
+        match self.scopes.opened_at.get(&block.brace_token.span.open().byte_range().start).copied() {
             Some(index) => {
                 self.scope_stack.push(index);
                 syn::visit::visit_block(self, block);
@@ -1099,50 +1141,6 @@ fn blank_format_placeholders(text: &str) -> String {
     out
 }
 
-/// Whether text that failed to parse is broken SQL worth a warning, rather than a sentence that
-/// happens to start with a statement keyword ("create it with `--init`, or remove it from …"):
-/// the words after the keyword must be the ones SQL puts there.
-fn looks_like_broken_sql(text: &str) -> bool {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '*')
-        .filter(|word| !word.is_empty())
-        .map(|word| word.to_ascii_lowercase())
-        .collect();
-    let has = |wanted: &[&str]| words.iter().skip(1).any(|word| wanted.contains(&word.as_str()));
-    let next_is = |wanted: &[&str]| words.get(1).is_some_and(|word| wanted.contains(&word.as_str()));
-    match words.first().map(String::as_str) {
-        Some("select") => has(&["from", "where", "*"]),
-        Some("insert") | Some("replace") => next_is(&["into", "or", "ignore"]),
-        Some("update") => has(&["set"]),
-        Some("delete") => next_is(&["from"]),
-        Some("merge") => next_is(&["into"]),
-        Some("truncate") => next_is(&["table"]) || words.len() == 2,
-        Some("with") => has(&["as"]) && text.contains('('),
-        Some("create") | Some("drop") | Some("alter") => next_is(&[
-            "table",
-            "index",
-            "unique",
-            "view",
-            "temp",
-            "temporary",
-            "virtual",
-            "trigger",
-            "or",
-            "schema",
-            "materialized",
-            "type",
-            "extension",
-            "sequence",
-            "function",
-            "policy",
-            "rule",
-            "database",
-            "if",
-        ]),
-        _ => false,
-    }
-}
-
 /// Turns the file's SQL candidates into table uses, problems and SQL file references.
 fn extract_sql(facts: &mut FileFacts, text: &str) {
     let literals = std::mem::take(&mut facts.strings);
@@ -1189,7 +1187,7 @@ fn extract_sql(facts: &mut FileFacts, text: &str) {
                 }
             }
             Err(error) => {
-                if crate::sql::looks_like_prose(&literal.value) || !looks_like_broken_sql(&literal.value) {
+                if !crate::sql::looks_like_broken_sql(&literal.value) {
                     continue;
                 }
                 let at = offset(error.byte_offset.unwrap_or(0));
@@ -1340,6 +1338,17 @@ fn map_string_value_to_source(source_text: &str, value: &str, literal_start: usi
     offsets
 }
 
+/// The attributes of an item of an `impl` block.
+fn impl_item_attributes(item: &syn::ImplItem) -> &[syn::Attribute] {
+    match item {
+        syn::ImplItem::Const(item) => &item.attrs,
+        syn::ImplItem::Fn(item) => &item.attrs,
+        syn::ImplItem::Type(item) => &item.attrs,
+        syn::ImplItem::Macro(item) => &item.attrs,
+        _ => &[],
+    }
+}
+
 /// The attributes of any item.
 fn item_attributes(item: &syn::Item) -> &[syn::Attribute] {
     match item {
@@ -1469,6 +1478,7 @@ mod tests {
             in_test: false,
             include_tests: false,
             extern_prelude: &prelude,
+            test_extern_prelude: &prelude,
             root_extern_aliases: &BTreeMap::new(),
         };
         analyse_source(&context, text)

@@ -60,7 +60,7 @@ pub fn starter_config(workspace: &Workspace) -> String {
 
 /// Writes the starter file next to the workspace root, refusing to overwrite one.
 pub fn write_starter_config(options: &CheckOptions) -> Result<WrittenConfig, InitError> {
-    let workspace = Workspace::load(&manifest_path(options))?;
+    let workspace = Workspace::load_from(manifest_path(options))?;
     let path = config_path(options, &workspace.root);
     if path.exists() {
         return Err(InitError::Exists { path });

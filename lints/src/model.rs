@@ -307,6 +307,8 @@ struct FileTask {
     in_test: bool,
     /// The crate's extern prelude, extended by `extern crate … as …` at the crate root.
     prelude: Arc<BTreeMap<String, Option<UnitId>>>,
+    /// The same for the crate's test code, which also sees the dev-dependencies.
+    test_prelude: Arc<BTreeMap<String, Option<UnitId>>>,
     /// The crate root's `extern crate … as …` aliases alone.
     root_aliases: Arc<BTreeMap<String, Option<UnitId>>>,
 }
@@ -348,13 +350,22 @@ fn parse_workspace(
                 if unit.kind.is_test_only() && !include_tests {
                     continue;
                 }
+                let prelude = Arc::new(workspace.extern_prelude(unit_id));
+                // Test code is skipped altogether unless it is checked, and the prelude of a
+                // test target already has the dev-dependencies.
+                let test_prelude = if include_tests && !unit.kind.is_test_only() {
+                    Arc::new(workspace.test_extern_prelude(unit_id))
+                } else {
+                    Arc::clone(&prelude)
+                };
                 let task = FileTask {
                     unit: unit_id,
                     path: unit.root_file.clone(),
                     module_path: Vec::new(),
                     children_dir: unit.root_file.parent().map(Path::to_owned).unwrap_or_default(),
                     in_test: unit.kind.is_test_only(),
-                    prelude: Arc::new(workspace.extern_prelude(unit_id)),
+                    prelude,
+                    test_prelude,
                     root_aliases: Arc::new(BTreeMap::new()),
                 };
                 scope.spawn(move |scope| parse_file(scope, state, task));
@@ -414,6 +425,7 @@ fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: Fil
         }
     };
     let prelude = &*task.prelude;
+    let test_prelude = &*task.test_prelude;
     let context = FileContext {
         unit: task.unit,
         file: &task.path,
@@ -422,6 +434,7 @@ fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: Fil
         in_test: task.in_test,
         include_tests: state.include_tests,
         extern_prelude: prelude,
+        test_extern_prelude: test_prelude,
         root_extern_aliases: &task.root_aliases,
     };
     let cache_key = state.cache.map(|_| crate::cache::key(&context, &text));
@@ -452,18 +465,27 @@ fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: Fil
         let site = Site { line: failure.line, column: failure.column, bytes: failure.bytes.clone() };
         warn(WarningCode::UnparsedFile, Some(site), format!("syn cannot parse this file: {}", failure.message));
     }
-    let (child_prelude, child_root_aliases) = if facts.extern_crate_aliases.is_empty() {
-        (Arc::clone(&task.prelude), Arc::clone(&task.root_aliases))
+    let (child_prelude, child_test_prelude, child_root_aliases) = if facts.extern_crate_aliases.is_empty() {
+        (Arc::clone(&task.prelude), Arc::clone(&task.test_prelude), Arc::clone(&task.root_aliases))
     } else {
+        // `extern crate self as x;` names this crate.
+        let crate_named = |prelude: &BTreeMap<String, Option<UnitId>>, crate_name: &str| match crate_name {
+            "self" => Some(Some(task.unit)),
+            _ => prelude.get(crate_name).copied(),
+        };
         let mut extended = (*task.prelude).clone();
+        let mut extended_test = (*task.test_prelude).clone();
         let mut aliases = BTreeMap::new();
         for (alias, crate_name) in &facts.extern_crate_aliases {
-            if let Some(unit) = task.prelude.get(crate_name).copied() {
+            if let Some(unit) = crate_named(&task.prelude, crate_name) {
                 extended.insert(alias.clone(), unit);
                 aliases.insert(alias.clone(), unit);
             }
+            if let Some(unit) = crate_named(&task.test_prelude, crate_name) {
+                extended_test.insert(alias.clone(), unit);
+            }
         }
-        (Arc::new(extended), Arc::new(aliases))
+        (Arc::new(extended), Arc::new(extended_test), Arc::new(aliases))
     };
     for child in &facts.children {
         if child.in_test && !state.include_tests {
@@ -479,6 +501,7 @@ fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: Fil
                     children_dir: children_dir.clone(),
                     in_test: child.in_test,
                     prelude: Arc::clone(&child_prelude),
+                    test_prelude: Arc::clone(&child_test_prelude),
                     root_aliases: Arc::clone(&child_root_aliases),
                 };
                 scope.spawn(move |scope| parse_file(scope, state, child_task));

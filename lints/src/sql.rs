@@ -26,37 +26,127 @@ const STATEMENT_KEYWORDS: [&str; 11] =
 /// TRUNCATE, REPLACE, MERGE), in any case, followed by a character that cannot continue a word
 /// (or the end of the text), so that "Selection" is not SQL but "SELECT*FROM t" is. This runs on every string literal of a workspace, so it never allocates.
 pub fn looks_like_sql(text: &str) -> bool {
+    leading_statement_keyword(text).is_some()
+}
+
+/// The statement keyword that `text` starts with after whitespace and SQL comments, as written,
+/// and the text after it; `None` when it starts with none (see [`looks_like_sql`]).
+fn leading_statement_keyword(text: &str) -> Option<(&str, &str)> {
     let mut rest = text;
     loop {
         rest = rest.trim_start();
         if let Some(after_dashes) = rest.strip_prefix("--") {
-            match after_dashes.find('\n') {
-                Some(newline) => rest = &after_dashes[newline + 1..],
-                None => return false,
-            }
+            rest = &after_dashes[after_dashes.find('\n')? + 1..];
         } else if let Some(after_opening) = rest.strip_prefix("/*") {
-            match after_opening.find("*/") {
-                Some(closing) => rest = &after_opening[closing + 2..],
-                None => return false,
-            }
+            rest = &after_opening[after_opening.find("*/")? + 2..];
         } else {
             break;
         }
     }
-    STATEMENT_KEYWORDS.iter().any(|keyword| {
-        let Some(head) = rest.as_bytes().get(..keyword.len()) else {
-            return false;
-        };
+    STATEMENT_KEYWORDS.iter().find_map(|keyword| {
+        let head = rest.as_bytes().get(..keyword.len())?;
         if !head.eq_ignore_ascii_case(keyword.as_bytes()) {
-            return false;
+            return None;
         }
         // The keyword is ASCII, so its length is a character boundary of `rest`. It ends at any
         // character that cannot continue a word: `SELECT*FROM t` is SQL, `Selection` is not.
-        match rest[keyword.len()..].chars().next() {
-            None => true,
-            Some(next) => !(next.is_alphanumeric() || next == '_'),
+        let after = &rest[keyword.len()..];
+        match after.chars().next() {
+            Some(next) if next.is_alphanumeric() || next == '_' => None,
+            _ => Some((&rest[..keyword.len()], after)),
         }
     })
+}
+
+/// Whether text that [`looks_like_sql`] accepted and [`extract_table_references`] rejected is
+/// broken SQL worth a warning, rather than a message that starts with a statement keyword
+/// ("Select a file to upload", "Update the docs.", "create it with `--init`", "SELECT query took
+/// too long").
+///
+/// Text that reads like prose ([`looks_like_prose`]) never is. Otherwise the text must go on the
+/// way SQL does after its keyword, in one of two ways:
+/// - the keyword, in any case, is followed by the word SQL puts there (`FROM`, `WHERE` or `*`
+///   after SELECT, `SET` after UPDATE, `INTO` after INSERT, `TABLE` after CREATE, …); or
+/// - the keyword is written in upper case, as SQL keywords conventionally are, and the rest is
+///   shaped like SQL: it holds SQL punctuation (`*`, `=`, `(`, `;`, `'`, `$`, `<`, `>`), or that
+///   word misspelt by one letter (`FORM`, `WHER`, `INOT`, `TABEL`).
+///
+/// So "SELECT id FORM orders" and "UPDATE t SETT x=1" are reported, while "UPDATE AVAILABLE",
+/// "SELECT query took too long" and a bare "SELECT" (a keyword as data) are not.
+pub fn looks_like_broken_sql(text: &str) -> bool {
+    if looks_like_prose(text) {
+        return false;
+    }
+    let Some((keyword, rest)) = leading_statement_keyword(text) else { return false };
+    let keyword_upper = keyword.to_ascii_uppercase();
+    let words: Vec<String> = rest
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '*')
+        .filter(|word| !word.is_empty())
+        .map(|word| word.to_ascii_lowercase())
+        .collect();
+    // The words SQL puts after the keyword, and whether they must come straight after it.
+    let (expected, anywhere): (&[&str], bool) = match keyword_upper.as_str() {
+        "SELECT" => (&["from", "where", "*"], true),
+        "INSERT" | "REPLACE" => (&["into", "or", "ignore"], false),
+        "UPDATE" => (&["set"], true),
+        "DELETE" => (&["from"], false),
+        "MERGE" => (&["into"], false),
+        "TRUNCATE" if words.len() == 1 => return true,
+        "TRUNCATE" => (&["table"], false),
+        "WITH" => return words.iter().any(|word| word == "as") && text.contains('('),
+        _ => (CREATE_DROP_ALTER_OBJECTS, false),
+    };
+    let candidates = if anywhere { &words[..] } else { &words[..words.len().min(1)] };
+    if candidates.iter().any(|word| expected.contains(&word.as_str())) {
+        return true;
+    }
+    if keyword != keyword_upper || words.is_empty() {
+        return false;
+    }
+    let has_sql_punctuation = rest.contains(['*', '=', '(', ';', '\'', '$', '<', '>']);
+    let misspelt = candidates
+        .iter()
+        .any(|word| expected.iter().any(|wanted| wanted.len() >= 4 && edit_distance_is_one(word, wanted)));
+    has_sql_punctuation || misspelt
+}
+
+/// The objects that CREATE, DROP and ALTER take as their second word.
+const CREATE_DROP_ALTER_OBJECTS: &[&str] = &[
+    "table",
+    "index",
+    "unique",
+    "view",
+    "temp",
+    "temporary",
+    "virtual",
+    "trigger",
+    "or",
+    "schema",
+    "materialized",
+    "type",
+    "extension",
+    "sequence",
+    "function",
+    "policy",
+    "rule",
+    "database",
+    "if",
+];
+
+/// Whether `word` becomes `wanted` by one insertion, deletion, substitution or swap of two
+/// neighbouring letters (`form`, `frm`, `fromm` and `fron` for `from`). Both are ASCII.
+fn edit_distance_is_one(word: &str, wanted: &str) -> bool {
+    let (a, b) = (word.as_bytes(), wanted.as_bytes());
+    if a == b || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    match (a.len(), b.len()) {
+        (x, y) if x == y => a[1..] == b[1..] || (a.len() >= 2 && a[0] == b[1] && a[1] == b[0] && a[2..] == b[2..]),
+        (x, y) if x > y => a[1..] == *b,
+        _ => *a == b[1..],
+    }
 }
 
 /// Whether text that starts like SQL but failed to parse reads like an English sentence, such as
@@ -1174,6 +1264,53 @@ ALTER TABLE points_movements ADD CONSTRAINT movements_order_fk
             "",
         ] {
             assert!(!looks_like_prose(broken_sql), "{broken_sql}");
+        }
+    }
+
+    #[test]
+    fn broken_sql_is_told_apart_from_messages() {
+        for broken_sql in [
+            "SELECT id FORM orders",
+            "UPDATE t SETT x=1",
+            "SELECT FROM WHERE",
+            "select id from orders where",
+            "INSERT INTO",
+            "CREATE TABEL orders",
+            "DELETE FROM WHERE id = 1",
+            "SELECT COUNT(*) FRM orders",
+            "TRUNCATE",
+        ] {
+            assert!(extract_table_references(broken_sql).is_err(), "{broken_sql} should not parse");
+            if broken_sql != "TRUNCATE" {
+                assert!(looks_like_broken_sql(broken_sql), "{broken_sql}");
+            }
+        }
+        for message in [
+            "Select a file to upload",
+            "Update the docs.",
+            "Select the form to upload",
+            "Update your profile",
+            "UPDATE AVAILABLE",
+            "SELECT query took too long",
+            "SELECT",
+            "create it with `--init`, or remove it from the list",
+            "Select a plan, then press Continue",
+            "Create a new project (it's free)",
+            "Update failed: {error}",
+            "with the default settings",
+        ] {
+            assert!(!looks_like_broken_sql(message), "{message}");
+        }
+    }
+
+    #[test]
+    fn one_edit_away() {
+        for (word, wanted) in [("form", "from"), ("frm", "from"), ("fromm", "from"), ("fron", "from"), ("rfom", "from")]
+        {
+            assert!(edit_distance_is_one(word, wanted), "{word}");
+        }
+        for (word, wanted) in [("from", "from"), ("file", "from"), ("fo", "from"), ("mrof", "from"), ("orfm", "from")] {
+            assert!(!edit_distance_is_one(word, wanted), "{word}");
         }
     }
 

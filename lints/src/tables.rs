@@ -208,8 +208,10 @@ fn add_use(catalog: &mut TableCatalog, module: ModuleId, table: &TableUse, sourc
 }
 
 /// Every `.sql` file under a module's directory, attributed to the module with the deepest
-/// directory that holds it. Directories of other packages and `target/` are skipped.
+/// directory that holds it. Directories of other packages and `target/` are skipped, and so are
+/// those of test code unless it is checked (see [`test_directories`]).
 fn sql_files_by_module(model: &Model) -> BTreeMap<PathBuf, ModuleId> {
+    let skipped = if model.config.defaults.include_tests { BTreeSet::new() } else { test_directories(model) };
     let mut best: BTreeMap<PathBuf, (usize, ModuleId)> = BTreeMap::new();
     for (module_id, module) in model.modules.iter().enumerate() {
         let root = &module.directory;
@@ -219,7 +221,10 @@ fn sql_files_by_module(model: &Model) -> BTreeMap<PathBuf, ModuleId> {
             let name = entry.file_name().to_string_lossy();
             is_root
                 || !(entry.file_type().is_dir()
-                    && (name == "target" || name.starts_with('.') || entry.path().join("Cargo.toml").is_file()))
+                    && (name == "target"
+                        || name.starts_with('.')
+                        || skipped.contains(entry.path())
+                        || entry.path().join("Cargo.toml").is_file()))
         });
         for entry in walker.filter_map(Result::ok) {
             if entry.file_type().is_file() && entry.path().extension().is_some_and(|extension| extension == "sql") {
@@ -231,6 +236,34 @@ fn sql_files_by_module(model: &Model) -> BTreeMap<PathBuf, ModuleId> {
         }
     }
     best.into_iter().map(|(path, (_, module))| (path, module)).collect()
+}
+
+/// The directories of every package's test, bench and example targets: Cargo's `tests/`,
+/// `benches/` and `examples/`, and the directory of each such target's root file elsewhere
+/// (`[[test]] path = "integration/main.rs"`); but never one that holds a library or binary root.
+fn test_directories(model: &Model) -> BTreeSet<PathBuf> {
+    let workspace = &model.workspace;
+    let code_directories: Vec<&std::path::Path> = workspace
+        .units
+        .iter()
+        .filter(|unit| !unit.kind.is_test_only())
+        .filter_map(|unit| unit.root_file.parent())
+        .collect();
+    let conventional = workspace
+        .packages
+        .iter()
+        .flat_map(|package| ["tests", "benches", "examples"].map(|name| package.manifest_dir.join(name)));
+    let of_targets = workspace
+        .units
+        .iter()
+        .filter(|unit| unit.kind.is_test_only())
+        .filter_map(|unit| unit.root_file.parent())
+        .filter(|directory| workspace.packages.iter().all(|package| package.manifest_dir != *directory))
+        .map(std::path::Path::to_owned);
+    conventional
+        .chain(of_targets)
+        .filter(|directory| !code_directories.iter().any(|code| code.starts_with(directory)))
+        .collect()
 }
 
 /// Parses a `.sql` file. When the whole file does not parse, each statement is parsed on its

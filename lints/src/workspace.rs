@@ -83,17 +83,38 @@ pub enum WorkspaceError {
         #[source]
         source: cargo_metadata::Error,
     },
+    #[error("`cargo metadata` found no workspace from the current directory")]
+    #[diagnostic(
+        code("cargo-metadata"),
+        help("run the check inside a Cargo workspace, or name its `Cargo.toml` with `--manifest-path`")
+    )]
+    NotFound {
+        #[source]
+        source: cargo_metadata::Error,
+    },
 }
 
 impl Workspace {
     /// Loads the workspace that `manifest_path` belongs to.
     pub fn load(manifest_path: &Path) -> Result<Workspace, WorkspaceError> {
-        let metadata = MetadataCommand::new()
-            .manifest_path(manifest_path)
-            .no_deps()
-            .other_options(vec!["--offline".to_owned()])
-            .exec()
-            .map_err(|source| WorkspaceError::Metadata { manifest: manifest_path.to_owned(), source })?;
+        Workspace::load_from(Some(manifest_path))
+    }
+
+    /// Loads the workspace that `manifest_path` belongs to or, without one, the workspace that
+    /// the current directory is in, found as every Cargo command finds it (the nearest
+    /// `Cargo.toml` upwards, then its workspace root).
+    pub fn load_from(manifest_path: Option<&Path>) -> Result<Workspace, WorkspaceError> {
+        let mut command = MetadataCommand::new();
+        if let Some(manifest_path) = manifest_path {
+            command.manifest_path(manifest_path);
+        }
+        let metadata =
+            command.no_deps().other_options(vec!["--offline".to_owned()]).exec().map_err(
+                |source| match manifest_path {
+                    Some(manifest_path) => WorkspaceError::Metadata { manifest: manifest_path.to_owned(), source },
+                    None => WorkspaceError::NotFound { source },
+                },
+            )?;
 
         let mut packages = Vec::new();
         let mut units = Vec::new();
@@ -158,14 +179,26 @@ impl Workspace {
     /// The crates a unit's code can name directly (its extern prelude), mapped to workspace
     /// units where the crate is a workspace library. Crates from outside the workspace map to
     /// `None`: they can hold no module, so references into them are not resolved further.
+    ///
+    /// Test, bench and example targets also see the package's dev-dependencies.
     pub fn extern_prelude(&self, unit_id: UnitId) -> BTreeMap<String, Option<UnitId>> {
+        self.prelude_with(unit_id, self.units[unit_id].kind.is_test_only())
+    }
+
+    /// The extern prelude of a unit's `#[cfg(test)]` code: Cargo builds every target with its
+    /// package's dev-dependencies when it builds it for tests, so test code can name them too.
+    pub fn test_extern_prelude(&self, unit_id: UnitId) -> BTreeMap<String, Option<UnitId>> {
+        self.prelude_with(unit_id, true)
+    }
+
+    fn prelude_with(&self, unit_id: UnitId, dev_dependencies: bool) -> BTreeMap<String, Option<UnitId>> {
         let unit = &self.units[unit_id];
         let package = &self.packages[unit.package];
         let mut prelude = BTreeMap::new();
         for dependency in &package.dependencies {
             let applies = match dependency.kind {
                 DependencyKind::Normal => true,
-                DependencyKind::Development => unit.kind.is_test_only(),
+                DependencyKind::Development => dev_dependencies,
                 _ => false,
             };
             if !applies {

@@ -34,6 +34,7 @@ fn analyse(text: &str) -> FileFacts {
         // Test code is analysed too, so that every extraction path is reached.
         include_tests: true,
         extern_prelude: &prelude,
+        test_extern_prelude: &prelude,
         root_extern_aliases: &root_aliases,
     };
     analyse_source(&context, text)

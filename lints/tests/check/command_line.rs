@@ -94,6 +94,26 @@ fn init_writes_a_starter_config_that_the_checker_accepts_and_never_overwrites() 
     assert_eq!(std::fs::read_to_string(scratch.path().join("boundaries.toml")).unwrap(), written);
 }
 
+#[test]
+fn without_manifest_path_the_workspace_is_found_from_any_subdirectory() {
+    // As with Cargo itself: the nearest `Cargo.toml` upwards (here a member's), then its workspace.
+    let case = fixtures_root().join("fail/extern_crate_alias");
+    let from_subdirectory = Command::new(env!("CARGO_BIN_EXE_cargo-seams"))
+        .args(["seams", "check", "--no-cache", "--format", "json"])
+        .current_dir(case.join("crates/shop/src"))
+        .output()
+        .unwrap();
+    assert_eq!(from_subdirectory.status.code(), Some(1), "{}", String::from_utf8_lossy(&from_subdirectory.stderr));
+    let named =
+        seams(&["check", "--no-cache", "--format", "json", "--manifest-path", &manifest("fail/extern_crate_alias")]);
+    let violations = |output: &Output| {
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        report["violations"].clone()
+    };
+    assert_eq!(violations(&from_subdirectory), violations(&named));
+    assert_eq!(violations(&named).as_array().map(Vec::len), Some(5));
+}
+
 pub fn copy_tree(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.unwrap();
