@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
+use crate::deployment::Cores;
 use crate::reproduce::{Reproduction, TopologyResult};
+use crate::run::Measurement;
 
 /// The published figures the tables are compared with (average and p99 in milliseconds).
 pub const PUBLISHED_SERVICES: (f64, f64) = (320.0, 610.0);
@@ -102,15 +104,15 @@ pub fn capacity_table(results: &[TopologyResult]) -> String {
 /// Every load point of the sweep.
 pub fn sweep_table(results: &[TopologyResult]) -> String {
     let mut table = String::from(
-        "| Topology | Offered (req/s) | Achieved (req/s) | Avg (ms) | p50 (ms) | p90 (ms) | p99 (ms) | Max (ms) | p99 with goose's CO back-fill (ms) | Errors | CPU ms / request |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| Topology | Offered (req/s) | Achieved (req/s) | Avg (ms) | p50 (ms) | p90 (ms) | p99 (ms) | Max (ms) | p99 with goose's CO back-fill (ms) | Errors | CPU ms / request | App CPU (cores) |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for result in results {
         for point in &result.sweep {
             let summary = &point.summary;
             let _ = writeln!(
                 table,
-                "| `{}` | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {} | {:.3} |",
+                "| `{}` | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {} | {:.3} | {:.2} |",
                 result.topology,
                 summary.offered_rps,
                 summary.achieved_rps,
@@ -121,11 +123,59 @@ pub fn sweep_table(results: &[TopologyResult]) -> String {
                 summary.max_ms,
                 summary.co_p99_ms,
                 summary.errors,
-                point.cost.cpu_ms_per_request
+                point.cost.cpu_ms_per_request,
+                app_cores_busy(point)
             );
         }
     }
     table
+}
+
+/// The cores the app's processes kept busy during a measurement.
+fn app_cores_busy(point: &Measurement) -> f64 {
+    point.cost.cpu_ms_per_request * point.summary.achieved_rps / 1000.0
+}
+
+/// How many cores `taskset -c` gave the app ("0", "0-1", "0,2").
+fn app_core_count(cores: &Cores) -> usize {
+    let Some(list) = &cores.app else { return cores.available.max(1) };
+    list.split(',')
+        .map(|part| match part.split_once('-') {
+            Some((first, last)) => {
+                last.trim().parse::<usize>().unwrap_or(0).saturating_sub(first.trim().parse().unwrap_or(0)) + 1
+            }
+            None => 1,
+        })
+        .sum::<usize>()
+        .max(1)
+}
+
+/// Whose limit a topology's capacity is. Goose is closed-loop and runs on its own core, so a rate that falls
+/// short is either the app saturating or the generator running out of CPU; the app's own CPU use at the first
+/// sweep point that fell short tells which.
+pub fn capacity_limits(reproduction: &Reproduction) -> String {
+    let cores = app_core_count(&reproduction.provenance.cores);
+    let mut text = String::new();
+    for result in &reproduction.main {
+        let short = result.sweep.iter().find(|point| {
+            point.summary.achieved_rps < reproduction.options.criteria.min_achieved_share * point.summary.offered_rps
+        });
+        let Some(point) = short else { continue };
+        let busy = app_cores_busy(point);
+        let whose = if busy < 0.8 * cores as f64 {
+            "the load generator's limit, not the app's: the app had CPU to spare, so this topology's capacity is \
+             higher than the table says"
+        } else {
+            "the app's own limit: its cores were saturated"
+        };
+        let _ = writeln!(
+            text,
+            "- `{}`: first fell short at {:.0} requests/s offered ({:.0} achieved) with the app using {:.2} of its \
+             {cores} core(s); that is {whose}.",
+            result.topology, point.summary.offered_rps, point.summary.achieved_rps, busy
+        );
+    }
+    text
 }
 
 /// goose and wrk side by side at the chosen load.
@@ -215,12 +265,18 @@ pub fn latency_markdown(reproduction: &Reproduction) -> String {
         "- Load average (1, 5, 15 min): {} before, {} after",
         provenance.load_before, provenance.load_after
     );
-    if !provenance.busy_processes.is_empty() {
+    let busy: Vec<&str> = provenance
+        .busy_processes
+        .iter()
+        .map(String::as_str)
+        .filter(|busy| !crate::reproduce::is_own_process(busy))
+        .collect();
+    if !busy.is_empty() {
         let _ = writeln!(
             text,
             "- Other busy processes at the start: {}. The machine was not quiet, so absolute numbers are pessimistic \
              and noisy; both topologies ran under the same conditions, one after the other.",
-            provenance.busy_processes.join(", ")
+            busy.join(", ")
         );
     }
     let _ = writeln!(
@@ -291,6 +347,10 @@ pub fn latency_markdown(reproduction: &Reproduction) -> String {
     );
     let _ = writeln!(text, "## Capacity\n");
     text.push_str(&capacity_table(&reproduction.main));
+    let limits = capacity_limits(reproduction);
+    if !limits.is_empty() {
+        let _ = write!(text, "\nWhose limit each capacity is (from the sweep below):\n\n{limits}");
+    }
     let _ = writeln!(text, "\n## Latency against load\n\n![p50 and p99 against offered load](latency-vs-load.svg)\n");
     text.push_str(&sweep_table(&reproduction.main));
     let _ = writeln!(text, "\n## Cross-check with wrk\n");
@@ -416,5 +476,14 @@ mod tests {
         assert_eq!(dashboard_hops("extract=points"), 2);
         assert_eq!(dashboard_hops("extract=audit"), 0);
         assert_eq!(dashboard_hops("extract=auth,business"), 2);
+    }
+
+    #[test]
+    fn app_cores_are_counted_from_the_taskset_list() {
+        let cores = |app: Option<&str>| Cores { app: app.map(str::to_owned), load: None, available: 8 };
+        assert_eq!(app_core_count(&cores(Some("0"))), 1);
+        assert_eq!(app_core_count(&cores(Some("0-3"))), 4);
+        assert_eq!(app_core_count(&cores(Some("0,2-3"))), 3);
+        assert_eq!(app_core_count(&cores(None)), 8, "without pinning the app may use every core");
     }
 }
