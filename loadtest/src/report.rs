@@ -150,17 +150,15 @@ fn app_core_count(cores: &Cores) -> usize {
         .max(1)
 }
 
-/// Whose limit a topology's capacity is. Goose is closed-loop and runs on its own core, so a rate that falls
-/// short is either the app saturating or the generator running out of CPU; the app's own CPU use at the first
-/// sweep point that fell short tells which.
+/// Whose limit a topology's capacity is. Goose is closed-loop and runs on its own core, so a rate that is not held
+/// is either the app saturating or the generator running out of CPU; the app's own CPU use at the first sweep
+/// point that was not held tells which.
 pub fn capacity_limits(reproduction: &Reproduction) -> String {
     let cores = app_core_count(&reproduction.provenance.cores);
     let mut text = String::new();
     for result in &reproduction.main {
-        let short = result.sweep.iter().find(|point| {
-            point.summary.achieved_rps < reproduction.options.criteria.min_achieved_share * point.summary.offered_rps
-        });
-        let Some(point) = short else { continue };
+        let not_held = result.sweep.iter().find(|point| !reproduction.options.criteria.holds(&point.summary));
+        let Some(point) = not_held else { continue };
         let busy = app_cores_busy(point);
         let whose = if busy < 0.8 * cores as f64 {
             "the load generator's limit, not the app's: the app had CPU to spare, so this topology's capacity is \
@@ -170,7 +168,7 @@ pub fn capacity_limits(reproduction: &Reproduction) -> String {
         };
         let _ = writeln!(
             text,
-            "- `{}`: first fell short at {:.0} requests/s offered ({:.0} achieved) with the app using {:.2} of its \
+            "- `{}`: first not held at {:.0} requests/s offered ({:.0} achieved) with the app using {:.2} of its \
              {cores} core(s); that is {whose}.",
             result.topology, point.summary.offered_rps, point.summary.achieved_rps, busy
         );

@@ -18,6 +18,14 @@ use crate::wrk::{self, WrkResult};
 /// The modules a team might extract, each measured on its own.
 pub const MODULES: [&str; 6] = ["auth", "users", "business", "points", "audit", "analytics"];
 
+/// The topologies of the tables and the sweep; the monolith comes first, since its capacity is the sweep's unit.
+pub const MAIN_TOPOLOGIES: [&str; 3] = ["monolith", "services", "extract=points"];
+
+/// The single-module extractions measured beside them (`extract=points` is one of the main topologies).
+fn extraction_topologies() -> impl Iterator<Item = String> {
+    MODULES.iter().filter(|module| **module != "points").map(|module| format!("extract={module}"))
+}
+
 /// How much to measure.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReproduceOptions {
@@ -180,7 +188,7 @@ pub fn reproduce(binaries: &Binaries, options: &ReproduceOptions) -> anyhow::Res
     let settings = LoadSettings { users: options.users, warmup_seconds: options.warmup_seconds };
     let criteria = options.criteria;
 
-    let monolith = measure_topology(binaries, options, &cores, &settings, &criteria, "monolith", &work, None)?;
+    let monolith = measure_topology(binaries, options, &cores, &settings, &criteria, MAIN_TOPOLOGIES[0], &work, None)?;
     let mut monolith_capacity = monolith.capacity.rps;
     if monolith_capacity <= 0.0 {
         // A machine too busy to hold even the lowest probe still gets its tables, at that probe's rate, so that a
@@ -190,7 +198,7 @@ pub fn reproduce(binaries: &Binaries, options: &ReproduceOptions) -> anyhow::Res
     }
     let chosen_rps = ((monolith_capacity * options.chosen_fraction).round() as usize).max(1);
     let mut main = vec![monolith];
-    for topology in ["services", "extract=points"] {
+    for topology in &MAIN_TOPOLOGIES[1..] {
         main.push(measure_topology(
             binaries,
             options,
@@ -203,8 +211,7 @@ pub fn reproduce(binaries: &Binaries, options: &ReproduceOptions) -> anyhow::Res
         )?);
     }
     let mut extraction = Vec::new();
-    for module in MODULES.iter().filter(|module| **module != "points") {
-        let topology = format!("extract={module}");
+    for topology in extraction_topologies() {
         extraction
             .push(measure_extraction(binaries, options, &cores, &settings, &criteria, &topology, &work, chosen_rps)?);
     }
@@ -235,11 +242,7 @@ pub fn reproduce(binaries: &Binaries, options: &ReproduceOptions) -> anyhow::Res
 /// answered requests, and every report was written. It says nothing of how fast anything was: timings are the
 /// benchmark's output, never a pass condition.
 pub fn check_outputs(reproduction: &Reproduction) -> anyhow::Result<()> {
-    let expected: Vec<String> = ["monolith", "services", "extract=points"]
-        .into_iter()
-        .map(str::to_owned)
-        .chain(MODULES.iter().filter(|module| **module != "points").map(|module| format!("extract={module}")))
-        .collect();
+    let expected: Vec<String> = MAIN_TOPOLOGIES.into_iter().map(str::to_owned).chain(extraction_topologies()).collect();
     let ran: Vec<&str> =
         reproduction.main.iter().chain(&reproduction.extraction).map(|result| result.topology.as_str()).collect();
     let missing: Vec<&String> = expected.iter().filter(|topology| !ran.contains(&topology.as_str())).collect();
@@ -264,11 +267,10 @@ pub fn check_outputs(reproduction: &Reproduction) -> anyhow::Result<()> {
         }
     }
     let latency = std::fs::read_to_string(reproduction.options.out.join("latency.md"))?;
-    for needle in
-        ["| Microservices (`services`) |", "| Modular Monolith (`monolith`) |", "| Ratio (services / monolith) |"]
+    for (name, table) in [("latency", report::latency_table(reproduction)), ("cost", report::cost_table(reproduction))]
     {
-        if !latency.contains(needle) {
-            bail!("latency.md has no row {needle}");
+        if !latency.contains(&table) {
+            bail!("latency.md does not hold the {name} table");
         }
     }
     eprintln!("checked: {} topologies ran, verify passed after each, and every report was written", ran.len());
@@ -498,4 +500,30 @@ fn busy_processes() -> Vec<String> {
 pub fn is_own_process(busy: &str) -> bool {
     let name = busy.split(" (").next().unwrap_or(busy);
     matches!(name, "seams-loadtest" | "xtask" | "cargo")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn committed_reproduction() -> Reproduction {
+        let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/results");
+        let text = std::fs::read_to_string(results.join("results.json")).unwrap();
+        let mut reproduction: Reproduction = serde_json::from_str(&text).unwrap();
+        reproduction.options.out = results;
+        reproduction
+    }
+
+    #[test]
+    fn the_committed_reports_pass_the_ci_check_and_hold_the_tables_of_their_results() {
+        check_outputs(&committed_reproduction()).unwrap();
+    }
+
+    #[test]
+    fn a_reproduction_without_a_topology_fails_the_check() {
+        let mut reproduction = committed_reproduction();
+        reproduction.extraction.retain(|result| result.topology != "extract=audit");
+        let error = check_outputs(&reproduction).unwrap_err().to_string();
+        assert!(error.contains("extract=audit"), "{error}");
+    }
 }
