@@ -103,12 +103,13 @@ impl FactsCache {
         *self.hits.lock().unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Makes a model's facts the next run's cache, in memory. Without a model (the run failed),
-    /// the cache keeps what this run did not take.
-    pub fn roll_over(&mut self, model: Option<&Model>) {
+    /// Makes a model's facts the next run's cache, in memory, moving them out of the model, which
+    /// the caller is done with. Without a model (the run failed), the cache keeps what this run
+    /// did not take.
+    pub fn roll_over(&mut self, model: Option<Model>) {
         if let Some(model) = model {
             let entries: HashMap<CacheKey, FileFacts> =
-                cached_entries(model).map(|(key, facts)| (key, facts.clone())).collect();
+                model.files.into_iter().filter_map(|file| file.cache_key.map(|key| (key, file.facts))).collect();
             self.loaded = entries.len();
             self.previous = Mutex::new(entries);
         }

@@ -131,10 +131,10 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
     if let Some(revision) = &args.changed_since {
         match crate::changes::changed_files(&outcome.model.workspace.root, revision) {
             Ok(changed) => {
-                let before = outcome.violations.len();
                 outcome.restrict_to_changed_files(revision, &changed);
+                let found = outcome.scope.as_ref().map_or(0, |scope| scope.violations_found);
                 notes.push(format!(
-                    "note: the whole workspace was analysed; reporting only violations in the {} files changed since {revision} ({} of {before} findings; cycles and stale baseline entries are always reported)",
+                    "note: the whole workspace was analysed; reporting only violations in the {} files changed since {revision} ({} of {found} findings; cycles and stale baseline entries are always reported)",
                     changed.len(),
                     outcome.violations.len()
                 ));
@@ -223,7 +223,7 @@ fn watch(args: &CheckArgs, style: HumanStyle) -> ExitCode {
                     "checked in {} ms ({parsed} files parsed, {from_cache} from the cache); watching for changes (Ctrl-C to stop)",
                     started.elapsed().as_millis()
                 );
-                cache.roll_over(Some(&outcome.model));
+                cache.roll_over(Some(outcome.model));
             }
             Err(error) => {
                 eprint!("{}", crate::report::human::render_diagnostic(&error, style));

@@ -154,7 +154,7 @@ pub struct Tuning {
     /// How long a QR code can be claimed.
     #[arg(long, default_value_t = 300)]
     pub qr_lifetime_seconds: i64,
-    /// Requests per second each client may make at the gateway, on average.
+    /// Requests per second each client may make at the gateway, on average (0: only the burst, never refilled).
     #[arg(long, default_value_t = 200)]
     pub rate_limit_per_second: u32,
     /// Requests each client may make at once at the gateway.
