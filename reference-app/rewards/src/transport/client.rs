@@ -11,10 +11,7 @@ use tracing::Instrument;
 
 use crate::transport::breaker::CircuitBreaker;
 use crate::transport::context;
-use crate::transport::server::HopRefusalBody;
-
-/// The header that carries the service credential on internal calls.
-pub const SERVICE_CREDENTIAL_HEADER: &str = "x-rewards-service-credential";
+use crate::transport::wire::{HopRefusalBody, SERVICE_CREDENTIAL_HEADER, TRACEPARENT_HEADER};
 
 /// The first retry waits up to this long; each later one doubles the ceiling.
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);
@@ -217,7 +214,7 @@ impl PeerClient {
             .timeout(timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(SERVICE_CREDENTIAL_HEADER, &self.service_credential)
-            .header("traceparent", context::traceparent_for(&call_context.trace_id))
+            .header(TRACEPARENT_HEADER, context::traceparent_for(&call_context.trace_id))
             .body(body.to_vec());
         if let Some(token) = &call_context.member_token {
             request = request.bearer_auth(token);

@@ -8,3 +8,4 @@ pub mod breaker;
 pub mod client;
 pub mod context;
 pub mod server;
+pub mod wire;

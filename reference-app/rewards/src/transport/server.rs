@@ -15,11 +15,11 @@ use axum::routing::{MethodRouter, post};
 use axum::{Json, Router};
 use rewards_platform::{HopRefusal, Role, TokenClaims, TokenKey, now_unix_seconds};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tracing::Instrument;
 
-use crate::transport::client::SERVICE_CREDENTIAL_HEADER;
 use crate::transport::context::{self, CallContext};
+use crate::transport::wire::{HopRefusalBody, SERVICE_CREDENTIAL_HEADER, TRACEPARENT_HEADER};
 
 /// What the guard checks internal calls against.
 #[derive(Clone)]
@@ -73,13 +73,6 @@ impl ActingFor {
     }
 }
 
-/// The body of a 401 or 403 that refuses the member's token, so that the caller can pass the refusal on as such.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct HopRefusalBody {
-    /// Why the call was refused.
-    pub hop_refusal: HopRefusal,
-}
-
 /// The claims of the member's token, verified by the guard, for the route to check against its arguments.
 #[derive(Debug, Clone, Copy)]
 struct VerifiedToken(TokenClaims);
@@ -113,7 +106,7 @@ pub async fn guard_internal_call(State(guard): State<RpcGuard>, mut request: Req
     let started = Instant::now();
     let trace_id = request
         .headers()
-        .get("traceparent")
+        .get(TRACEPARENT_HEADER)
         .and_then(|value| value.to_str().ok())
         .and_then(context::trace_id_from_traceparent)
         .unwrap_or_else(context::new_trace_id);
