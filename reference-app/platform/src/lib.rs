@@ -1,4 +1,5 @@
-//! Shared plumbing for the reference app's modules: SQLite storage with units of work, signed tokens, roles and the clock.
+//! Shared plumbing for the reference app's modules: SQLite storage with units of work, signed tokens, roles, the
+//! clock, and what a displayed name may contain.
 //!
 //! Nothing here knows about a particular module or about the network. Modules use it for their own storage; the
 //! `rewards` composition root uses it to open databases and to hand units of work down to the modules.
@@ -6,12 +7,14 @@
 mod clock;
 mod role;
 mod storage;
+mod text;
 mod token;
 
 pub use clock::now_unix_seconds;
 pub use role::Role;
 pub use storage::{Database, StorageError, UnitOfWork};
-pub use token::{TokenClaims, TokenError, TokenKey};
+pub use text::{is_format_character, is_printable_text};
+pub use token::{TOKEN_KEY_LENGTH, TokenClaims, TokenError, TokenKeyError, TokenSigner, TokenVerifier};
 
 /// Why a service refused a call made on behalf of a signed-in user: the per-hop check of the member's token.
 ///

@@ -1,5 +1,9 @@
-//! [`Application`]: a bound listener plus the router and background work of one process, either the public gateway
-//! (`rewards serve`) or one module service (`rewards serve-module`).
+//! [`Application`]: the bound listeners plus the routers and background work of one process, either the public
+//! gateway (`rewards serve`) or one module service (`rewards serve-module`).
+//!
+//! Internal routes (`/rpc/…`) are never served on the public port. A module service serves them on its one
+//! listener; `serve` serves them on a listener of their own (`--internal-listen`), and only when an extracted module
+//! calls a module that this process hosts. The monolith has no internal listener at all.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -12,15 +16,18 @@ use anyhow::{Context, bail};
 use axum::Router;
 use axum::routing::get;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::composition::{
     Composition, Placement, compose, monolith_database_file, service_database_file, spawn_outbox_relay,
 };
-use crate::config::{ModuleName, Secrets, Topology, Tuning};
-use crate::gateway;
+use crate::config::{ModuleName, Topology, Tuning};
+use crate::gateway::{self, GatewayModules, TrustedProxies};
+use crate::secrets::{Caller, Secrets, SecretsWanted, create_private_dir};
 use crate::supervisor::Supervisor;
-use crate::transport::server::{RpcGuard, guarded};
+use crate::transport::server::{RpcGuard, RpcRoutes, guarded};
+use crate::transport::tls::{InternalTls, TlsListener};
 
 /// What `rewards serve` needs.
 #[derive(Debug, Clone)]
@@ -29,6 +36,9 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// The public address; port 0 picks a free one.
     pub listen: String,
+    /// The address of the internal listener, which serves this process's modules to extracted ones (when any calls
+    /// them); port 0 picks a free one.
+    pub internal_listen: String,
     /// How the modules are spread over processes.
     pub topology: Topology,
     /// Services already running elsewhere (started by hand with `serve-module`), by module: an extracted module
@@ -36,6 +46,10 @@ pub struct ServeConfig {
     pub peers: BTreeMap<ModuleName, String>,
     /// Limits and timings.
     pub tuning: Tuning,
+    /// TLS of the internal listener and of calls to https:// peers.
+    pub internal_tls: InternalTls,
+    /// The proxies whose forwarded headers name the client.
+    pub trusted_proxies: TrustedProxies,
     /// The `rewards` binary to start child services from; `None` means this very executable.
     pub executable: Option<PathBuf>,
     /// Logging arguments passed on to child services.
@@ -55,20 +69,51 @@ pub struct ModuleServiceConfig {
     pub peers: BTreeMap<ModuleName, String>,
     /// Limits and timings.
     pub tuning: Tuning,
+    /// TLS of its listener and of calls to https:// peers.
+    pub internal_tls: InternalTls,
+}
+
+/// A bound listener, plain or TLS.
+enum Bound {
+    Plain(TcpListener),
+    Tls(TlsListener),
+}
+
+impl Bound {
+    async fn bind(address: &str, tls: &InternalTls) -> anyhow::Result<(Bound, SocketAddr, &'static str)> {
+        let listener = TcpListener::bind(address).await.with_context(|| format!("binding {address}"))?;
+        let local_address = listener.local_addr()?;
+        Ok(match tls.server()? {
+            Some(server) => (Bound::Tls(server.listen(listener)?), local_address, "https"),
+            None => (Bound::Plain(listener), local_address, "http"),
+        })
+    }
+}
+
+/// The internal listener of a process, with the guarded routes it serves.
+struct Internal {
+    bound: Bound,
+    address: SocketAddr,
+    scheme: &'static str,
+    router: Router,
 }
 
 /// A process of the app, bound and ready to serve.
 pub struct Application {
-    listener: TcpListener,
-    address: SocketAddr,
-    router: Router,
+    /// The public listener of the gateway, with its router; `None` for a module service.
+    public: Option<(TcpListener, SocketAddr, Router)>,
+    internal: Option<Internal>,
     supervisor: Option<Arc<Supervisor>>,
     background: Vec<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("Application").field("address", &self.address).finish()
+        formatter
+            .debug_struct("Application")
+            .field("url", &self.url())
+            .field("internal_url", &self.internal_url())
+            .finish()
     }
 }
 
@@ -81,8 +126,18 @@ fn background_work(composition: &Composition, tuning: &Tuning) -> Vec<JoinHandle
     }
 }
 
+/// Puts the guard, holding the verifiers of every caller `routes` accept, in front of them.
+fn guard_routes(data_dir: &std::path::Path, routes: RpcRoutes, secrets: &Secrets) -> anyhow::Result<Router> {
+    let callers: BTreeSet<Caller> = routes.callers().clone();
+    let guard = RpcGuard {
+        callers: Secrets::load_verifiers(data_dir, &callers)?,
+        tokens: secrets.token_verifier.clone(),
+    };
+    Ok(guarded(routes, guard))
+}
+
 impl Application {
-    /// Builds the gateway process: binds the listener, starts child services for the modules that the topology
+    /// Builds the gateway process: binds the listeners, starts child services for the modules that the topology
     /// extracts (except those given as peers, which already run elsewhere), and wires everything else in-process.
     pub async fn build(config: ServeConfig) -> anyhow::Result<Application> {
         let extracted = config.topology.extracted_modules();
@@ -93,10 +148,37 @@ impl Application {
                 config.topology
             );
         }
-        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
-        let secrets = Secrets::load_or_create(&config.data_dir)?;
+        create_private_dir(&config.data_dir)?;
+        let local: BTreeSet<ModuleName> =
+            ModuleName::ALL.into_iter().filter(|module| !extracted.contains(module)).collect();
+        let mut calls_as = BTreeSet::new();
+        if !extracted.is_empty() {
+            calls_as.insert(Caller::Gateway);
+        }
+        if local.contains(&ModuleName::Points)
+            && ModuleName::Points.peers_needed().iter().any(|peer| extracted.contains(peer))
+        {
+            calls_as.insert(Caller::Service(ModuleName::Points));
+        }
+        let secrets = Secrets::load(
+            &config.data_dir,
+            &SecretsWanted { signs_tokens: local.contains(&ModuleName::Auth), calls_as },
+        )?;
         let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let address = listener.local_addr()?;
+        // The local modules that an extracted module calls: this process serves those, and only those, to peers.
+        let served: BTreeSet<ModuleName> = extracted
+            .iter()
+            .flat_map(|module| module.peers_needed().iter().copied())
+            .filter(|module| local.contains(module))
+            .collect();
+        let internal_listener = if served.is_empty() {
+            None
+        } else {
+            Some(Bound::bind(&config.internal_listen, &config.internal_tls).await?)
+        };
+        let internal_url =
+            internal_listener.as_ref().map(|(_, internal_address, scheme)| format!("{scheme}://{internal_address}"));
         let children: BTreeSet<ModuleName> =
             extracted.iter().copied().filter(|module| !config.peers.contains_key(module)).collect();
         let supervisor = if children.is_empty() {
@@ -106,19 +188,21 @@ impl Application {
                 Some(executable) => executable.clone(),
                 None => std::env::current_exe().context("finding the rewards executable")?,
             };
+            let mut shared_arguments = config.tuning.to_args();
+            shared_arguments.extend(config.log_arguments.iter().cloned());
+            shared_arguments.extend(config.internal_tls.to_args());
             let supervisor = Supervisor::start(
                 &executable,
                 &config.data_dir,
-                &config.tuning,
-                &config.log_arguments,
+                &shared_arguments,
                 &children,
                 &config.peers,
-                &format!("http://{address}"),
+                internal_url.as_deref(),
             )
             .await?;
             Some(Arc::new(supervisor))
         };
-        let mut placement = Placement::default();
+        let mut placement = Placement { peer_roots: config.internal_tls.peer_roots()?, ..Placement::default() };
         for module in ModuleName::ALL {
             let child_url = supervisor.as_ref().and_then(|supervisor| supervisor.url_of(module));
             match config.peers.get(&module).cloned().or(child_url) {
@@ -130,61 +214,99 @@ impl Application {
                 }
             }
         }
-        let composition = compose(&placement, &secrets, &config.tuning)?;
+        let mut composition = compose(&placement, &secrets, &config.tuning)?;
         let missing = |module: &str| anyhow::anyhow!("the gateway needs the {module} module");
+        let modules = GatewayModules {
+            auth: composition.auth.clone().ok_or_else(|| missing("auth"))?,
+            users: composition.users.clone().ok_or_else(|| missing("users"))?,
+            business: composition.business.clone().ok_or_else(|| missing("business"))?,
+            points: composition.points.clone().ok_or_else(|| missing("points"))?,
+            analytics: composition.analytics.clone().ok_or_else(|| missing("analytics"))?,
+        };
         let state = gateway::gateway_state(
-            composition.auth.clone().ok_or_else(|| missing("auth"))?,
-            composition.users.clone().ok_or_else(|| missing("users"))?,
-            composition.business.clone().ok_or_else(|| missing("business"))?,
-            composition.points.clone().ok_or_else(|| missing("points"))?,
-            composition.analytics.clone().ok_or_else(|| missing("analytics"))?,
+            modules,
             composition.health.clone(),
-            secrets.token_key.clone(),
-            config.tuning.rate_limit_per_second,
-            config.tuning.rate_limit_burst,
+            secrets.token_verifier.clone(),
+            &config.tuning,
+            config.trusted_proxies.clone(),
         );
-        let guard = RpcGuard {
-            service_credential: Arc::from(secrets.service_credential.as_str()),
-            token_key: secrets.token_key.clone(),
+        let internal = match internal_listener {
+            Some((bound, internal_address, scheme)) => {
+                let mut routes = RpcRoutes::new();
+                for module in &served {
+                    if let Some(module_routes) = composition.internal_routes.remove(module) {
+                        routes = routes.merge(module_routes);
+                    }
+                }
+                let router = guard_routes(&config.data_dir, routes, &secrets)?;
+                tracing::info!(%internal_address, modules = ?served, "internal listener ready");
+                Some(Internal { bound, address: internal_address, scheme, router })
+            }
+            None => None,
         };
         let background = background_work(&composition, &config.tuning);
-        let router = gateway::router(state).merge(guarded(composition.internal_routes, guard));
+        let router = gateway::router(state);
         tracing::info!(%address, topology = %config.topology, "gateway ready");
-        Ok(Application { listener, address, router, supervisor, background })
+        Ok(Application { public: Some((listener, address, router)), internal, supervisor, background })
     }
 
-    /// Builds one module service: its own database file, RPC routes behind the guard, and `/healthz`.
+    /// Builds one module service: its own database file, and its RPC routes behind the guard with `/healthz`, on its
+    /// one (internal) listener.
     pub async fn build_module_service(config: ModuleServiceConfig) -> anyhow::Result<Application> {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
-        let secrets = Secrets::load_or_create(&config.data_dir)?;
-        let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-        let address = listener.local_addr()?;
-        let mut placement = Placement::default();
+        create_private_dir(&config.data_dir)?;
+        let caller = Caller::Service(config.module);
+        let calls_as = if config.peers.is_empty() { BTreeSet::new() } else { BTreeSet::from([caller]) };
+        let secrets = Secrets::load(
+            &config.data_dir,
+            &SecretsWanted { signs_tokens: config.module == ModuleName::Auth, calls_as },
+        )?;
+        let (bound, address, scheme) = Bound::bind(&config.listen, &config.internal_tls).await?;
+        let mut placement =
+            Placement { peer_roots: config.internal_tls.peer_roots()?, caller, ..Placement::default() };
         placement.local.insert(config.module, service_database_file(&config.data_dir, config.module));
         placement.remote = config.peers.clone();
-        let composition = compose(&placement, &secrets, &config.tuning)?;
-        let guard = RpcGuard {
-            service_credential: Arc::from(secrets.service_credential.as_str()),
-            token_key: secrets.token_key.clone(),
-        };
+        let mut composition = compose(&placement, &secrets, &config.tuning)?;
+        let routes = composition.internal_routes.remove(&config.module).unwrap_or_default();
         let background = background_work(&composition, &config.tuning);
         // A service answers for its own storage; its peers are asked by the gateway's `/healthz` themselves.
         let health = Arc::new(composition.health.local_only());
         let router = Router::new()
             .route("/healthz", get(move || async move { health.answer().await }))
-            .merge(guarded(composition.internal_routes, guard));
+            .merge(guard_routes(&config.data_dir, routes, &secrets)?);
         tracing::info!(%address, module = %config.module, "service ready");
-        Ok(Application { listener, address, router, supervisor: None, background })
+        Ok(Application {
+            public: None,
+            internal: Some(Internal { bound, address, scheme, router }),
+            supervisor: None,
+            background,
+        })
     }
 
-    /// The bound address.
+    /// The address a client reaches this process at: the public one of the gateway, the one listener of a service.
     pub fn address(&self) -> SocketAddr {
-        self.address
+        match (&self.public, &self.internal) {
+            (Some((_, address, _)), _) => *address,
+            (None, Some(internal)) => internal.address,
+            (None, None) => unreachable!("an application has at least one listener"),
+        }
     }
 
-    /// The bound port.
+    /// The base URL of [`Application::address`], as announced on stdout.
+    pub fn url(&self) -> String {
+        match (&self.public, &self.internal) {
+            (None, Some(internal)) => format!("{}://{}", internal.scheme, internal.address),
+            _ => format!("http://{}", self.address()),
+        }
+    }
+
+    /// The base URL of the internal listener of the gateway, when it has one.
+    pub fn internal_url(&self) -> Option<String> {
+        self.internal.as_ref().map(|internal| format!("{}://{}", internal.scheme, internal.address))
+    }
+
+    /// The port of [`Application::address`].
     pub fn port(&self) -> u16 {
-        self.address.port()
+        self.address().port()
     }
 
     /// The child services, when the topology has any.
@@ -192,19 +314,63 @@ impl Application {
         self.supervisor.clone()
     }
 
-    /// Serves until `shutdown` completes, then stops background work and child services, waiting until every
-    /// child has exited.
+    /// Serves until `shutdown` completes, restarting child services that die meanwhile; then stops background work
+    /// and child services, waiting until every child has exited.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Application { listener, router, supervisor, background, .. } = self;
-        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let Application { public, internal, supervisor, background } = self;
+        let (stop_sender, stop) = watch::channel(false);
+        let stopped = |mut receiver: watch::Receiver<bool>| async move {
+            let _ = receiver.wait_for(|stopped| *stopped).await;
+        };
+        let serve_public = {
+            let stop = stop.clone();
+            async move {
+                match public {
+                    Some((listener, _, router)) => {
+                        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                            .with_graceful_shutdown(stopped(stop))
+                            .await
+                    }
+                    None => Ok(()),
+                }
+            }
+        };
+        let serve_internal = {
+            let stop = stop.clone();
+            async move {
+                match internal {
+                    Some(Internal { bound: Bound::Plain(listener), router, .. }) => {
+                        axum::serve(listener, router).with_graceful_shutdown(stopped(stop)).await
+                    }
+                    Some(Internal { bound: Bound::Tls(listener), router, .. }) => {
+                        axum::serve(listener, router).with_graceful_shutdown(stopped(stop)).await
+                    }
+                    None => Ok(()),
+                }
+            }
+        };
+        let keep_children_alive = {
+            let stop = stop.clone();
+            let supervisor = supervisor.clone();
+            async move {
+                if let Some(supervisor) = supervisor {
+                    supervisor.keep_alive(stopped(stop)).await;
+                }
+            }
+        };
+        let signal = async move {
+            shutdown.await;
+            let _ = stop_sender.send(true);
+        };
+        let (public_served, internal_served, (), ()) =
+            tokio::join!(serve_public, serve_internal, keep_children_alive, signal);
         for task in background {
             task.abort();
         }
         if let Some(supervisor) = supervisor {
             supervisor.stop_all().await;
         }
-        served.context("serving HTTP")
+        public_served.context("serving HTTP")?;
+        internal_served.context("serving the internal listener")
     }
 }

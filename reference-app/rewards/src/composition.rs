@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use axum::Router;
 use rewards_analytics::LocalAnalytics;
 use rewards_analytics::api::AnalyticsApi;
 use rewards_audit::LocalAudit;
@@ -24,13 +23,16 @@ use rewards_points::{Delivery, LocalPoints, PointsSettings, Subscription};
 use rewards_users::LocalUsers;
 use rewards_users::api::{UsersApi, UsersError};
 
-use crate::config::{ModuleName, Secrets, Tuning};
+use crate::config::{ModuleName, Tuning};
 use crate::health::ModuleHealth;
+use crate::secrets::{Caller, Secrets};
 use crate::transport::bindings::{
     AnalyticsClient, AuditClient, AuthClient, BusinessClient, PointsClient, UsersClient, analytics_routes,
     audit_routes, auth_routes, business_routes, points_routes, users_routes,
 };
 use crate::transport::client::PeerClient;
+use crate::transport::server::RpcRoutes;
+use crate::transport::tls::PeerRoots;
 
 /// Where each module of one process lives: local modules on a database file, remote ones at a URL. A module in
 /// neither map is not available to this process.
@@ -40,6 +42,11 @@ pub struct Placement {
     pub local: BTreeMap<ModuleName, PathBuf>,
     /// Remote modules and the base URL of the service that hosts each.
     pub remote: BTreeMap<ModuleName, String>,
+    /// The authorities that sign the certificates of `https://` remote modules.
+    pub peer_roots: PeerRoots,
+    /// Who this process's calls are from: the gateway, or the module a service hosts. A local points calls its
+    /// remote peers as points whatever this says.
+    pub caller: Caller,
 }
 
 impl Placement {
@@ -47,7 +54,7 @@ impl Placement {
     pub fn all_local_in(database_file: &Path) -> Placement {
         Placement {
             local: ModuleName::ALL.into_iter().map(|module| (module, database_file.to_path_buf())).collect(),
-            remote: BTreeMap::new(),
+            ..Placement::default()
         }
     }
 
@@ -66,7 +73,7 @@ impl Placement {
                     (module, file)
                 })
                 .collect(),
-            remote: BTreeMap::new(),
+            ..Placement::default()
         }
     }
 }
@@ -101,8 +108,8 @@ pub struct Composition {
     pub peers: Vec<Arc<PeerClient>>,
     /// What `/healthz` checks: every local module's storage and every remote module.
     pub health: ModuleHealth,
-    /// RPC routes for the local modules, for peers to call (unguarded; the caller adds the guard).
-    pub internal_routes: Router,
+    /// RPC routes of each local module, for peers to call (unguarded; the process adds the guard to those it serves).
+    pub internal_routes: BTreeMap<ModuleName, RpcRoutes>,
 }
 
 /// Opens every local module, connects every remote one, and wires points to its subscribers.
@@ -117,34 +124,48 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
         Ok(database)
     };
     let mut peers = Vec::new();
-    let mut peer_for = |module: ModuleName| -> anyhow::Result<Option<Arc<PeerClient>>> {
+    let mut clients: BTreeMap<(ModuleName, Caller), Arc<PeerClient>> = BTreeMap::new();
+    // One client per remote module and per caller it is called as, each sending that caller's credential.
+    let mut client_as = |module: ModuleName, caller: Caller| -> anyhow::Result<Option<Arc<PeerClient>>> {
         let Some(url) = placement.remote.get(&module) else {
             return Ok(None);
         };
-        let client = PeerClient::new(module.as_str(), url, secrets.service_credential.clone(), tuning.peer_settings())
+        if let Some(client) = clients.get(&(module, caller)) {
+            return Ok(Some(Arc::clone(client)));
+        }
+        let credential = secrets.credential(caller)?;
+        let client = PeerClient::new(module.as_str(), url, credential, tuning.peer_settings(), &placement.peer_roots)
             .with_context(|| format!("building the client for {module} at {url}"))?;
         let client = Arc::new(client);
-        peers.push(Arc::clone(&client));
+        if caller == placement.caller {
+            peers.push(Arc::clone(&client));
+        }
+        clients.insert((module, caller), Arc::clone(&client));
         Ok(Some(client))
     };
-    let mut internal_routes = Router::new();
+
+    let mut internal_routes = BTreeMap::new();
     let mut health = ModuleHealth::default();
 
     let auth: Option<Arc<dyn AuthApi>> = match placement.local.get(&ModuleName::Auth) {
         Some(file) => {
+            let token_signer =
+                secrets.token_signer.clone().context("auth runs here, but this process was given no token signing key")?;
             let settings = AuthSettings {
-                token_key: secrets.token_key.clone(),
+                token_signer,
                 token_lifetime_seconds: tuning.token_lifetime_seconds,
                 password_hashing: tuning.password_hashing(),
+                hashing_threads: tuning.hashing_threads(),
+                hashing_queue: tuning.password_hashing_queue,
             };
             let local = Arc::new(LocalAuth::open(database_for(file)?, settings)?);
             let checked = Arc::clone(&local);
             health.add_local(ModuleName::Auth, move || checked.check_storage());
             let local: Arc<dyn AuthApi> = local;
-            internal_routes = internal_routes.merge(auth_routes(Arc::clone(&local)));
+            internal_routes.insert(ModuleName::Auth, auth_routes(Arc::clone(&local)));
             Some(local)
         }
-        None => peer_for(ModuleName::Auth)?.map(|peer| Arc::new(AuthClient(peer)) as Arc<dyn AuthApi>),
+        None => client_as(ModuleName::Auth, placement.caller)?.map(|peer| Arc::new(AuthClient(peer)) as Arc<dyn AuthApi>),
     };
     let users: Option<Arc<dyn UsersApi>> = match placement.local.get(&ModuleName::Users) {
         Some(file) => {
@@ -152,10 +173,10 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             let checked = Arc::clone(&local);
             health.add_local(ModuleName::Users, move || checked.check_storage());
             let local: Arc<dyn UsersApi> = local;
-            internal_routes = internal_routes.merge(users_routes(Arc::clone(&local)));
+            internal_routes.insert(ModuleName::Users, users_routes(Arc::clone(&local)));
             Some(local)
         }
-        None => peer_for(ModuleName::Users)?.map(|peer| Arc::new(UsersClient(peer)) as Arc<dyn UsersApi>),
+        None => client_as(ModuleName::Users, placement.caller)?.map(|peer| Arc::new(UsersClient(peer)) as Arc<dyn UsersApi>),
     };
     let business: Option<Arc<dyn BusinessApi>> = match placement.local.get(&ModuleName::Business) {
         Some(file) => {
@@ -163,10 +184,10 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             let checked = Arc::clone(&local);
             health.add_local(ModuleName::Business, move || checked.check_storage());
             let local: Arc<dyn BusinessApi> = local;
-            internal_routes = internal_routes.merge(business_routes(Arc::clone(&local)));
+            internal_routes.insert(ModuleName::Business, business_routes(Arc::clone(&local)));
             Some(local)
         }
-        None => peer_for(ModuleName::Business)?.map(|peer| Arc::new(BusinessClient(peer)) as Arc<dyn BusinessApi>),
+        None => client_as(ModuleName::Business, placement.caller)?.map(|peer| Arc::new(BusinessClient(peer)) as Arc<dyn BusinessApi>),
     };
     let audit: Option<Arc<dyn AuditApi>> = match placement.local.get(&ModuleName::Audit) {
         Some(file) => {
@@ -174,10 +195,10 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             let checked = Arc::clone(&local);
             health.add_local(ModuleName::Audit, move || checked.check_storage());
             let local: Arc<dyn AuditApi> = local;
-            internal_routes = internal_routes.merge(audit_routes(Arc::clone(&local)));
+            internal_routes.insert(ModuleName::Audit, audit_routes(Arc::clone(&local)));
             Some(local)
         }
-        None => peer_for(ModuleName::Audit)?.map(|peer| Arc::new(AuditClient(peer)) as Arc<dyn AuditApi>),
+        None => client_as(ModuleName::Audit, placement.caller)?.map(|peer| Arc::new(AuditClient(peer)) as Arc<dyn AuditApi>),
     };
     let analytics: Option<Arc<dyn AnalyticsApi>> = match placement.local.get(&ModuleName::Analytics) {
         Some(file) => {
@@ -185,10 +206,10 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             let checked = Arc::clone(&local);
             health.add_local(ModuleName::Analytics, move || checked.check_storage());
             let local: Arc<dyn AnalyticsApi> = local;
-            internal_routes = internal_routes.merge(analytics_routes(Arc::clone(&local)));
+            internal_routes.insert(ModuleName::Analytics, analytics_routes(Arc::clone(&local)));
             Some(local)
         }
-        None => peer_for(ModuleName::Analytics)?.map(|peer| Arc::new(AnalyticsClient(peer)) as Arc<dyn AnalyticsApi>),
+        None => client_as(ModuleName::Analytics, placement.caller)?.map(|peer| Arc::new(AnalyticsClient(peer)) as Arc<dyn AnalyticsApi>),
     };
 
     let mut local_points = None;
@@ -198,11 +219,35 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             else {
                 bail!("points needs business, users, audit and analytics, locally or as --peer NAME=URL");
             };
+            // Points calls its remote peers as points, with points' credential, wherever it runs: the routes it calls
+            // accept points, and the audit and analytics deliveries accept no one else.
+            let as_points = Caller::Service(ModuleName::Points);
+            let (business, users, audit_subscriber, analytics_subscriber): (
+                Arc<dyn BusinessApi>,
+                Arc<dyn UsersApi>,
+                Arc<dyn LedgerSubscriber>,
+                Arc<dyn LedgerSubscriber>,
+            ) = (
+                match client_as(ModuleName::Business, as_points)? {
+                    Some(client) => Arc::new(BusinessClient(client)),
+                    None => Arc::clone(business),
+                },
+                match client_as(ModuleName::Users, as_points)? {
+                    Some(client) => Arc::new(UsersClient(client)),
+                    None => Arc::clone(users),
+                },
+                match client_as(ModuleName::Audit, as_points)? {
+                    Some(client) => Arc::new(AuditClient(client)),
+                    None => Arc::clone(audit) as Arc<dyn LedgerSubscriber>,
+                },
+                match client_as(ModuleName::Analytics, as_points)? {
+                    Some(client) => Arc::new(AnalyticsClient(client)),
+                    None => Arc::clone(analytics) as Arc<dyn LedgerSubscriber>,
+                },
+            );
             let delivery_to = |subscriber: ModuleName| {
                 if placement.local.get(&subscriber) == Some(file) { Delivery::InTransaction } else { Delivery::Outbox }
             };
-            let audit_subscriber: Arc<dyn LedgerSubscriber> = Arc::clone(audit) as Arc<dyn LedgerSubscriber>;
-            let analytics_subscriber: Arc<dyn LedgerSubscriber> = Arc::clone(analytics) as Arc<dyn LedgerSubscriber>;
             let subscriptions = vec![
                 Subscription {
                     name: ModuleName::Audit.as_str().to_owned(),
@@ -216,21 +261,15 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
                 },
             ];
             let settings = PointsSettings { qr_lifetime_seconds: tuning.qr_lifetime_seconds };
-            let local = Arc::new(LocalPoints::open(
-                database_for(file)?,
-                Arc::clone(business),
-                Arc::clone(users),
-                subscriptions,
-                settings,
-            )?);
+            let local = Arc::new(LocalPoints::open(database_for(file)?, business, users, subscriptions, settings)?);
             local_points = Some(Arc::clone(&local));
             let checked = Arc::clone(&local);
             health.add_local(ModuleName::Points, move || checked.check_storage());
             let as_trait: Arc<dyn PointsApi> = local;
-            internal_routes = internal_routes.merge(points_routes(Arc::clone(&as_trait)));
+            internal_routes.insert(ModuleName::Points, points_routes(Arc::clone(&as_trait)));
             Some(as_trait)
         }
-        None => peer_for(ModuleName::Points)?.map(|peer| Arc::new(PointsClient(peer)) as Arc<dyn PointsApi>),
+        None => client_as(ModuleName::Points, placement.caller)?.map(|peer| Arc::new(PointsClient(peer)) as Arc<dyn PointsApi>),
     };
 
     for peer in &peers {

@@ -1,14 +1,11 @@
-//! Configuration shared by every command: module names, topologies, tunable limits, and the two secrets.
+//! Configuration shared by every command: module names, topologies and tunable limits. The secrets are in
+//! [`crate::secrets`].
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::io::Write;
-use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Context;
 use rewards_auth::PasswordHashing;
-use rewards_platform::TokenKey;
 
 use crate::transport::client::PeerSettings;
 
@@ -160,6 +157,25 @@ pub struct Tuning {
     /// Requests each client may make at once at the gateway.
     #[arg(long, default_value_t = 400)]
     pub rate_limit_burst: u32,
+    /// Logins and registrations per minute from one client address, on average, whatever token they carry (0: only
+    /// the burst, never refilled).
+    #[arg(long, default_value_t = 60)]
+    pub auth_rate_limit_per_minute: u32,
+    /// Logins and registrations one client address may make at once.
+    #[arg(long, default_value_t = 30)]
+    pub auth_rate_limit_burst: u32,
+    /// Logins and registrations per minute for one e-mail, from any address (0: only the burst, never refilled).
+    #[arg(long, default_value_t = 10)]
+    pub auth_email_rate_limit_per_minute: u32,
+    /// Logins and registrations one e-mail may take at once.
+    #[arg(long, default_value_t = 10)]
+    pub auth_email_rate_limit_burst: u32,
+    /// Threads that hash passwords, apart from the async workers (default: half the cores, at least one).
+    #[arg(long)]
+    pub password_hashing_threads: Option<usize>,
+    /// Hashes that may wait for a hashing thread; past that a login or registration is answered 503 `auth_busy`.
+    #[arg(long, default_value_t = 64)]
+    pub password_hashing_queue: usize,
     /// The deadline of one call to a peer service, in milliseconds.
     #[arg(long, default_value_t = 2_000)]
     pub peer_timeout_ms: u64,
@@ -189,6 +205,12 @@ impl Default for Tuning {
             qr_lifetime_seconds: 300,
             rate_limit_per_second: 200,
             rate_limit_burst: 400,
+            auth_rate_limit_per_minute: 60,
+            auth_rate_limit_burst: 30,
+            auth_email_rate_limit_per_minute: 10,
+            auth_email_rate_limit_burst: 10,
+            password_hashing_threads: None,
+            password_hashing_queue: 64,
             peer_timeout_ms: 2_000,
             peer_max_attempts: 3,
             peer_retry_budget_ms: 500,
@@ -206,7 +228,7 @@ impl Tuning {
             HashingCost::Standard => "standard",
             HashingCost::Fast => "fast",
         };
-        vec![
+        let mut arguments = vec![
             format!("--password-hashing={hashing}"),
             format!("--token-lifetime-seconds={}", self.token_lifetime_seconds),
             format!("--qr-lifetime-seconds={}", self.qr_lifetime_seconds),
@@ -218,7 +240,23 @@ impl Tuning {
             format!("--breaker-failure-threshold={}", self.breaker_failure_threshold),
             format!("--breaker-open-ms={}", self.breaker_open_ms),
             format!("--relay-interval-ms={}", self.relay_interval_ms),
-        ]
+            format!("--auth-rate-limit-per-minute={}", self.auth_rate_limit_per_minute),
+            format!("--auth-rate-limit-burst={}", self.auth_rate_limit_burst),
+            format!("--auth-email-rate-limit-per-minute={}", self.auth_email_rate_limit_per_minute),
+            format!("--auth-email-rate-limit-burst={}", self.auth_email_rate_limit_burst),
+            format!("--password-hashing-queue={}", self.password_hashing_queue),
+        ];
+        if let Some(threads) = self.password_hashing_threads {
+            arguments.push(format!("--password-hashing-threads={threads}"));
+        }
+        arguments
+    }
+
+    /// How many threads hash passwords.
+    pub fn hashing_threads(&self) -> usize {
+        self.password_hashing_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |cores| cores.get() / 2).max(1)
+        })
     }
 
     /// The argon2 parameters.
@@ -241,72 +279,6 @@ impl Tuning {
     }
 }
 
-/// The token-signing key and the service credential, shared by every process of one deployment.
-#[derive(Clone)]
-pub struct Secrets {
-    /// Signs and verifies member tokens.
-    pub token_key: TokenKey,
-    /// Proves that an internal call comes from one of our services.
-    pub service_credential: String,
-}
-
-impl fmt::Debug for Secrets {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("Secrets(<redacted>)")
-    }
-}
-
-impl Secrets {
-    /// Reads `REWARDS_TOKEN_KEY` and `REWARDS_SERVICE_CREDENTIAL` when set (for services on several hosts),
-    /// otherwise `DIR/secrets/*`, creating them with fresh random values on first use.
-    pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Secrets> {
-        let token_key = secret_value("REWARDS_TOKEN_KEY", &data_dir.join("secrets").join("token-key"))?;
-        let service_credential =
-            secret_value("REWARDS_SERVICE_CREDENTIAL", &data_dir.join("secrets").join("service-credential"))?;
-        Ok(Secrets { token_key: TokenKey::new(token_key.into_bytes()), service_credential })
-    }
-}
-
-impl Secrets {
-    /// Fresh random secrets that live only in this process, for commands that issue and check no token (`verify`),
-    /// so that they never write into the data directory.
-    pub fn ephemeral() -> Secrets {
-        Secrets {
-            token_key: TokenKey::new(rand::random::<[u8; 32]>().to_vec()),
-            service_credential: hex::encode(rand::random::<[u8; 32]>()),
-        }
-    }
-}
-
-fn secret_value(variable: &str, file: &Path) -> anyhow::Result<String> {
-    if let Ok(value) = std::env::var(variable)
-        && !value.trim().is_empty()
-    {
-        return Ok(value.trim().to_owned());
-    }
-    if let Ok(existing) = std::fs::read_to_string(file) {
-        return Ok(existing.trim().to_owned());
-    }
-    let directory = file.parent().context("a secret file needs a parent directory")?;
-    std::fs::create_dir_all(directory).with_context(|| format!("creating {}", directory.display()))?;
-    let value = hex::encode(rand::random::<[u8; 32]>());
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(file) {
-        Ok(mut handle) => {
-            handle.write_all(value.as_bytes()).with_context(|| format!("writing {}", file.display()))?;
-            Ok(value)
-        }
-        // Another process created it first; use theirs so that both agree.
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-            Ok(std::fs::read_to_string(file)?.trim().to_owned())
-        }
-        Err(error) => Err(error).with_context(|| format!("creating {}", file.display())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,12 +294,4 @@ mod tests {
         assert!("microservices".parse::<Topology>().is_err());
     }
 
-    #[test]
-    fn secrets_are_created_once_and_reused() {
-        let directory = tempfile::tempdir().unwrap();
-        let first = Secrets::load_or_create(directory.path()).unwrap();
-        let second = Secrets::load_or_create(directory.path()).unwrap();
-        assert_eq!(first.service_credential, second.service_credential);
-        assert_eq!(first.service_credential.len(), 64);
-    }
 }

@@ -10,6 +10,7 @@ pub mod composition;
 pub mod config;
 pub mod gateway;
 pub mod health;
+pub mod secrets;
 pub mod seed;
 pub mod supervisor;
 pub mod telemetry;

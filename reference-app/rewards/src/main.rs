@@ -1,4 +1,4 @@
-//! The `rewards` command: `serve`, `serve-module`, `seed` and `verify`.
+//! The `rewards` command: `serve`, `serve-module`, `seed`, `verify` and `init-secrets`.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -10,9 +10,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use rewards::app::{Application, ModuleServiceConfig, ServeConfig};
 use rewards::config::{ModuleName, Topology, Tuning};
+use rewards::gateway::{ForwardedHeader, TrustedProxies, parse_trusted_proxy};
+use rewards::secrets::Secrets;
 use rewards::seed::{SeedRequest, seed};
 use rewards::supervisor::{LISTENING_PREFIX, die_with_parent};
 use rewards::telemetry::{self, LogFormat};
+use rewards::transport::tls::InternalTls;
 use rewards::verify::verify;
 
 /// A loyalty-points platform that runs as a modular monolith or as networked services.
@@ -39,12 +42,25 @@ enum Command {
         /// monolith, services, or extract=MODULE[,MODULE...].
         #[arg(long, default_value = "monolith")]
         topology: Topology,
+        /// The address of the internal listener, which serves this process's modules to extracted ones that call
+        /// them (only then is it opened; never in the monolith).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        internal_listen: String,
         /// An extracted module already served elsewhere (by `serve-module`), as NAME=URL: it is reached there
         /// instead of being started as a child. Repeat for each.
         #[arg(long = "peer", value_parser = parse_peer)]
         peers: Vec<(ModuleName, String)>,
+        /// A proxy whose forwarded header names the client, as a CIDR range or one address; repeat for each. Only
+        /// when the TCP peer is one of these is the right-most untrusted address of the header taken as the client.
+        #[arg(long = "trusted-proxy", value_parser = parse_trusted_proxy)]
+        trusted_proxies: Vec<ipnet::IpNet>,
+        /// The header the trusted proxies write.
+        #[arg(long, value_enum, default_value = "x-forwarded-for")]
+        trusted_proxy_header: ForwardedHeader,
         #[command(flatten)]
         tuning: Tuning,
+        #[command(flatten)]
+        internal_tls: InternalTls,
     },
     /// Serves one module to its peers (started by `serve`, or by hand to run services on several hosts).
     ServeModule {
@@ -64,6 +80,8 @@ enum Command {
         parent_pid: Option<u32>,
         #[command(flatten)]
         tuning: Tuning,
+        #[command(flatten)]
+        internal_tls: InternalTls,
     },
     /// Fills the database files of a deployment through the modules' own code, and prints what it made as JSON.
     Seed {
@@ -97,12 +115,19 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         wait: u64,
     },
+    /// Creates every secret of a deployment under DIR/secrets (keeping those that exist) and lists the files, for
+    /// handing each host its share.
+    InitSecrets {
+        /// Where the secrets directory is made.
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
 }
 
 fn parse_peer(text: &str) -> Result<(ModuleName, String), String> {
     let (name, url) = text.split_once('=').ok_or_else(|| format!("expected NAME=URL, got {text:?}"))?;
-    if !url.starts_with("http://") {
-        return Err(format!("peer URLs start with http://, got {url:?}"));
+    if !url.starts_with("http://") && !url.starts_with("https://") {
+        return Err(format!("peer URLs start with http:// or https://, got {url:?}"));
     }
     Ok((name.parse()?, url.to_owned()))
 }
@@ -145,19 +170,32 @@ fn interrupted() -> anyhow::Result<impl std::future::Future<Output = ()> + Send 
 
 fn announce(application: &Application) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{LISTENING_PREFIX}http://{}", application.address())?;
+    writeln!(stdout, "{LISTENING_PREFIX}{}", application.url())?;
     stdout.flush().context("writing the address line")
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { data_dir, listen, topology, peers, tuning } => {
+        Command::Serve {
+            data_dir,
+            listen,
+            internal_listen,
+            topology,
+            peers,
+            trusted_proxies,
+            trusted_proxy_header,
+            tuning,
+            internal_tls,
+        } => {
             let application = Application::build(ServeConfig {
                 data_dir,
                 listen,
+                internal_listen,
                 topology,
                 peers: unique_peers(peers)?,
                 tuning,
+                internal_tls,
+                trusted_proxies: TrustedProxies::new(trusted_proxies, trusted_proxy_header),
                 executable: None,
                 log_arguments: vec![cli.log_format.to_argument()],
             })
@@ -167,7 +205,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             application.run_until_stopped(stop).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::ServeModule { module, data_dir, listen, peers, parent_pid, tuning } => {
+        Command::ServeModule { module, data_dir, listen, peers, parent_pid, tuning, internal_tls } => {
             if let Some(parent_pid) = parent_pid {
                 die_with_parent(parent_pid)?;
             }
@@ -177,6 +215,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 listen,
                 peers: unique_peers(peers)?,
                 tuning,
+                internal_tls,
             })
             .await?;
             let stop = interrupted()?;
@@ -188,6 +227,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let request = SeedRequest { members, businesses, offers_per_business: offers, welcome_purchase_bs };
             let summary = seed(&data_dir, &topology, &tuning, &request).await?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::InitSecrets { data_dir } => {
+            rewards::secrets::create_private_dir(&data_dir)?;
+            for file in Secrets::provision_all(&data_dir)? {
+                println!("{}", file.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify { data_dir, wait } => {

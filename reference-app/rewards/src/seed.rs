@@ -14,7 +14,8 @@ use rewards_users::api::CreateProfileRequest;
 use serde::Serialize;
 
 use crate::composition::{Placement, compose};
-use crate::config::{Secrets, Topology, Tuning};
+use crate::config::{Topology, Tuning};
+use crate::secrets::{Secrets, create_private_dir};
 
 /// The password of every seeded account.
 pub const SEED_PASSWORD: &str = "seed-password";
@@ -61,8 +62,8 @@ pub async fn seed(
     if request.businesses == 0 && request.members > 0 {
         bail!("members need at least one business to receive their welcome points from");
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let secrets = Secrets::load_or_create(data_dir)?;
+    create_private_dir(data_dir)?;
+    let secrets = Secrets::load_for_all_modules(data_dir)?;
     let placement = Placement::files_of_deployment(data_dir, &topology.extracted_modules());
     let composition = compose(&placement, &secrets, tuning)?;
     let (Some(auth), Some(users), Some(business), Some(points), Some(local_points)) = (

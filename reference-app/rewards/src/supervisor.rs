@@ -1,5 +1,10 @@
 //! Child services: starting one `rewards serve-module` process per extracted module on an ephemeral loopback port,
-//! and making sure none outlives the parent.
+//! restarting one that dies, and making sure none outlives the parent.
+//!
+//! A child that exits without being asked to is started again on the same address, with the same arguments, after a
+//! backoff that doubles with each crash in a row (100 ms, 200 ms, … up to 30 s) and starts again from 100 ms once a
+//! child has run for a minute: a service that crashes at start-up is retried without spinning, and one that crashed
+//! once comes back at once ([`Supervisor::keep_alive`]).
 //!
 //! Four things stop children: a graceful stop of the parent (Ctrl-C or SIGTERM) sends each child SIGTERM and waits
 //! for it to exit ([`Supervisor::stop_all`]); dropping the [`Supervisor`] kills any that is left; each child asks
@@ -9,16 +14,18 @@
 //! Services given to `serve` as `--peer NAME=URL` were started by someone else and are never stopped from here.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::config::{ModuleName, Tuning};
+use crate::config::ModuleName;
 
 /// How long a child has to bind its port and say where it listens.
 const CHILD_START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -29,13 +36,41 @@ const CHILD_STOP_GRACE: Duration = Duration::from_secs(5);
 /// The line a service prints on stdout once it listens, followed by its base URL.
 pub const LISTENING_PREFIX: &str = "listening on ";
 
-/// One running child service.
+/// How often the supervisor looks for children that died.
+const WATCH_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The wait before restarting a child after its first crash in a row.
+const FIRST_RESTART_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The longest wait before a restart.
+const LONGEST_RESTART_BACKOFF: Duration = Duration::from_secs(30);
+
+/// A child that ran this long before it died starts its backoff again from the first step.
+const STABLE_AFTER: Duration = Duration::from_secs(60);
+
+/// The wait before restarting a child that crashed `crashes_in_a_row` times in a row.
+pub fn restart_backoff(crashes_in_a_row: u32) -> Duration {
+    let doublings = crashes_in_a_row.saturating_sub(1).min(16);
+    FIRST_RESTART_BACKOFF.saturating_mul(1 << doublings).min(LONGEST_RESTART_BACKOFF)
+}
+
+/// One child service.
 #[derive(Debug)]
 struct ServiceChild {
+    /// The base URL it announced.
     url: String,
+    /// The address it listens on, kept across restarts so that its peers find it again.
+    listen: String,
     arguments: Vec<String>,
-    /// `None` once the service was stopped on purpose; its address and arguments are kept for a restart.
+    /// `None` while it is down: stopped on purpose, or dead and waiting for its restart.
     process: Option<Child>,
+    /// Stopped on purpose ([`Supervisor::stop`]): not restarted until [`Supervisor::restart`].
+    held: bool,
+    started_at: Instant,
+    crashes_in_a_row: u32,
+    restart_at: Option<Instant>,
+    /// How many times it was restarted after dying.
+    restarts: u32,
 }
 
 /// The child services of one `rewards serve`.
@@ -44,24 +79,26 @@ pub struct Supervisor {
     executable: PathBuf,
     data_dir: PathBuf,
     children: Mutex<BTreeMap<ModuleName, ServiceChild>>,
+    stopping: AtomicBool,
 }
 
 impl Supervisor {
     /// Starts a service for each of `modules`, giving each the URLs of the peers it needs: another child's, a
-    /// service's in `running_elsewhere` (started by hand), or `own_url` for a module that this process hosts itself.
+    /// service's in `running_elsewhere` (started by hand), or `own_url` (this process's internal listener) for a
+    /// module that this process hosts itself. Every child gets `shared_arguments` (limits, logging, TLS).
     pub async fn start(
         executable: &Path,
         data_dir: &Path,
-        tuning: &Tuning,
-        log_arguments: &[String],
+        shared_arguments: &[String],
         modules: &BTreeSet<ModuleName>,
         running_elsewhere: &BTreeMap<ModuleName, String>,
-        own_url: &str,
+        own_url: Option<&str>,
     ) -> anyhow::Result<Supervisor> {
         let supervisor = Supervisor {
             executable: executable.to_path_buf(),
             data_dir: data_dir.to_path_buf(),
             children: Mutex::new(BTreeMap::new()),
+            stopping: AtomicBool::new(false),
         };
         // `ModuleName::ALL` lists points last, so that the peers it needs already have URLs.
         for module in ModuleName::ALL.into_iter().filter(|module| modules.contains(module)) {
@@ -76,13 +113,14 @@ impl Supervisor {
             for peer in module.peers_needed() {
                 let url = match supervisor.url_of(*peer).or_else(|| running_elsewhere.get(peer).cloned()) {
                     Some(url) => url,
-                    None if !modules.contains(peer) => own_url.to_owned(),
+                    None if !modules.contains(peer) => {
+                        own_url.context("a child calls this process, which serves no internal listener")?.to_owned()
+                    }
                     None => bail!("{peer} must start before {module}"),
                 };
                 arguments.push(format!("--peer={}={url}", peer.as_str()));
             }
-            arguments.extend(tuning.to_args());
-            arguments.extend(log_arguments.iter().cloned());
+            arguments.extend(shared_arguments.iter().cloned());
             let child = supervisor.spawn_child(module, &arguments, "127.0.0.1:0").await?;
             supervisor.lock_children()?.insert(module, child);
         }
@@ -121,10 +159,24 @@ impl Supervisor {
             .with_context(|| format!("the {module} service printed {first_line:?} instead of its address"))?
             .trim()
             .to_owned();
+        let address = url
+            .split_once("://")
+            .map(|(_, address)| address.to_owned())
+            .with_context(|| format!("the {module} service announced {url:?}, which is not a URL"))?;
         // Keep reading so that the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         tracing::info!(%module, %url, pid = process.id(), "service started");
-        Ok(ServiceChild { url, arguments: arguments.to_vec(), process: Some(process) })
+        Ok(ServiceChild {
+            url,
+            listen: address,
+            arguments: arguments.to_vec(),
+            process: Some(process),
+            held: false,
+            started_at: Instant::now(),
+            crashes_in_a_row: 0,
+            restart_at: None,
+            restarts: 0,
+        })
     }
 
     /// The base URL of a child service.
@@ -145,9 +197,20 @@ impl Supervisor {
         self.children.lock().ok()?.get(&module)?.process.as_ref()?.id()
     }
 
-    /// Kills one child service and waits for it to exit (to simulate, or to handle, the loss of a service).
+    /// How many times a child was restarted after it died.
+    pub fn restarts_of(&self, module: ModuleName) -> u32 {
+        self.children.lock().ok().and_then(|children| children.get(&module).map(|child| child.restarts)).unwrap_or(0)
+    }
+
+    /// Kills one child service and waits for it to exit (to simulate, or to handle, the loss of a service). It stays
+    /// down, and is not restarted by [`Supervisor::keep_alive`], until [`Supervisor::restart`].
     pub async fn stop(&self, module: ModuleName) -> anyhow::Result<()> {
-        let process = self.lock_children()?.get_mut(&module).and_then(|child| child.process.take());
+        let process = {
+            let mut children = self.lock_children()?;
+            let child = children.get_mut(&module).with_context(|| format!("no {module} service was started"))?;
+            child.held = true;
+            child.process.take()
+        };
         let Some(mut process) = process else {
             bail!("no {module} service is running");
         };
@@ -158,25 +221,106 @@ impl Supervisor {
 
     /// Starts a child service again on the same address, with the same arguments.
     pub async fn restart(&self, module: ModuleName) -> anyhow::Result<()> {
-        let (address, arguments, running) = {
+        let (address, arguments, running, restarts) = {
             let mut children = self.lock_children()?;
             let child = children.get_mut(&module).with_context(|| format!("{module} was never started"))?;
-            let address = child.url.strip_prefix("http://").context("service URLs start with http://")?.to_owned();
-            (address, child.arguments.clone(), child.process.take())
+            (child.listen.clone(), child.arguments.clone(), child.process.take(), child.restarts)
         };
         if let Some(mut running) = running {
             running.start_kill().ok();
             running.wait().await.ok();
         }
-        let child = self.spawn_child(module, &arguments, &address).await?;
+        let mut child = self.spawn_child(module, &arguments, &address).await?;
+        child.restarts = restarts;
         self.lock_children()?.insert(module, child);
         self.write_services_file()?;
         Ok(())
     }
 
+    /// Restarts children that die, with backoff, until `stop` completes. The parent runs this alongside its servers,
+    /// on the thread that runs `main`, so that restarted children get the same parent-death signal as the first ones.
+    pub async fn keep_alive(&self, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(WATCH_INTERVAL) => self.restart_dead_children().await,
+            }
+        }
+    }
+
+    async fn restart_dead_children(&self) {
+        if self.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let now = Instant::now();
+        let due: Vec<(ModuleName, String, Vec<String>)> = {
+            let Ok(mut children) = self.children.lock() else {
+                return;
+            };
+            for (module, child) in children.iter_mut().filter(|(_, child)| !child.held) {
+                let Some(process) = child.process.as_mut() else {
+                    continue;
+                };
+                let Ok(Some(status)) = process.try_wait() else {
+                    continue;
+                };
+                child.process = None;
+                if now.duration_since(child.started_at) >= STABLE_AFTER {
+                    child.crashes_in_a_row = 0;
+                }
+                child.crashes_in_a_row += 1;
+                let wait = restart_backoff(child.crashes_in_a_row);
+                child.restart_at = Some(now + wait);
+                tracing::warn!(%module, %status, crashes_in_a_row = child.crashes_in_a_row, ?wait, "service died; restarting it");
+            }
+            children
+                .iter()
+                .filter(|(_, child)| !child.held && child.process.is_none())
+                .filter(|(_, child)| child.restart_at.is_some_and(|at| at <= now))
+                .map(|(module, child)| (*module, child.listen.clone(), child.arguments.clone()))
+                .collect()
+        };
+        for (module, listen, arguments) in due {
+            let started = self.spawn_child(module, &arguments, &listen).await;
+            let Ok(mut children) = self.children.lock() else {
+                return;
+            };
+            let Some(child) = children.get_mut(&module) else {
+                continue;
+            };
+            match started {
+                // Stopped on purpose, or the parent began to stop, while this one was starting: it must not stay.
+                Ok(mut fresh) if child.held || self.stopping.load(Ordering::SeqCst) => {
+                    if let Some(process) = fresh.process.as_mut() {
+                        process.start_kill().ok();
+                    }
+                }
+                Ok(fresh) => {
+                    child.process = fresh.process;
+                    child.started_at = fresh.started_at;
+                    child.restart_at = None;
+                    child.restarts += 1;
+                    tracing::info!(%module, restarts = child.restarts, "service restarted");
+                }
+                Err(error) => {
+                    child.crashes_in_a_row += 1;
+                    let wait = restart_backoff(child.crashes_in_a_row);
+                    child.restart_at = Some(Instant::now() + wait);
+                    tracing::error!(%module, error = format!("{error:#}"), ?wait, "restarting the service failed");
+                }
+            }
+            drop(children);
+            if let Err(error) = self.write_services_file() {
+                tracing::warn!(error = format!("{error:#}"), "could not update services.json");
+            }
+        }
+    }
+
     /// Stops every child service and waits until each has exited: SIGTERM first, so that each finishes its
     /// requests, then SIGKILL for any that has not exited within `CHILD_STOP_GRACE`.
     pub async fn stop_all(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
         let processes: Vec<(ModuleName, Child)> = match self.lock_children() {
             Ok(mut children) => children
                 .iter_mut()
@@ -255,4 +399,19 @@ pub fn die_with_parent(parent_pid: u32) -> anyhow::Result<()> {
         let _ = parent_pid;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_restart_backoff_doubles_and_is_capped() {
+        assert_eq!(restart_backoff(1), Duration::from_millis(100));
+        assert_eq!(restart_backoff(2), Duration::from_millis(200));
+        assert_eq!(restart_backoff(5), Duration::from_millis(1_600));
+        assert_eq!(restart_backoff(9), Duration::from_secs(25) + Duration::from_millis(600));
+        assert_eq!(restart_backoff(10), LONGEST_RESTART_BACKOFF);
+        assert_eq!(restart_backoff(u32::MAX), LONGEST_RESTART_BACKOFF);
+    }
 }

@@ -54,6 +54,15 @@ pub enum AuthError {
     /// 401 `token_expired`: the token was genuine but is too old.
     #[error("the token has expired")]
     TokenExpired,
+    /// 429 `login_backoff`: too many wrong passwords for this e-mail lately; the password was not checked.
+    #[error("too many failed logins for this e-mail; try again in {retry_after_seconds} s")]
+    TooManyFailedLogins {
+        /// When the e-mail may try again.
+        retry_after_seconds: u64,
+    },
+    /// 503 `auth_busy`: every password-hashing thread is busy and the queue in front of them is full.
+    #[error("password checking is saturated; try again shortly")]
+    Busy,
     /// 401 or 403, as the refusal says: a service on the way refused the member's token for this call.
     #[error("a service refused the call: {0}")]
     RefusedAtHop(rewards_platform::HopRefusal),

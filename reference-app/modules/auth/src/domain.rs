@@ -17,7 +17,11 @@ impl Email {
     pub(crate) fn parse(raw: &str) -> Result<Email, AuthError> {
         let email = raw.trim().to_lowercase();
         let invalid = || AuthError::InvalidInput("email must look like name@example.com".to_owned());
-        if email.is_empty() || email.len() > MAX_EMAIL_LENGTH || email.chars().any(char::is_whitespace) {
+        if email.is_empty()
+            || email.len() > MAX_EMAIL_LENGTH
+            || email.chars().any(char::is_whitespace)
+            || !rewards_platform::is_printable_text(&email)
+        {
             return Err(invalid());
         }
         let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
@@ -74,6 +78,8 @@ mod tests {
             "ana@@example.com",
             "a na@example.com",
             "ana@example..com",
+            "an\u{200b}a@example.com",
+            "ana@exam\u{202e}ple.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }

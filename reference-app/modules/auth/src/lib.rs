@@ -4,7 +4,10 @@
 //! in-process implementation.
 
 pub mod api;
+mod backoff;
 mod domain;
+mod hashing;
 mod service;
 
+pub use hashing::HashingStats;
 pub use service::{AuthSettings, LocalAuth, PasswordHashing};

@@ -9,7 +9,7 @@ const MAX_OFFER_COST: i64 = 1_000_000;
 /// A trimmed, non-empty, printable text of at most 100 characters, used for business names and offer titles.
 pub(crate) fn bounded_text(field: &str, raw: &str) -> Result<String, BusinessError> {
     let text = raw.trim();
-    if text.is_empty() || text.chars().count() > MAX_TEXT_LENGTH || text.chars().any(char::is_control) {
+    if text.is_empty() || text.chars().count() > MAX_TEXT_LENGTH || !rewards_platform::is_printable_text(text) {
         return Err(BusinessError::InvalidInput(format!(
             "{field} must have 1 to {MAX_TEXT_LENGTH} printable characters"
         )));
@@ -42,6 +42,8 @@ mod tests {
         assert_eq!(bounded_text("name", "  Café  ").unwrap(), "Café");
         assert!(bounded_text("name", "").is_err());
         assert!(bounded_text("name", &"x".repeat(101)).is_err());
+        assert!(bounded_text("name", "Caf\u{e9}\u{202e}latot").is_err(), "a bidi override");
+        assert!(bounded_text("title", "Free\u{200b}coffee").is_err(), "a zero-width space");
         assert!(emission_rate(0).is_err());
         assert!(emission_rate(1_001).is_err());
         assert_eq!(emission_rate(10).unwrap(), 10);

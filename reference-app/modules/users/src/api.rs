@@ -48,9 +48,10 @@ pub fn validate_display_name(raw: &str) -> Result<String, UsersError> {
     if name.is_empty() {
         return Err(UsersError::InvalidInput("name must not be empty".to_owned()));
     }
-    if name.chars().count() > MAX_DISPLAY_NAME_LENGTH || name.chars().any(char::is_control) {
+    if name.chars().count() > MAX_DISPLAY_NAME_LENGTH || !rewards_platform::is_printable_text(name) {
         return Err(UsersError::InvalidInput(format!(
-            "name must have at most {MAX_DISPLAY_NAME_LENGTH} printable characters"
+            "name must have at most {MAX_DISPLAY_NAME_LENGTH} printable characters, and no control or invisible format \
+             characters"
         )));
     }
     Ok(name.to_owned())

@@ -99,5 +99,9 @@ mod tests {
         let conflicting = CreateProfileRequest { user_id: 5, display_name: "Bea".to_owned(), role: Role::Member };
         assert_eq!(users.create_profile(conflicting).await, Err(UsersError::Conflict));
         assert!(validate_display_name("   ").is_err());
+        for hostile in ["Ana\u{202e}nimda", "\u{2067}Ana", "A\u{200b}na", "Ana\u{feff}"] {
+            assert!(validate_display_name(hostile).is_err(), "{hostile:?}");
+        }
+        assert_eq!(validate_display_name(" José Ñandú ").unwrap(), "José Ñandú");
     }
 }

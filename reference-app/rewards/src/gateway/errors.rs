@@ -19,12 +19,20 @@ pub struct ApiError {
     pub code: &'static str,
     /// A human-readable explanation.
     pub message: String,
+    /// When to try again, sent as `Retry-After` (429 and 503 answers that know it).
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl ApiError {
     /// Builds an error answer.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), retry_after_seconds: None }
+    }
+
+    /// The same answer, telling the client to wait `seconds` before trying again.
+    pub fn with_retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after_seconds = Some(seconds);
+        self
     }
 
     /// 422 with code `invalid_input`.
@@ -71,7 +79,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_seconds {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -84,6 +96,11 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidCredentials => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", message),
             AuthError::InvalidToken => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", message),
             AuthError::TokenExpired => ApiError::new(StatusCode::UNAUTHORIZED, "token_expired", message),
+            AuthError::TooManyFailedLogins { retry_after_seconds } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "login_backoff", message)
+                    .with_retry_after(retry_after_seconds)
+            }
+            AuthError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "auth_busy", message).with_retry_after(1),
             AuthError::Unavailable(detail) => ApiError::unavailable(&detail),
             AuthError::RefusedAtHop(refusal) => ApiError::refused_at_hop(refusal),
             AuthError::Internal(_) => ApiError::internal(message),

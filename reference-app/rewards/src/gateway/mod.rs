@@ -3,15 +3,16 @@
 //! Handlers only call module traits. Whether a trait object is the local module or a client over the network was
 //! decided by the composition root, so this file reads the same in every topology.
 
+mod client_address;
 mod errors;
 mod extract;
 mod rate_limit;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -20,22 +21,26 @@ use axum::{Json, Router};
 use rewards_analytics::api::AnalyticsApi;
 use rewards_auth::api::{AuthApi, LoginRequest, RegisterRequest, Role};
 use rewards_business::api::{BusinessApi, CreateBusinessRequest, CreateOfferRequest};
-use rewards_platform::TokenKey;
+use rewards_platform::TokenVerifier;
 use rewards_points::api::{ClaimRequest, CreateQrRequest, EmitRequest, MovementReceipt, PointsApi, RedeemRequest};
 use rewards_users::api::{CreateProfileRequest, UsersApi, validate_display_name};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
+pub use client_address::{ForwardedHeader, TrustedProxies, parse_trusted_proxy};
 pub use errors::ApiError;
 use extract::{Caller, JsonBody, parse_id, positive_id};
-use rate_limit::RateLimiter;
+use rate_limit::{AuthLimits, RateLimiter};
 
+use crate::config::Tuning;
 use crate::health::ModuleHealth;
 use crate::transport::context::{self, CallContext};
+use crate::transport::wire::{MAX_BODY_BYTES, TRACEPARENT_HEADER};
 
-/// The largest request body accepted, in bytes.
-const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The routes that spend the login budgets, and whose general rate limit is keyed on the address whatever token the
+/// request carries.
+const AUTH_ROUTES: [&str; 2] = ["/v1/auth/register", "/v1/auth/login"];
 /// How many movements and offers the dashboard shows.
 const DASHBOARD_ITEMS: u32 = 10;
 /// The largest purchase accepted, in bolivianos.
@@ -56,25 +61,41 @@ pub struct GatewayState {
     pub analytics: Arc<dyn AnalyticsApi>,
     /// Every module this process uses, local or remote, which `/healthz` asks.
     pub health: Arc<ModuleHealth>,
-    /// The key that signs tokens, with which the rate limit tells a genuine subject from a made-up bearer string.
-    pub token_key: TokenKey,
+    /// The public key that verifies tokens, with which the rate limit tells a genuine subject from a made-up bearer
+    /// string.
+    pub tokens: TokenVerifier,
     /// The per-client request budget.
     pub rate_limiter: Arc<RateLimiter>,
+    /// The budgets of logins and registrations, per address and per e-mail.
+    pub auth_limits: Arc<AuthLimits>,
+    /// The proxies whose forwarded headers name the client.
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
-/// Builds the state with a rate limit of `per_second` requests per client and bursts of `burst`.
-#[allow(clippy::too_many_arguments)]
+/// The modules the gateway calls.
+#[derive(Clone)]
+pub struct GatewayModules {
+    /// Accounts and tokens.
+    pub auth: Arc<dyn AuthApi>,
+    /// Profiles.
+    pub users: Arc<dyn UsersApi>,
+    /// Businesses and offers.
+    pub business: Arc<dyn BusinessApi>,
+    /// The ledger.
+    pub points: Arc<dyn PointsApi>,
+    /// Statistics.
+    pub analytics: Arc<dyn AnalyticsApi>,
+}
+
+/// Builds the state, with the rate limits of `tuning`.
 pub fn gateway_state(
-    auth: Arc<dyn AuthApi>,
-    users: Arc<dyn UsersApi>,
-    business: Arc<dyn BusinessApi>,
-    points: Arc<dyn PointsApi>,
-    analytics: Arc<dyn AnalyticsApi>,
+    modules: GatewayModules,
     health: ModuleHealth,
-    token_key: TokenKey,
-    per_second: u32,
-    burst: u32,
+    tokens: TokenVerifier,
+    tuning: &Tuning,
+    trusted_proxies: TrustedProxies,
 ) -> GatewayState {
+    let GatewayModules { auth, users, business, points, analytics } = modules;
     GatewayState {
         auth,
         users,
@@ -82,10 +103,21 @@ pub fn gateway_state(
         points,
         analytics,
         health: Arc::new(health),
-        token_key,
-        rate_limiter: Arc::new(RateLimiter::new(per_second, burst)),
+        tokens,
+        rate_limiter: Arc::new(RateLimiter::new(tuning.rate_limit_per_second, tuning.rate_limit_burst)),
+        auth_limits: Arc::new(AuthLimits::new(
+            tuning.auth_rate_limit_per_minute,
+            tuning.auth_rate_limit_burst,
+            tuning.auth_email_rate_limit_per_minute,
+            tuning.auth_email_rate_limit_burst,
+        )),
+        trusted_proxies: Arc::new(trusted_proxies),
     }
 }
+
+/// The client's address, as [`TrustedProxies`] reads it, for the handlers that limit by address.
+#[derive(Debug, Clone, Copy)]
+struct ClientAddress(Option<IpAddr>);
 
 /// The public router.
 pub fn router(state: GatewayState) -> Router {
@@ -117,20 +149,24 @@ fn bearer_token(request: &Request) -> Option<String> {
     request.headers().get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::to_owned)
 }
 
-/// Starts the trace (continuing the client's `traceparent` if it sent one), spends one unit of the client's rate
-/// limit, and logs the answer at `info` with the trace id.
-async fn trace_and_rate_limit(State(state): State<GatewayState>, request: Request, next: Next) -> Response {
+/// Starts the trace (continuing the client's `traceparent` if it sent one), works out the client's address, spends
+/// one unit of the client's rate limit, and logs the answer at `info` with the trace id.
+async fn trace_and_rate_limit(State(state): State<GatewayState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let trace_id = request
         .headers()
-        .get("traceparent")
+        .get(TRACEPARENT_HEADER)
         .and_then(|value| value.to_str().ok())
         .and_then(context::trace_id_from_traceparent)
         .unwrap_or_else(context::new_trace_id);
     let span =
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), trace_id = %trace_id);
     let peer_address = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(address)| address.ip());
-    let client = rate_limit::client_key(&state.token_key, bearer_token(&request).as_deref(), peer_address);
+    let client_address = peer_address.map(|peer| state.trusted_proxies.client_address(peer, request.headers()));
+    request.extensions_mut().insert(ClientAddress(client_address));
+    // On the routes that take no token, a token must not buy a bucket of its own.
+    let token = if AUTH_ROUTES.contains(&request.uri().path()) { None } else { bearer_token(&request) };
+    let client = rate_limit::client_key(&state.tokens, token.as_deref(), client_address);
     let response = if state.rate_limiter.try_acquire(&client) {
         let call_context = CallContext { trace_id, member_token: None };
         context::run_within(call_context, next.run(request)).instrument(span.clone()).await
@@ -172,10 +208,22 @@ struct RegisterBody {
     role: Role,
 }
 
+/// Spends one attempt of the address's and the e-mail's login budgets, or answers 429.
+fn admit_auth_attempt(state: &GatewayState, client: ClientAddress, email: &str) -> Result<(), ApiError> {
+    if state.auth_limits.admit(client.0, email) {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many logins or registrations; slow down")
+            .with_retry_after(60))
+    }
+}
+
 async fn register(
     State(state): State<GatewayState>,
+    Extension(client): Extension<ClientAddress>,
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    admit_auth_attempt(&state, client, &body.email)?;
     // The name is checked before auth creates the account, so that a bad name leaves nothing behind.
     let display_name = validate_display_name(&body.name)?;
     let user_id =
@@ -193,8 +241,10 @@ struct LoginBody {
 
 async fn login(
     State(state): State<GatewayState>,
+    Extension(client): Extension<ClientAddress>,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Json<Value>, ApiError> {
+    admit_auth_attempt(&state, client, &body.email)?;
     let token = state.auth.login(LoginRequest { email: body.email, password: body.password }).await?;
     Ok(Json(json!({"token": token})))
 }

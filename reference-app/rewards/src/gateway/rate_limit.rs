@@ -3,13 +3,17 @@
 //!
 //! The key is never the bearer string itself: a client could make one up per request and get a fresh bucket each
 //! time. A token that does not verify (made up, tampered, expired) counts against its sender's address instead.
+//!
+//! Logins and registrations are keyed on the address alone, whatever token they carry (a thousand throw-away accounts
+//! would otherwise be a thousand buckets), and they also spend from [`AuthLimits`]: a budget per address and one per
+//! target e-mail, much smaller than the general one.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use rewards_platform::{TokenKey, now_unix_seconds};
+use rewards_platform::{TokenVerifier, now_unix_seconds};
 
 /// The most buckets kept. Past it, full buckets are forgotten first (forgetting one changes nothing), then the
 /// least recently used half, so that memory stays bounded however many addresses a client sends from.
@@ -23,15 +27,20 @@ struct Bucket {
 
 /// The rate-limit key of a request: `user:ID` for a token that verifies, otherwise `ip:ADDRESS`.
 ///
-/// Verifying here is the same HMAC check every hop makes, with no network call; the authoritative check is still
-/// `auth.verify` in the authentication middleware.
-pub fn client_key(token_key: &TokenKey, bearer_token: Option<&str>, peer_address: Option<IpAddr>) -> String {
+/// Verifying here is the same public-key check every hop makes, with no network call; the authoritative check is
+/// still `auth.verify` in the authentication middleware.
+pub fn client_key(tokens: &TokenVerifier, bearer_token: Option<&str>, client_address: Option<IpAddr>) -> String {
     if let Some(token) = bearer_token
-        && let Ok(claims) = token_key.verify(token, now_unix_seconds())
+        && let Ok(claims) = tokens.verify(token, now_unix_seconds())
     {
         return format!("user:{}", claims.user_id);
     }
-    match peer_address {
+    address_key(client_address)
+}
+
+/// `ip:ADDRESS` for IPv4, `ip:NETWORK::/64` for IPv6.
+pub fn address_key(client_address: Option<IpAddr>) -> String {
+    match client_address {
         Some(IpAddr::V4(address)) => format!("ip:{address}"),
         // One IPv6 host usually holds a whole /64; keying on the full address would give it 2^64 buckets.
         Some(IpAddr::V6(address)) => {
@@ -39,6 +48,35 @@ pub fn client_key(token_key: &TokenKey, bearer_token: Option<&str>, peer_address
             format!("ip:{:x}:{:x}:{:x}:{:x}::/64", network[0], network[1], network[2], network[3])
         }
         None => "ip:unknown".to_owned(),
+    }
+}
+
+/// The budgets of logins and registrations: one per client address and one per target e-mail.
+#[derive(Debug)]
+pub struct AuthLimits {
+    per_address: RateLimiter,
+    per_email: RateLimiter,
+}
+
+impl AuthLimits {
+    /// Budgets of `per_address_per_minute` (bursts of `per_address_burst`) per address, and likewise per e-mail.
+    pub fn new(per_address_per_minute: u32, per_address_burst: u32, per_email_per_minute: u32, per_email_burst: u32) -> AuthLimits {
+        AuthLimits {
+            per_address: RateLimiter::per_minute(per_address_per_minute, per_address_burst),
+            per_email: RateLimiter::per_minute(per_email_per_minute, per_email_burst),
+        }
+    }
+
+    /// Spends one attempt of `client_address`'s budget, then one of `email`'s; `false` means 429. An address that is
+    /// already refused spends nothing of the e-mail's budget.
+    pub fn admit(&self, client_address: Option<IpAddr>, email: &str) -> bool {
+        if !self.per_address.try_acquire(&address_key(client_address)) {
+            return false;
+        }
+        // The same normalisation auth applies, so that case and spaces do not make fresh buckets; bounded, because the
+        // text is the client's and is checked only later.
+        let email: String = email.trim().to_lowercase().chars().take(254).collect();
+        self.per_email.try_acquire(&email)
     }
 }
 
@@ -55,6 +93,13 @@ impl RateLimiter {
     /// Allows `burst` requests at once per client, refilled at `per_second` (0: a fixed budget, never refilled).
     pub fn new(per_second: u32, burst: u32) -> RateLimiter {
         RateLimiter::with_max_buckets(per_second, burst, MAX_BUCKETS)
+    }
+
+    /// Allows `burst` requests at once per client, refilled at `per_minute` (0: a fixed budget, never refilled).
+    pub fn per_minute(per_minute: u32, burst: u32) -> RateLimiter {
+        let mut limiter = RateLimiter::new(0, burst);
+        limiter.per_second = f64::from(per_minute) / 60.0;
+        limiter
     }
 
     fn with_max_buckets(per_second: u32, burst: u32, max_buckets: usize) -> RateLimiter {
@@ -115,7 +160,7 @@ mod tests {
     use std::net::{Ipv4Addr, Ipv6Addr};
     use std::time::Duration;
 
-    use rewards_platform::{Role, TokenClaims};
+    use rewards_platform::{Role, TokenClaims, TokenSigner};
 
     use super::*;
 
@@ -132,19 +177,21 @@ mod tests {
 
     #[test]
     fn only_a_token_that_verifies_gets_a_bucket_of_its_own() {
-        let key = TokenKey::new(b"a token key of thirty-two bytes!".to_vec());
-        let genuine = key.sign(&TokenClaims { user_id: 42, role: Role::Member, expires_at: now_unix_seconds() + 60 });
-        let expired = key.sign(&TokenClaims { user_id: 42, role: Role::Member, expires_at: 1 });
+        let signer = TokenSigner::random();
+        let key = signer.verifier();
+        let genuine =
+            signer.sign(&TokenClaims { user_id: 42, role: Role::Member, expires_at: now_unix_seconds() + 60 });
+        let expired = signer.sign(&TokenClaims { user_id: 42, role: Role::Member, expires_at: 1 });
         let address = Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7)));
-        assert_eq!(client_key(&key, Some(&genuine), address), "user:42");
+        assert_eq!(client_key(key, Some(&genuine), address), "user:42");
         for made_up in ["random-bearer-1", "random-bearer-2", &format!("{genuine}x"), &expired] {
-            assert_eq!(client_key(&key, Some(made_up), address), "ip:10.0.0.7", "{made_up}");
+            assert_eq!(client_key(key, Some(made_up), address), "ip:10.0.0.7", "{made_up}");
         }
-        assert_eq!(client_key(&key, None, address), "ip:10.0.0.7");
+        assert_eq!(client_key(key, None, address), "ip:10.0.0.7");
         let first = Some(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 3, 4, 5, 6)));
         let same_network = Some(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 9, 9, 9, 9)));
-        assert_eq!(client_key(&key, None, first), client_key(&key, None, same_network));
-        assert_eq!(client_key(&key, None, None), "ip:unknown");
+        assert_eq!(client_key(key, None, first), client_key(key, None, same_network));
+        assert_eq!(client_key(key, None, None), "ip:unknown");
     }
 
     #[test]
@@ -161,5 +208,17 @@ mod tests {
             limiter.try_acquire_at(&format!("once-{index}"), now);
             assert!(limiter.buckets.lock().unwrap().len() <= 8);
         }
+    }
+
+    #[test]
+    fn logins_spend_the_budgets_of_their_address_and_of_their_email() {
+        let limits = AuthLimits::new(0, 3, 0, 2);
+        let (first, second) = (Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))), Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2))));
+        assert!(limits.admit(first, "ana@example.com"));
+        assert!(limits.admit(second, " ANA@example.com"), "the same e-mail, however written");
+        assert!(!limits.admit(first, "ana@example.com"), "the e-mail's budget of two is spent, from any address");
+        assert!(limits.admit(first, "bea@example.com"));
+        assert!(!limits.admit(first, "cid@example.com"), "the address's budget of three is spent, for any e-mail");
+        assert!(limits.admit(second, "cid@example.com"), "a refused address spent nothing of cid's budget");
     }
 }

@@ -2,14 +2,17 @@
 //! implements the module's trait by calling a peer. Every method is one `POST /rpc/{module}/{method}` whose body is
 //! the arguments as a JSON array and whose answer is the method's `Result` as JSON.
 //!
-//! Each route also says whom the call acts for ([`ActingFor`]): the member or owner its arguments name, any
-//! signed-in user (reads by id on a user's behalf), or nobody (registration, login, deliveries, `verify`'s reads).
-//! The server refuses a call whose verified token does not speak for that user.
+//! Each route lists the services it accepts calls from (the gateway, points, or both: whoever makes that call in some
+//! topology, and no one else), and says whom the call acts for ([`ActingFor`]): the member or owner its arguments
+//! name, any signed-in user (reads by id on a user's behalf), or nobody (registration, login, deliveries). The server
+//! refuses a call from another service, and a call whose verified token does not speak for that user.
+//!
+//! The reads that only `verify` makes (the ledger summary, the invariants, the audit chain, every business's
+//! statistics) are not served to peers at all: `verify` opens the modules' files itself.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::Router;
 use rewards_analytics::api::{AnalyticsApi, AnalyticsError, BusinessStats};
 use rewards_audit::api::{AuditApi, AuditError, AuditedMovement};
 use rewards_auth::api::{AuthApi, AuthError, LoginRequest, RegisterRequest, TokenClaims};
@@ -20,39 +23,38 @@ use rewards_points::api::{
 };
 use rewards_users::api::{CreateProfileRequest, Profile, UsersApi, UsersError};
 
+use crate::config::ModuleName;
+use crate::secrets::Caller;
 use crate::transport::client::{Idempotence, PeerClient};
-use crate::transport::server::{ActingFor, rpc_route};
+use crate::transport::server::{ActingFor, RpcRoutes};
 
 use ActingFor::{AnySignedInUser, NoUser};
 use Idempotence::{Idempotent, NotIdempotent};
 
+/// Calls only the public API makes.
+const GATEWAY: &[Caller] = &[Caller::Gateway];
+/// Reads that both the public API and points make (points checks the business, the offer and the member).
+const GATEWAY_AND_POINTS: &[Caller] = &[Caller::Gateway, Caller::Service(ModuleName::Points)];
+/// Deliveries of ledger movements, which only points' outbox relay makes.
+const POINTS: &[Caller] = &[Caller::Service(ModuleName::Points)];
+
+/// Why a read that only `verify` makes fails over the network.
+fn not_served<E: rewards_platform::RemoteFailure>(module: &str) -> E {
+    E::unavailable(format!("{module} serves this read to no peer; verify opens the module's file itself"))
+}
+
 /// Serves the auth module to peers.
-pub fn auth_routes(service: Arc<dyn AuthApi>) -> Router {
-    Router::new()
-        .route(
-            "/rpc/auth/register",
-            rpc_route(
-                Arc::clone(&service),
+pub fn auth_routes(service: Arc<dyn AuthApi>) -> RpcRoutes {
+    RpcRoutes::new()
+        .rpc("/rpc/auth/register", &service, GATEWAY,
                 |_: &(RegisterRequest,)| NoUser,
-                |service, (request,): (RegisterRequest,)| async move { service.register(request).await },
-            ),
-        )
-        .route(
-            "/rpc/auth/login",
-            rpc_route(
-                Arc::clone(&service),
+                |service, (request,): (RegisterRequest,)| async move { service.register(request).await })
+        .rpc("/rpc/auth/login", &service, GATEWAY,
                 |_: &(LoginRequest,)| NoUser,
-                |service, (request,): (LoginRequest,)| async move { service.login(request).await },
-            ),
-        )
-        .route(
-            "/rpc/auth/verify",
-            rpc_route(
-                service,
+                |service, (request,): (LoginRequest,)| async move { service.login(request).await })
+        .rpc("/rpc/auth/verify", &service, GATEWAY,
                 |_: &(String,)| NoUser,
-                |service, (token,): (String,)| async move { service.verify(token).await },
-            ),
-        )
+                |service, (token,): (String,)| async move { service.verify(token).await })
 }
 
 /// Reaches the auth module over the network.
@@ -66,7 +68,9 @@ impl AuthApi for AuthClient {
     }
 
     async fn login(&self, request: LoginRequest) -> Result<String, AuthError> {
-        self.0.call("login", &(request,), Idempotent).await
+        // Never retried: a login that timed out may still be hashing, and retrying a saturated auth service multiplies
+        // the very load that made it slow. The client retries, if it wants to.
+        self.0.call("login", &(request,), NotIdempotent).await
     }
 
     async fn verify(&self, token: String) -> Result<TokenClaims, AuthError> {
@@ -75,24 +79,14 @@ impl AuthApi for AuthClient {
 }
 
 /// Serves the users module to peers.
-pub fn users_routes(service: Arc<dyn UsersApi>) -> Router {
-    Router::new()
-        .route(
-            "/rpc/users/create_profile",
-            rpc_route(
-                Arc::clone(&service),
+pub fn users_routes(service: Arc<dyn UsersApi>) -> RpcRoutes {
+    RpcRoutes::new()
+        .rpc("/rpc/users/create_profile", &service, GATEWAY,
                 |_: &(CreateProfileRequest,)| NoUser,
-                |service, (request,): (CreateProfileRequest,)| async move { service.create_profile(request).await },
-            ),
-        )
-        .route(
-            "/rpc/users/get_profile",
-            rpc_route(
-                service,
+                |service, (request,): (CreateProfileRequest,)| async move { service.create_profile(request).await })
+        .rpc("/rpc/users/get_profile", &service, GATEWAY_AND_POINTS,
                 |_: &(i64,)| AnySignedInUser,
-                |service, (user_id,): (i64,)| async move { service.get_profile(user_id).await },
-            ),
-        )
+                |service, (user_id,): (i64,)| async move { service.get_profile(user_id).await })
 }
 
 /// Reaches the users module over the network.
@@ -112,50 +106,25 @@ impl UsersApi for UsersClient {
 }
 
 /// Serves the business module to peers.
-pub fn business_routes(service: Arc<dyn BusinessApi>) -> Router {
-    Router::new()
-        .route(
-            "/rpc/business/create_business",
-            rpc_route(
-                Arc::clone(&service),
+pub fn business_routes(service: Arc<dyn BusinessApi>) -> RpcRoutes {
+    RpcRoutes::new()
+        .rpc("/rpc/business/create_business", &service, GATEWAY,
                 |(request,): &(CreateBusinessRequest,)| ActingFor::business_account(request.owner_user_id),
-                |service, (request,): (CreateBusinessRequest,)| async move { service.create_business(request).await },
-            ),
-        )
-        .route(
-            "/rpc/business/get_business",
-            rpc_route(
-                Arc::clone(&service),
+                |service, (request,): (CreateBusinessRequest,)| async move { service.create_business(request).await })
+        .rpc("/rpc/business/get_business", &service, GATEWAY_AND_POINTS,
                 |_: &(i64,)| AnySignedInUser,
-                |service, (business_id,): (i64,)| async move { service.get_business(business_id).await },
-            ),
-        )
-        .route(
-            "/rpc/business/create_offer",
-            rpc_route(
-                Arc::clone(&service),
+                |service, (business_id,): (i64,)| async move { service.get_business(business_id).await })
+        .rpc("/rpc/business/create_offer", &service, GATEWAY,
                 |(request,): &(CreateOfferRequest,)| ActingFor::business_account(request.acting_user_id),
-                |service, (request,): (CreateOfferRequest,)| async move { service.create_offer(request).await },
-            ),
-        )
-        .route(
-            "/rpc/business/get_offer",
-            rpc_route(
-                Arc::clone(&service),
+                |service, (request,): (CreateOfferRequest,)| async move { service.create_offer(request).await })
+        .rpc("/rpc/business/get_offer", &service, GATEWAY_AND_POINTS,
                 |_: &(i64,)| AnySignedInUser,
-                |service, (offer_id,): (i64,)| async move { service.get_offer(offer_id).await },
-            ),
-        )
-        .route(
-            "/rpc/business/offers_of_businesses",
-            rpc_route(
-                service,
+                |service, (offer_id,): (i64,)| async move { service.get_offer(offer_id).await })
+        .rpc("/rpc/business/offers_of_businesses", &service, GATEWAY,
                 |_: &(Vec<i64>, u32)| AnySignedInUser,
                 |service, (business_ids, limit): (Vec<i64>, u32)| async move {
                     service.offers_of_businesses(business_ids, limit).await
-                },
-            ),
-        )
+                })
 }
 
 /// Reaches the business module over the network.
@@ -186,53 +155,25 @@ impl BusinessApi for BusinessClient {
 }
 
 /// Serves the points module to peers.
-pub fn points_routes(service: Arc<dyn PointsApi>) -> Router {
-    Router::new()
-        .route(
-            "/rpc/points/emit",
-            rpc_route(Arc::clone(&service), |(request,): &(EmitRequest,)| ActingFor::business_account(request.acting_user_id), |service, (request,): (EmitRequest,)| async move {
+pub fn points_routes(service: Arc<dyn PointsApi>) -> RpcRoutes {
+    RpcRoutes::new()
+        .rpc("/rpc/points/emit", &service, GATEWAY, |(request,): &(EmitRequest,)| ActingFor::business_account(request.acting_user_id), |service, (request,): (EmitRequest,)| async move {
                 service.emit(request).await
-            }),
-        )
-        .route(
-            "/rpc/points/create_qr",
-            rpc_route(Arc::clone(&service), |(request,): &(CreateQrRequest,)| ActingFor::business_account(request.acting_user_id), |service, (request,): (CreateQrRequest,)| async move {
+            })
+        .rpc("/rpc/points/create_qr", &service, GATEWAY, |(request,): &(CreateQrRequest,)| ActingFor::business_account(request.acting_user_id), |service, (request,): (CreateQrRequest,)| async move {
                 service.create_qr(request).await
-            }),
-        )
-        .route(
-            "/rpc/points/claim",
-            rpc_route(Arc::clone(&service), |(request,): &(ClaimRequest,)| ActingFor::member(request.member_id), |service, (request,): (ClaimRequest,)| async move {
+            })
+        .rpc("/rpc/points/claim", &service, GATEWAY, |(request,): &(ClaimRequest,)| ActingFor::member(request.member_id), |service, (request,): (ClaimRequest,)| async move {
                 service.claim(request).await
-            }),
-        )
-        .route(
-            "/rpc/points/redeem",
-            rpc_route(Arc::clone(&service), |(request,): &(RedeemRequest,)| ActingFor::member(request.member_id), |service, (request,): (RedeemRequest,)| async move {
+            })
+        .rpc("/rpc/points/redeem", &service, GATEWAY, |(request,): &(RedeemRequest,)| ActingFor::member(request.member_id), |service, (request,): (RedeemRequest,)| async move {
                 service.redeem(request).await
-            }),
-        )
-        .route(
-            "/rpc/points/balance",
-            rpc_route(
-                Arc::clone(&service), |(member_id,): &(i64,)| ActingFor::member(*member_id),
-                |service, (member_id,): (i64,)| async move { service.balance(member_id).await },
-            ),
-        )
-        .route(
-            "/rpc/points/recent_movements",
-            rpc_route(Arc::clone(&service), |(member_id, _): &(i64, u32)| ActingFor::member(*member_id), |service, (member_id, limit): (i64, u32)| async move {
+            })
+        .rpc("/rpc/points/balance", &service, GATEWAY, |(member_id,): &(i64,)| ActingFor::member(*member_id),
+                |service, (member_id,): (i64,)| async move { service.balance(member_id).await })
+        .rpc("/rpc/points/recent_movements", &service, GATEWAY, |(member_id, _): &(i64, u32)| ActingFor::member(*member_id), |service, (member_id, limit): (i64, u32)| async move {
                 service.recent_movements(member_id, limit).await
-            }),
-        )
-        .route(
-            "/rpc/points/invariant_findings",
-            rpc_route(Arc::clone(&service), |_: &()| NoUser, |service, (): ()| async move { service.invariant_findings().await }),
-        )
-        .route(
-            "/rpc/points/ledger_summary",
-            rpc_route(service, |_: &()| NoUser, |service, (): ()| async move { service.ledger_summary().await }),
-        )
+            })
 }
 
 /// Reaches the points module over the network.
@@ -267,11 +208,11 @@ impl PointsApi for PointsClient {
     }
 
     async fn invariant_findings(&self) -> Result<Vec<String>, PointsError> {
-        self.0.call("invariant_findings", &(), Idempotent).await
+        Err(not_served("points"))
     }
 
     async fn ledger_summary(&self) -> Result<LedgerSummary, PointsError> {
-        self.0.call("ledger_summary", &(), Idempotent).await
+        Err(not_served("points"))
     }
 }
 
@@ -288,30 +229,13 @@ fn require_detached(unit_of_work: &UnitOfWork, module: &str) -> Result<(), Subsc
 }
 
 /// Serves the audit module to peers.
-pub fn audit_routes(service: Arc<dyn AuditApi>) -> Router {
-    Router::new()
-        .route(
-            "/rpc/audit/record_movement",
-            rpc_route(
-                Arc::clone(&service),
+pub fn audit_routes(service: Arc<dyn AuditApi>) -> RpcRoutes {
+    RpcRoutes::new()
+        .rpc("/rpc/audit/record_movement", &service, POINTS,
                 |_: &(LedgerMovement,)| NoUser,
                 |service, (movement,): (LedgerMovement,)| async move {
                     service.record_movement(&mut UnitOfWork::detached(), movement).await
-                },
-            ),
-        )
-        .route(
-            "/rpc/audit/chain_findings",
-            rpc_route(
-                Arc::clone(&service),
-                |_: &()| NoUser,
-                |service, (): ()| async move { service.chain_findings().await },
-            ),
-        )
-        .route(
-            "/rpc/audit/recorded_movements",
-            rpc_route(service, |_: &()| NoUser, |service, (): ()| async move { service.recorded_movements().await }),
-        )
+                })
 }
 
 /// Reaches the audit module over the network.
@@ -334,39 +258,25 @@ impl LedgerSubscriber for AuditClient {
 #[async_trait]
 impl AuditApi for AuditClient {
     async fn chain_findings(&self) -> Result<Vec<String>, AuditError> {
-        self.0.call("chain_findings", &(), Idempotent).await
+        Err(not_served("audit"))
     }
 
     async fn recorded_movements(&self) -> Result<Vec<AuditedMovement>, AuditError> {
-        self.0.call("recorded_movements", &(), Idempotent).await
+        Err(not_served("audit"))
     }
 }
 
 /// Serves the analytics module to peers.
-pub fn analytics_routes(service: Arc<dyn AnalyticsApi>) -> Router {
-    Router::new()
-        .route(
-            "/rpc/analytics/record_movement",
-            rpc_route(
-                Arc::clone(&service),
+pub fn analytics_routes(service: Arc<dyn AnalyticsApi>) -> RpcRoutes {
+    RpcRoutes::new()
+        .rpc("/rpc/analytics/record_movement", &service, POINTS,
                 |_: &(LedgerMovement,)| NoUser,
                 |service, (movement,): (LedgerMovement,)| async move {
                     service.record_movement(&mut UnitOfWork::detached(), movement).await
-                },
-            ),
-        )
-        .route(
-            "/rpc/analytics/business_stats",
-            rpc_route(
-                Arc::clone(&service),
+                })
+        .rpc("/rpc/analytics/business_stats", &service, GATEWAY,
                 |_: &(i64,)| AnySignedInUser,
-                |service, (business_id,): (i64,)| async move { service.business_stats(business_id).await },
-            ),
-        )
-        .route(
-            "/rpc/analytics/all_business_stats",
-            rpc_route(service, |_: &()| NoUser, |service, (): ()| async move { service.all_business_stats().await }),
-        )
+                |service, (business_id,): (i64,)| async move { service.business_stats(business_id).await })
 }
 
 /// Reaches the analytics module over the network.
@@ -393,6 +303,6 @@ impl AnalyticsApi for AnalyticsClient {
     }
 
     async fn all_business_stats(&self) -> Result<Vec<BusinessStats>, AnalyticsError> {
-        self.0.call("all_business_stats", &(), Idempotent).await
+        Err(not_served("analytics"))
     }
 }

@@ -9,8 +9,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
+use crate::secrets::ServiceCredential;
 use crate::transport::breaker::CircuitBreaker;
 use crate::transport::context;
+use crate::transport::tls::PeerRoots;
 use crate::transport::wire::{HopRefusalBody, SERVICE_CREDENTIAL_HEADER, TRACEPARENT_HEADER};
 
 /// The first retry waits up to this long; each later one doubles the ceiling.
@@ -68,7 +70,7 @@ pub struct PeerClient {
     base_url: String,
     http: reqwest::Client,
     breaker: CircuitBreaker,
-    service_credential: String,
+    service_credential: ServiceCredential,
     settings: PeerSettings,
 }
 
@@ -79,14 +81,23 @@ impl std::fmt::Debug for PeerClient {
 }
 
 impl PeerClient {
-    /// A client for `module` served at `base_url` (for example `http://127.0.0.1:4001`).
+    /// A client for `module` served at `base_url` (for example `http://127.0.0.1:4001`, or `https://…`, whose
+    /// certificate must chain to one of `roots`), calling with this process's own `service_credential`.
     pub fn new(
         module: &'static str,
         base_url: &str,
-        service_credential: String,
+        service_credential: ServiceCredential,
         settings: PeerSettings,
-    ) -> Result<PeerClient, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        roots: &PeerRoots,
+    ) -> anyhow::Result<PeerClient> {
+        if base_url.starts_with("https://") && roots.is_empty() {
+            anyhow::bail!("{module} is at {base_url}, but no --peer-ca names the authority that signs its certificate");
+        }
+        let mut builder = reqwest::Client::builder().tls_built_in_root_certs(false);
+        for root in roots.certificates() {
+            builder = builder.add_root_certificate(root.clone());
+        }
+        let http = builder
             .http1_only()
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(64)
@@ -213,7 +224,7 @@ impl PeerClient {
             .post(url)
             .timeout(timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(SERVICE_CREDENTIAL_HEADER, &self.service_credential)
+            .header(SERVICE_CREDENTIAL_HEADER, self.service_credential.expose())
             .header(TRACEPARENT_HEADER, context::traceparent_for(&call_context.trace_id))
             .body(body.to_vec());
         if let Some(token) = &call_context.member_token {

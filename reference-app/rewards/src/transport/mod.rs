@@ -8,4 +8,5 @@ pub mod breaker;
 pub mod client;
 pub mod context;
 pub mod server;
+pub mod tls;
 pub mod wire;

@@ -1,33 +1,36 @@
 //! The server half of a hop: `/rpc/{module}/{method}` routes for the modules this process hosts, behind a guard
-//! that demands the service credential, re-verifies the member's token, and restores the caller's trace; and, in
-//! each route, the check that the verified token speaks for the user the call acts for.
+//! that tells which service is calling from its credential, re-verifies the member's token, and restores the
+//! caller's trace; and, in each route, the checks that the calling service is one the route accepts and that the
+//! verified token speaks for the user the call acts for.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{Extension, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use axum::{Json, Router};
-use rewards_platform::{HopRefusal, Role, TokenClaims, TokenKey, now_unix_seconds};
+use rewards_platform::{HopRefusal, Role, TokenClaims, TokenVerifier, now_unix_seconds};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tracing::Instrument;
 
 use crate::transport::context::{self, CallContext};
-use crate::transport::wire::{HopRefusalBody, SERVICE_CREDENTIAL_HEADER, TRACEPARENT_HEADER};
+use crate::secrets::{Caller, CallerVerifiers};
+use crate::transport::wire::{HopRefusalBody, MAX_BODY_BYTES, SERVICE_CREDENTIAL_HEADER, TRACEPARENT_HEADER};
 
 /// What the guard checks internal calls against.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct RpcGuard {
-    /// The credential every internal call must carry.
-    pub service_credential: Arc<str>,
-    /// The key that member tokens are re-verified with.
-    pub token_key: TokenKey,
+    /// The verifiers of the services whose credentials this process accepts.
+    pub callers: CallerVerifiers,
+    /// The public key that member tokens are re-verified with.
+    pub tokens: TokenVerifier,
 }
 
 /// Who an internal call acts for, which decides what the member's token must prove at this hop.
@@ -77,11 +80,9 @@ impl ActingFor {
 #[derive(Debug, Clone, Copy)]
 struct VerifiedToken(TokenClaims);
 
-/// Compares two byte strings in time that depends only on their lengths, so that a wrong credential leaks nothing
-/// about the right one through timing.
-fn constant_time_equal(left: &[u8], right: &[u8]) -> bool {
-    left.len() == right.len() && left.iter().zip(right).fold(0u8, |difference, (a, b)| difference | (a ^ b)) == 0
-}
+/// The service whose credential the guard recognised, for the route to check against the callers it accepts.
+#[derive(Debug, Clone, Copy)]
+struct VerifiedCaller(Caller);
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
@@ -100,8 +101,9 @@ fn hop_refusal_response(hop_refusal: HopRefusal) -> Response {
     (status, Json(HopRefusalBody { hop_refusal })).into_response()
 }
 
-/// The per-hop check of every internal call: service credential, then (when present) the member's token. The
-/// route then checks that the token speaks for the user its arguments name.
+/// The per-hop check of every internal call: which service is calling (from its credential), then (when present) the
+/// member's token. The route then checks that it accepts that service, and that the token speaks for the user its
+/// arguments name.
 pub async fn guard_internal_call(State(guard): State<RpcGuard>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let trace_id = request
@@ -113,14 +115,15 @@ pub async fn guard_internal_call(State(guard): State<RpcGuard>, mut request: Req
     let span = tracing::info_span!("rpc_serve", path = %request.uri().path(), trace_id = %trace_id);
     async move {
         let headers = request.headers();
-        let credential = headers.get(SERVICE_CREDENTIAL_HEADER).map(|value| value.as_bytes()).unwrap_or_default();
-        if !constant_time_equal(credential, guard.service_credential.as_bytes()) {
-            tracing::warn!("refused an internal call without the right service credential");
+        let credential = headers.get(SERVICE_CREDENTIAL_HEADER).map(|value| value.as_bytes());
+        let Some(caller) = guard.callers.identify(credential) else {
+            tracing::warn!("refused an internal call without a service credential this process accepts");
             return refusal(StatusCode::UNAUTHORIZED, "missing or wrong service credential");
-        }
+        };
         let member_token = bearer_token(headers).map(str::to_owned);
+        request.extensions_mut().insert(VerifiedCaller(caller));
         if let Some(token) = &member_token {
-            match guard.token_key.verify(token, now_unix_seconds()) {
+            match guard.tokens.verify(token, now_unix_seconds()) {
                 Ok(claims) => {
                     request.extensions_mut().insert(VerifiedToken(claims));
                 }
@@ -141,9 +144,15 @@ pub async fn guard_internal_call(State(guard): State<RpcGuard>, mut request: Req
     .await
 }
 
-/// One RPC route: decodes the arguments, checks that the member's token speaks for the user that `acting_for` says
-/// the call acts for, calls `handler` on the local module, and encodes its `Result`.
-pub fn rpc_route<S, A, T, E, P, F, Fut>(service: Arc<S>, acting_for: P, handler: F) -> MethodRouter
+/// One RPC route: checks that the calling service is one of `callers`, decodes the arguments, checks that the member's
+/// token speaks for the user that `acting_for` says the call acts for, calls `handler` on the local module, and
+/// encodes its `Result`.
+fn rpc_route<S, A, T, E, P, F, Fut>(
+    service: Arc<S>,
+    callers: &'static [Caller],
+    acting_for: P,
+    handler: F,
+) -> MethodRouter
 where
     S: ?Sized + Send + Sync + 'static,
     A: DeserializeOwned + Send + 'static,
@@ -153,11 +162,19 @@ where
     F: Fn(Arc<S>, A) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<T, E>> + Send + 'static,
 {
-    post(move |verified: Option<Extension<VerifiedToken>>, body: Bytes| {
+    post(move |caller: Option<Extension<VerifiedCaller>>, verified: Option<Extension<VerifiedToken>>, body: Bytes| {
         let service = Arc::clone(&service);
         let acting_for = acting_for.clone();
         let handler = handler.clone();
         async move {
+            // The guard always sets the caller; a route served without the guard accepts no one.
+            let Some(Extension(VerifiedCaller(caller))) = caller else {
+                return refusal(StatusCode::UNAUTHORIZED, "missing or wrong service credential");
+            };
+            if !callers.contains(&caller) {
+                tracing::warn!(%caller, "refused an internal call from a service this route does not accept");
+                return refusal(StatusCode::FORBIDDEN, &format!("this route does not accept calls from {caller}"));
+            }
             let arguments = match serde_json::from_slice::<A>(&body) {
                 Ok(arguments) => arguments,
                 Err(error) => return refusal(StatusCode::BAD_REQUEST, &format!("unreadable arguments: {error}")),
@@ -172,9 +189,69 @@ where
     })
 }
 
-/// Puts the guard in front of the RPC routes of the modules this process hosts.
-pub fn guarded(module_routes: Router, guard: RpcGuard) -> Router {
-    module_routes.layer(axum::middleware::from_fn_with_state(guard, guard_internal_call))
+/// The RPC routes of one module, and every caller any of them accepts (whose verifiers the process must hold).
+#[derive(Debug, Default)]
+pub struct RpcRoutes {
+    router: Router,
+    callers: BTreeSet<Caller>,
+}
+
+impl RpcRoutes {
+    /// No route yet.
+    pub fn new() -> RpcRoutes {
+        RpcRoutes::default()
+    }
+
+    /// Adds `POST path`, served by `handler` on `service`, for calls from `callers` that act for whom `acting_for`
+    /// says (see [`ActingFor`]).
+    pub fn rpc<S, A, T, E, P, F, Fut>(
+        mut self,
+        path: &str,
+        service: &Arc<S>,
+        callers: &'static [Caller],
+        acting_for: P,
+        handler: F,
+    ) -> RpcRoutes
+    where
+        S: ?Sized + Send + Sync + 'static,
+        A: DeserializeOwned + Send + 'static,
+        T: Serialize + 'static,
+        E: Serialize + 'static,
+        P: Fn(&A) -> ActingFor + Clone + Send + Sync + 'static,
+        F: Fn(Arc<S>, A) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.callers.extend(callers.iter().copied());
+        self.router = self.router.route(path, rpc_route(Arc::clone(service), callers, acting_for, handler));
+        self
+    }
+
+    /// Adds every route of `other`.
+    pub fn merge(mut self, other: RpcRoutes) -> RpcRoutes {
+        self.callers.extend(other.callers);
+        self.router = self.router.merge(other.router);
+        self
+    }
+
+    /// Every caller some route accepts.
+    pub fn callers(&self) -> &BTreeSet<Caller> {
+        &self.callers
+    }
+
+}
+
+impl From<RpcRoutes> for Router {
+    fn from(routes: RpcRoutes) -> Router {
+        routes.router
+    }
+}
+
+/// Puts the guard in front of the RPC routes of the modules this process hosts, with the public API's body limit.
+pub fn guarded(module_routes: impl Into<Router>, guard: RpcGuard) -> Router {
+    module_routes
+        .into()
+        .layer(axum::middleware::from_fn_with_state(guard, guard_internal_call))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 #[cfg(test)]
@@ -193,13 +270,5 @@ mod tests {
         assert_eq!(ActingFor::member(9).check(Some(&member)), Err(HopRefusal::Forbidden));
         assert_eq!(ActingFor::business_account(7).check(Some(&member)), Err(HopRefusal::Forbidden));
         assert_eq!(ActingFor::business_account(8).check(Some(&owner)), Ok(()));
-    }
-
-    #[test]
-    fn credential_comparison_needs_equal_bytes() {
-        assert!(constant_time_equal(b"secret", b"secret"));
-        assert!(!constant_time_equal(b"secret", b"secreT"));
-        assert!(!constant_time_equal(b"secret", b"secret!"));
-        assert!(!constant_time_equal(b"", b"secret"));
     }
 }

@@ -4,6 +4,9 @@
 use rewards_platform::HopRefusal;
 use serde::{Deserialize, Serialize};
 
+/// The largest request body any listener of the app accepts, public or internal, in bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
 /// The header that carries the calling service's own credential on internal calls.
 pub const SERVICE_CREDENTIAL_HEADER: &str = "x-rewards-service-credential";
 

@@ -7,10 +7,12 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use rewards::secrets::ServiceCredential;
+use rewards_platform::TokenSigner;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Api, RewardsProcess, assert_verify_passes, cast, error_code, is_running, rewards_binary, service_pids,
+    Api, RewardsProcess, assert_verify_passes, cast, error_code, is_running, rewards_binary, row_count, service_pids,
 };
 
 /// Whether a JSON log line was written inside a span whose `trace_id` is `trace_id`.
@@ -110,16 +112,22 @@ async fn serve_reaches_a_hand_started_service_and_one_trace_id_runs_through_both
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_refused_at_a_hop_is_answered_401_not_503() {
-    // The service shares the deployment's credential but not its token key, so it refuses every member token that
-    // the gateway accepts.
+    // Every secret comes from the environment, as on separate hosts. The service accepts the gateway's and points'
+    // credentials (points runs in the gateway's process here), but verifies tokens with another deployment's public
+    // key, so it refuses every member token that the gateway accepts.
     let gateway_dir = tempfile::tempdir().unwrap();
     let service_dir = tempfile::tempdir().unwrap();
-    let credential = ("REWARDS_SERVICE_CREDENTIAL", "a-credential-shared-by-both-processes");
+    let gateway_credential = hex::encode(rand::random::<[u8; 32]>());
+    let points_credential = hex::encode(rand::random::<[u8; 32]>());
+    let verifier = |credential: &str| hex::encode(ServiceCredential::new(credential).unwrap().verifier());
+    let verifiers = format!("gateway={},points={}", verifier(&gateway_credential), verifier(&points_credential));
+    let other_deployment = hex::encode(TokenSigner::random().public_key());
     let analytics = RewardsProcess::start(
         &["serve-module", "analytics", "--listen", "127.0.0.1:0", "--data-dir", service_dir.path().to_str().unwrap()],
-        &[credential, ("REWARDS_TOKEN_KEY", "the-key-of-another-deployment")],
+        &[("REWARDS_CALLER_VERIFIERS", &verifiers), ("REWARDS_TOKEN_PUBLIC_KEY", &other_deployment)],
     );
     let peer = format!("analytics={}", analytics.url);
+    let signing_key = hex::encode(rand::random::<[u8; 32]>());
     let gateway = RewardsProcess::start(
         &[
             "serve",
@@ -136,7 +144,11 @@ async fn a_token_refused_at_a_hop_is_answered_401_not_503() {
             "--data-dir",
             gateway_dir.path().to_str().unwrap(),
         ],
-        &[credential, ("REWARDS_TOKEN_KEY", "the-gateways-own-key")],
+        &[
+            ("REWARDS_SERVICE_CREDENTIAL_GATEWAY", &gateway_credential),
+            ("REWARDS_SERVICE_CREDENTIAL_POINTS", &points_credential),
+            ("REWARDS_TOKEN_SIGNING_KEY", &signing_key),
+        ],
     );
     let api = Api::new(gateway.url.clone());
     assert_eq!(api.get("/healthz", None).await, (200, json!({"status": "ok"})));
@@ -147,6 +159,19 @@ async fn a_token_refused_at_a_hop_is_answered_401_not_503() {
             api.get(&format!("/v1/businesses/{}/stats", people.business_id), Some(&people.owner_token)).await;
         assert_eq!((status, error_code(&body)), (401, "invalid_token"), "attempt {attempt}: {body}");
     }
+    // Points, inside the gateway's process, still delivers to the service with its own credential.
+    let emit = json!({"business_id": people.business_id, "member_id": people.member_id, "purchase_bs": 10, "idempotency_key": "k-1"});
+    let (status, body) = api.post("/v1/points/emit", Some(&people.owner_token), emit).await;
+    assert_eq!(status, 201, "{body}");
+    let analytics_file = service_dir.path().join("analytics.db");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while row_count(&analytics_file, "analytics_processed_movements") < 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(row_count(&analytics_file, "analytics_processed_movements"), 1, "the delivery reached the service");
+    // Nothing was written under either data directory's secrets: every value came from the environment.
+    assert!(!gateway_dir.path().join("secrets").exists());
+    assert!(!service_dir.path().join("secrets").exists());
 }
 
 #[test]

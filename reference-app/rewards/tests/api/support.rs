@@ -7,7 +7,9 @@ use std::time::Duration;
 use reqwest::Method;
 use rewards::app::{Application, ServeConfig};
 use rewards::config::{HashingCost, Topology, Tuning};
+use rewards::gateway::TrustedProxies;
 use rewards::supervisor::Supervisor;
+use rewards::transport::tls::InternalTls;
 use serde_json::{Value, json};
 
 /// Settings that keep tests fast: cheap password hashing, no practical rate limit, short breaker and relay timings.
@@ -16,6 +18,10 @@ pub fn test_tuning() -> Tuning {
         password_hashing: HashingCost::Fast,
         rate_limit_per_second: 100_000,
         rate_limit_burst: 100_000,
+        auth_rate_limit_per_minute: 100_000,
+        auth_rate_limit_burst: 100_000,
+        auth_email_rate_limit_per_minute: 100_000,
+        auth_email_rate_limit_burst: 100_000,
         peer_timeout_ms: 1_000,
         breaker_open_ms: 300,
         relay_interval_ms: 20,
@@ -27,14 +33,17 @@ pub fn test_tuning() -> Tuning {
 pub struct RunningApp {
     pub api: Api,
     pub supervisor: Option<Arc<Supervisor>>,
-    data_dir: tempfile::TempDir,
+    /// The gateway's internal listener, when the topology gives it one.
+    pub internal_url: Option<String>,
+    data_path: PathBuf,
+    _data_dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl RunningApp {
     pub fn data_dir(&self) -> &Path {
-        self.data_dir.path()
+        &self.data_path
     }
 
     /// Stops the server and waits for it, so that every child service has been killed on return.
@@ -60,27 +69,41 @@ pub fn rewards_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rewards"))
 }
 
-/// Starts the app in `topology` with `tuning`.
-pub async fn start_app(topology: Topology, tuning: Tuning) -> RunningApp {
-    let data_dir = tempfile::tempdir().unwrap();
-    let application = Application::build(ServeConfig {
-        data_dir: data_dir.path().to_path_buf(),
+/// The configuration `start_app` serves with, on `data_dir`.
+pub fn serve_config(data_dir: &Path, topology: Topology, tuning: Tuning) -> ServeConfig {
+    ServeConfig {
+        data_dir: data_dir.to_path_buf(),
         listen: "127.0.0.1:0".to_owned(),
+        internal_listen: "127.0.0.1:0".to_owned(),
         topology,
         peers: std::collections::BTreeMap::new(),
         tuning,
+        internal_tls: InternalTls::default(),
+        trusted_proxies: TrustedProxies::default(),
         executable: Some(rewards_binary()),
         log_arguments: Vec::new(),
-    })
-    .await
-    .unwrap();
+    }
+}
+
+/// Starts the app in `topology` with `tuning`.
+pub async fn start_app(topology: Topology, tuning: Tuning) -> RunningApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let config = serve_config(data_dir.path(), topology, tuning);
+    start_app_with(data_dir, config).await
+}
+
+/// Starts the app with `config`, whose data directory lives in (or is) `data_dir`.
+pub async fn start_app_with(data_dir: tempfile::TempDir, config: ServeConfig) -> RunningApp {
+    let data_path = config.data_dir.clone();
+    let application = Application::build(config).await.unwrap();
+    let internal_url = application.internal_url();
     let api = Api::new(format!("http://127.0.0.1:{}", application.port()));
     let supervisor = application.supervisor();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until_stopped(async move {
         stopped.await.ok();
     }));
-    RunningApp { api, supervisor, data_dir, stop: Some(stop), server: Some(server) }
+    RunningApp { api, supervisor, internal_url, data_path, _data_dir: data_dir, stop: Some(stop), server: Some(server) }
 }
 
 /// A JSON client of the public API.

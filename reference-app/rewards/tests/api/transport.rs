@@ -12,21 +12,39 @@ use std::time::{Duration, Instant};
 use axum::routing::post;
 use axum::{Json, Router};
 use rewards::composition::{Placement, compose, monolith_database_file};
-use rewards::config::{Secrets, Topology};
+use rewards::config::Topology;
+use rewards::secrets::{Caller, CallerVerifiers, Secrets, ServiceCredential};
 use rewards::seed::{SeedRequest, seed};
-use rewards::transport::bindings::{PointsClient, points_routes};
+use rewards::transport::bindings::{AuthClient, PointsClient, points_routes};
 use rewards::transport::breaker::BreakerPosition;
 use rewards::transport::client::{Idempotence, PeerClient, PeerSettings};
-use rewards::transport::wire::SERVICE_CREDENTIAL_HEADER;
 use rewards::transport::context::{self, CallContext};
 use rewards::transport::server::{RpcGuard, guarded};
-use rewards_platform::{HopRefusal, Role, TokenClaims, TokenKey, now_unix_seconds};
+use rewards::transport::tls::PeerRoots;
+use rewards::transport::wire::SERVICE_CREDENTIAL_HEADER;
+use rewards_auth::api::{AuthApi, AuthError, LoginRequest};
+use rewards_platform::{HopRefusal, Role, TokenClaims, TokenSigner, now_unix_seconds};
 use rewards_points::api::{EmitRequest, PointsApi, PointsError, RedeemRequest, SubscriberFailure};
 
-const CREDENTIAL: &str = "test-service-credential";
+const CREDENTIAL: &str = "the gateway's test credential, 32+ bytes";
 
-fn token_key() -> TokenKey {
-    TokenKey::new(b"a token key of thirty-two bytes!".to_vec())
+fn credential() -> ServiceCredential {
+    ServiceCredential::new(CREDENTIAL).unwrap()
+}
+
+fn token_signer() -> TokenSigner {
+    TokenSigner::from_seed(b"a token seed of thirty-two bytes").unwrap()
+}
+
+fn guard() -> RpcGuard {
+    RpcGuard {
+        callers: CallerVerifiers::of(&[(Caller::Gateway, &credential())]),
+        tokens: token_signer().verifier().clone(),
+    }
+}
+
+fn client(url: &str, settings: PeerSettings) -> PeerClient {
+    PeerClient::new("probe", url, credential(), settings, &PeerRoots::default()).unwrap()
 }
 
 /// Peer settings whose breaker opens after two consecutive failures.
@@ -64,7 +82,7 @@ async fn start_probe_server() -> (String, Arc<AtomicUsize>) {
                 }
             }),
         );
-    let guard = RpcGuard { service_credential: Arc::from(CREDENTIAL), token_key: token_key() };
+    let guard = guard();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, guarded(routes, guard)).await.unwrap() });
@@ -72,7 +90,7 @@ async fn start_probe_server() -> (String, Arc<AtomicUsize>) {
 }
 
 fn member_token() -> String {
-    token_key().sign(&TokenClaims { user_id: 7, role: Role::Member, expires_at: now_unix_seconds() + 60 })
+    token_signer().sign(&TokenClaims { user_id: 7, role: Role::Member, expires_at: now_unix_seconds() + 60 })
 }
 
 async fn echo(client: &PeerClient, call: CallContext) -> Result<(String, Option<String>), SubscriberFailure> {
@@ -82,7 +100,7 @@ async fn echo(client: &PeerClient, call: CallContext) -> Result<(String, Option<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_carry_the_trace_and_the_member_token_and_need_the_credential() {
     let (url, _) = start_probe_server().await;
-    let client = PeerClient::new("probe", &url, CREDENTIAL.to_owned(), settings(Duration::from_secs(2), 1)).unwrap();
+    let client = client(&url, settings(Duration::from_secs(2), 1));
     let trace_id = context::new_trace_id();
     let token = member_token();
     let seen = echo(&client, CallContext { trace_id: trace_id.clone(), member_token: Some(token.clone()) }).await;
@@ -92,11 +110,20 @@ async fn calls_carry_the_trace_and_the_member_token_and_need_the_credential() {
     let refused = echo(&client, tampered).await.unwrap_err();
     assert!(refused.0.contains("malformed"), "a tampered member token must be refused at the hop: {refused}");
 
-    let impostor = PeerClient::new("probe", &url, "wrong".to_owned(), settings(Duration::from_secs(2), 1)).unwrap();
+    let wrong = ServiceCredential::new("a wrong credential of 32 bytes or more").unwrap();
+    let impostor = PeerClient::new("probe", &url, wrong, settings(Duration::from_secs(2), 1), &PeerRoots::default()).unwrap();
     let refused = echo(&impostor, CallContext { trace_id, member_token: None }).await.unwrap_err();
     assert!(refused.0.contains("401"), "a wrong credential must be refused: {refused}");
     let bare = reqwest::Client::new().post(format!("{url}/rpc/probe/echo")).body("null").send().await.unwrap();
     assert_eq!(bare.status().as_u16(), 401);
+    let empty = reqwest::Client::new()
+        .post(format!("{url}/rpc/probe/echo"))
+        .header(SERVICE_CREDENTIAL_HEADER, "")
+        .body("null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status().as_u16(), 401, "an empty credential is refused before any comparison");
     let with_credential = reqwest::Client::new()
         .post(format!("{url}/rpc/probe/echo"))
         .header(SERVICE_CREDENTIAL_HEADER, CREDENTIAL)
@@ -112,7 +139,7 @@ async fn a_slow_peer_is_cut_off_at_the_timeout_and_only_idempotent_calls_are_ret
     let (url, slow_calls) = start_probe_server().await;
     // The breaker must stay closed here, so that only the retry policy decides how many attempts are made.
     let patient_breaker = PeerSettings { breaker_failure_threshold: 10, ..settings(Duration::from_millis(200), 2) };
-    let client = PeerClient::new("probe", &url, CREDENTIAL.to_owned(), patient_breaker).unwrap();
+    let client = client(&url, patient_breaker);
     let started = Instant::now();
     let outcome: Result<(), SubscriberFailure> = client.call("slow", &(), Idempotence::NotIdempotent).await;
     assert!(outcome.is_err());
@@ -129,8 +156,7 @@ async fn the_breaker_opens_on_a_dead_peer_and_then_fails_without_calling() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let dead_url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let client =
-        PeerClient::new("probe", &dead_url, CREDENTIAL.to_owned(), settings(Duration::from_millis(500), 1)).unwrap();
+    let client = client(&dead_url, settings(Duration::from_millis(500), 1));
     for _ in 0..2 {
         let outcome: Result<(), SubscriberFailure> = client.call("echo", &(), Idempotence::Idempotent).await;
         assert!(outcome.is_err());
@@ -150,7 +176,7 @@ async fn a_hung_peer_costs_one_call_timeout_plus_the_retry_budget_however_many_a
         breaker_failure_threshold: 100,
         ..settings(call_timeout, 10)
     };
-    let client = PeerClient::new("probe", &url, CREDENTIAL.to_owned(), bounded).unwrap();
+    let client = client(&url, bounded);
     let started = Instant::now();
     let outcome: Result<(), SubscriberFailure> = client.call("slow", &(), Idempotence::Idempotent).await;
     let elapsed = started.elapsed();
@@ -165,7 +191,7 @@ async fn a_hung_peer_costs_one_call_timeout_plus_the_retry_budget_however_many_a
 struct PointsOverLoopback {
     _directory: tempfile::TempDir,
     client: PointsClient,
-    token_key: TokenKey,
+    token_signer: TokenSigner,
     member_ids: Vec<i64>,
     owner_id: i64,
     business_id: i64,
@@ -176,24 +202,25 @@ async fn points_over_loopback() -> PointsOverLoopback {
     let tuning = crate::support::test_tuning();
     let request = SeedRequest { members: 2, businesses: 1, offers_per_business: 1, welcome_purchase_bs: 10 };
     let seeded = seed(directory.path(), &Topology::Monolith, &tuning, &request).await.unwrap();
-    let secrets = Secrets::load_or_create(directory.path()).unwrap();
+    let secrets = Secrets::load_for_all_modules(directory.path()).unwrap();
     let composition =
         compose(&Placement::all_local_in(&monolith_database_file(directory.path())), &secrets, &tuning).unwrap();
     let guard = RpcGuard {
-        service_credential: Arc::from(secrets.service_credential.as_str()),
-        token_key: secrets.token_key.clone(),
+        callers: CallerVerifiers::of(&[(Caller::Gateway, &credential())]),
+        tokens: secrets.token_verifier.clone(),
     };
     let router = guarded(points_routes(composition.points.unwrap()), guard);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let client = PeerClient::new("points", &url, secrets.service_credential.clone(), tuning.peer_settings()).unwrap();
+    let client =
+        PeerClient::new("points", &url, credential(), tuning.peer_settings(), &PeerRoots::default()).unwrap();
     // Seeded accounts are numbered in order: the business owner first, then the members.
     let owner_id = seeded.member_ids[0] - 1;
     PointsOverLoopback {
         _directory: directory,
         client: PointsClient(Arc::new(client)),
-        token_key: secrets.token_key,
+        token_signer: secrets.token_signer.unwrap(),
         member_ids: seeded.member_ids,
         owner_id,
         business_id: seeded.business_ids[0],
@@ -202,7 +229,7 @@ async fn points_over_loopback() -> PointsOverLoopback {
 
 impl PointsOverLoopback {
     fn token(&self, user_id: i64, role: Role, lifetime_seconds: i64) -> String {
-        self.token_key.sign(&TokenClaims { user_id, role, expires_at: now_unix_seconds() + lifetime_seconds })
+        self.token_signer.sign(&TokenClaims { user_id, role, expires_at: now_unix_seconds() + lifetime_seconds })
     }
 
     async fn as_caller<T>(&self, token: Option<String>, call: impl Future<Output = T>) -> T {
@@ -225,7 +252,7 @@ async fn a_service_refuses_a_call_whose_token_speaks_for_someone_else() {
         ("an expired token", Some(points.token(member, Role::Member, -1)), HopRefusal::TokenExpired),
         (
             "a token signed with another key",
-            Some(TokenKey::new(b"another key of thirty-two bytes!".to_vec()).sign(&TokenClaims {
+            Some(TokenSigner::random().sign(&TokenClaims {
                 user_id: member,
                 role: Role::Member,
                 expires_at: now_unix_seconds() + 60,
@@ -257,4 +284,38 @@ async fn a_service_refuses_a_call_whose_token_speaks_for_someone_else() {
     let redeem = RedeemRequest { member_id: other_member, offer_id: 1, idempotency_key: "hop-redeem".to_owned() };
     let forged = points.as_caller(Some(member_token), points.client.redeem(redeem)).await;
     assert_eq!(forged, Err(PointsError::RefusedAtHop(HopRefusal::Forbidden)));
+}
+
+/// Serves `/rpc/auth/login` and `/rpc/auth/register` behind the real guard, answering every call 503 after counting
+/// it, and returns the base URL and the count.
+async fn start_overloaded_auth() -> (String, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let overloaded = |calls: Arc<AtomicUsize>| {
+        post(move || {
+            let calls = Arc::clone(&calls);
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                axum::http::StatusCode::SERVICE_UNAVAILABLE
+            }
+        })
+    };
+    let routes = Router::new()
+        .route("/rpc/auth/login", overloaded(Arc::clone(&calls)))
+        .route("/rpc/auth/register", overloaded(Arc::clone(&calls)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, guarded(routes, guard())).await.unwrap() });
+    (url, calls)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_is_sent_once_even_when_auth_is_overloaded() {
+    let (url, calls) = start_overloaded_auth().await;
+    // Five attempts allowed and a generous deadline: only the call's idempotence can keep it to one.
+    let generous = PeerSettings { retry_budget: Duration::from_secs(5), ..settings(Duration::from_secs(2), 5) };
+    let auth = AuthClient(Arc::new(PeerClient::new("auth", &url, credential(), generous, &PeerRoots::default()).unwrap()));
+    let login = LoginRequest { email: "ana@example.com".to_owned(), password: "correct horse".to_owned() };
+    let answer = auth.login(login).await;
+    assert!(matches!(answer, Err(AuthError::Unavailable(_))), "{answer:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "a login is never retried by the client");
 }
