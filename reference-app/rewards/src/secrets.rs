@@ -351,23 +351,28 @@ impl Store {
     }
 
     fn public_key(&self, signer: Option<&TokenSigner>) -> anyhow::Result<TokenVerifier> {
-        let (value, source) = self.value(Some(TOKEN_PUBLIC_KEY_VARIABLE), "token-public-key", || match signer {
-            Some(signer) => Ok(hex::encode(signer.public_key())),
-            None => Ok(hex::encode(self.signing_key()?.public_key())),
+        let file = self.file("token-public-key");
+        if let Some(signer) = signer {
+            // The signer's own verifier, so that auth's `verify` and the gateway share one table of checked tokens. A
+            // public key given as well must be the signer's; one is written beside a signing key read from its file,
+            // for the processes that verify only (and never beside one from the environment: nothing is written
+            // then).
+            let given = std::env::var_os(TOKEN_PUBLIC_KEY_VARIABLE).is_some() || file.exists();
+            if given || std::env::var_os(TOKEN_SIGNING_KEY_VARIABLE).is_none() {
+                let (value, source) = self.value(Some(TOKEN_PUBLIC_KEY_VARIABLE), "token-public-key", || {
+                    Ok(hex::encode(signer.public_key()))
+                })?;
+                if key_bytes(&value, &source, "token public key")? != signer.public_key() {
+                    bail!("the token public key in {source} does not belong to the token signing key");
+                }
+            }
+            return Ok(signer.verifier().clone());
+        }
+        let (value, source) = self.value(Some(TOKEN_PUBLIC_KEY_VARIABLE), "token-public-key", || {
+            Ok(hex::encode(self.signing_key()?.public_key()))
         })?;
         let public_key = key_bytes(&value, &source, "token public key")?;
-        let verifier =
-            TokenVerifier::from_public_key(&public_key).with_context(|| format!("the token public key in {source}"))?;
-        if let Some(signer) = signer
-            && signer.public_key() != verifier.public_key()
-        {
-            bail!("the token public key in {source} does not belong to the token signing key");
-        }
-        Ok(match signer {
-            // The signer's own verifier, so that auth's `verify` and the gateway share one table of checked tokens.
-            Some(signer) => signer.verifier().clone(),
-            None => verifier,
-        })
+        TokenVerifier::from_public_key(&public_key).with_context(|| format!("the token public key in {source}"))
     }
 
     fn credential(&self, caller: Caller) -> anyhow::Result<ServiceCredential> {

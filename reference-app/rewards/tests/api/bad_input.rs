@@ -158,6 +158,24 @@ async fn malformed_bodies_bad_tokens_and_invalid_fields_are_refused_without_writ
             "invalid_input",
         ),
         (
+            "a bidi override in a display name",
+            api.post("/v1/auth/register", None, json!({"email": "new@example.com", "password": "password123", "name": "Ana\u{202e}nimda", "role": "member"})).await,
+            422,
+            "invalid_input",
+        ),
+        (
+            "a zero-width space in a business name",
+            api.post("/v1/businesses", owner, json!({"name": "Caf\u{e9}\u{200b} Central", "points_per_boliviano": 2})).await,
+            422,
+            "invalid_input",
+        ),
+        (
+            "a bidi isolate in an offer title",
+            api.post(&offers_path, owner, json!({"title": "\u{2066}Free coffee\u{2069}", "cost_points": 10})).await,
+            422,
+            "invalid_input",
+        ),
+        (
             "emission rate of zero",
             api.post("/v1/businesses", owner, json!({"name": "Shop", "points_per_boliviano": 0})).await,
             422,

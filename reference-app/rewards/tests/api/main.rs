@@ -4,10 +4,13 @@
 mod bad_input;
 mod boundaries;
 mod concurrency;
+mod credentials;
 mod faults;
 mod health;
 mod operations;
 mod peers;
 mod scenario;
 mod support;
+mod throttling;
+mod tls;
 mod transport;

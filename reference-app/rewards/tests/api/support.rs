@@ -118,6 +118,11 @@ impl Api {
         Api { base_url, http: reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap() }
     }
 
+    /// The base URL, `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// Sends a raw body and returns the status and the decoded JSON answer (`Value::Null` if it is not JSON).
     pub async fn send_raw(
         &self,
