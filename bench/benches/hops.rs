@@ -10,13 +10,15 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rewards::composition::{Placement, compose, monolith_database_file};
-use rewards::config::{HashingCost, Secrets, Topology, Tuning};
+use rewards::config::{HashingCost, Topology, Tuning};
+use rewards::secrets::{Caller, CallerVerifiers, Secrets, ServiceCredential};
 use rewards::seed::{SeedRequest, seed};
 use rewards::transport::bindings::{PointsClient, points_routes};
 use rewards::transport::client::PeerClient;
 use rewards::transport::context::{CallContext, new_trace_id, run_within};
 use rewards::transport::server::{RpcGuard, guarded};
-use rewards_platform::{Role, TokenClaims, TokenKey, now_unix_seconds};
+use rewards::transport::tls::PeerRoots;
+use rewards_platform::{Role, TokenClaims, TokenVerifier, now_unix_seconds};
 use rewards_points::api::{PointsApi, PointsError};
 use tokio::runtime::Runtime;
 
@@ -42,7 +44,9 @@ struct PointsFixture {
     remote: PointsClient,
     member_id: i64,
     token: String,
-    token_key: TokenKey,
+    tokens: TokenVerifier,
+    credential: ServiceCredential,
+    callers: CallerVerifiers,
 }
 
 async fn points_fixture() -> PointsFixture {
@@ -50,33 +54,37 @@ async fn points_fixture() -> PointsFixture {
     let tuning = tuning();
     let request = SeedRequest { members: 1, businesses: 1, offers_per_business: 1, welcome_purchase_bs: 100 };
     let seeded = seed(directory.path(), &Topology::Monolith, &tuning, &request).await.expect("seeding");
-    let secrets = Secrets::load_or_create(directory.path()).expect("secrets");
+    let secrets = Secrets::load_for_all_modules(directory.path()).expect("secrets");
+    let credential = ServiceCredential::new(&"c".repeat(64)).expect("a credential");
+    // The callers a users service accepts: the gateway and points.
+    let points_credential = ServiceCredential::new(&"p".repeat(64)).expect("a credential");
+    let callers = CallerVerifiers::of(&[
+        (Caller::Gateway, &credential),
+        (Caller::Service(rewards::config::ModuleName::Points), &points_credential),
+    ]);
     let placement = Placement::all_local_in(&monolith_database_file(directory.path()));
     let composition = compose(&placement, &secrets, &tuning).expect("composing the monolith");
     let local = composition.points.expect("points is local");
-    let guard = RpcGuard {
-        service_credential: Arc::from(secrets.service_credential.as_str()),
-        token_key: secrets.token_key.clone(),
-    };
+    let guard = RpcGuard { callers: callers.clone(), tokens: secrets.token_verifier.clone() };
     let router = guarded(points_routes(Arc::clone(&local)), guard);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let url = format!("http://{}", listener.local_addr().expect("the bound address"));
     tokio::spawn(async move { axum::serve(listener, router).await.expect("serving points") });
-    let client = PeerClient::new("points", &url, secrets.service_credential.clone(), tuning.peer_settings())
+    let client = PeerClient::new("points", &url, credential.clone(), tuning.peer_settings(), &PeerRoots::default())
         .expect("the points client");
     let member_id = seeded.member_ids[0];
-    let token = secrets.token_key.sign(&TokenClaims {
-        user_id: member_id,
-        role: Role::Member,
-        expires_at: now_unix_seconds() + 86_400,
-    });
+    let signer = secrets.token_signer.expect("the monolith signs tokens");
+    let token =
+        signer.sign(&TokenClaims { user_id: member_id, role: Role::Member, expires_at: now_unix_seconds() + 86_400 });
     PointsFixture {
         _directory: directory,
         local,
         remote: PointsClient(Arc::new(client)),
         member_id,
         token,
-        token_key: secrets.token_key,
+        tokens: secrets.token_verifier,
+        credential,
+        callers,
     }
 }
 
@@ -109,7 +117,14 @@ fn module_call(criterion: &mut Criterion) {
         });
     });
     parts.bench_function("token_verify", |bencher| {
-        bencher.iter(|| fixture.token_key.verify(std::hint::black_box(&fixture.token), now_unix_seconds()))
+        bencher.iter(|| fixture.tokens.verify(std::hint::black_box(&fixture.token), now_unix_seconds()))
+    });
+    parts.bench_function("token_signature_verify", |bencher| {
+        bencher.iter(|| fixture.tokens.verify_signature(std::hint::black_box(&fixture.token)))
+    });
+    parts.bench_function("credential_check", |bencher| {
+        let presented = fixture.credential.expose().as_bytes();
+        bencher.iter(|| fixture.callers.identify(Some(std::hint::black_box(presented))))
     });
     let bare_url = runtime.block_on(bare_server());
     let http = reqwest::Client::builder()

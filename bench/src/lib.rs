@@ -55,8 +55,12 @@ pub struct Measurements {
     pub loopback: Estimate,
     /// `hop_parts/json_encode_decode`.
     pub json: Estimate,
-    /// `hop_parts/token_verify`.
+    /// `hop_parts/token_verify`: the check each hop makes of a token it has seen before.
     pub token: Estimate,
+    /// `hop_parts/token_signature_verify`: the Ed25519 check of a token's first use in a process.
+    pub token_signature: Estimate,
+    /// `hop_parts/credential_check`: the guard's recognition of the calling service.
+    pub credential: Estimate,
     /// `hop_parts/bare_http_round_trip`.
     pub bare_http: Estimate,
     /// `dashboard/monolith`.
@@ -73,6 +77,8 @@ impl Measurements {
             loopback: read_estimate(criterion_dir, "module_call", "loopback_http")?,
             json: read_estimate(criterion_dir, "hop_parts", "json_encode_decode")?,
             token: read_estimate(criterion_dir, "hop_parts", "token_verify")?,
+            token_signature: read_estimate(criterion_dir, "hop_parts", "token_signature_verify")?,
+            credential: read_estimate(criterion_dir, "hop_parts", "credential_check")?,
             bare_http: read_estimate(criterion_dir, "hop_parts", "bare_http_round_trip")?,
             dashboard_monolith: read_estimate(criterion_dir, "dashboard", "monolith")?,
             dashboard_services: read_estimate(criterion_dir, "dashboard", "services")?,
@@ -100,7 +106,8 @@ impl HopModel {
     pub fn of(measurements: &Measurements) -> HopModel {
         let us = |estimate: Estimate| estimate.mean_ns / 1_000.0;
         let per_hop_us = us(measurements.loopback) - us(measurements.in_process);
-        let parts_us = us(measurements.json) + us(measurements.token) + us(measurements.bare_http);
+        let parts_us =
+            us(measurements.json) + us(measurements.token) + us(measurements.credential) + us(measurements.bare_http);
         let predicted_us = f64::from(DASHBOARD_HOPS) * per_hop_us;
         let measured_us = us(measurements.dashboard_services) - us(measurements.dashboard_monolith);
         let relative_error =
@@ -127,7 +134,21 @@ pub fn markdown(measurements: &Measurements, provenance: &str) -> String {
             "the same call through `PointsClient` over loopback HTTP/JSON: keep-alive pool, breaker, trace context, service credential, member token re-verified by the service",
         ),
         ("`hop_parts/json_encode_decode`", measurements.json, "arguments and result, each encoded and decoded once"),
-        ("`hop_parts/token_verify`", measurements.token, "HMAC-SHA256 check of the member's token"),
+        (
+            "`hop_parts/token_verify`",
+            measurements.token,
+            "the per-hop check of a member token the process has verified before: a table lookup and the expiry",
+        ),
+        (
+            "`hop_parts/token_signature_verify`",
+            measurements.token_signature,
+            "the Ed25519 signature check a token's first use in a process pays (not on the dashboard's steady path)",
+        ),
+        (
+            "`hop_parts/credential_check`",
+            measurements.credential,
+            "the guard recognising the calling service: SHA-256 of its credential, compared with each verifier",
+        ),
         ("`hop_parts/bare_http_round_trip`", measurements.bare_http, "a POST to an axum route that answers at once"),
         ("`dashboard/monolith`", measurements.dashboard_monolith, "GET /v1/dashboard, one request at a time"),
         ("`dashboard/services`", measurements.dashboard_services, "the same, with every module a separate process"),
@@ -146,7 +167,7 @@ pub fn markdown(measurements: &Measurements, provenance: &str) -> String {
     let _ = writeln!(text, "| One hop (loopback − in-process) | {:.1} |", model.per_hop_us);
     let _ = writeln!(
         text,
-        "| Its measured parts (JSON + token + bare round trip) | {:.1} ({:.0}% of the hop) |",
+        "| Its measured parts (JSON + token + credential + bare round trip) | {:.1} ({:.0}% of the hop) |",
         model.parts_us,
         if model.per_hop_us > 0.0 { model.parts_us / model.per_hop_us * 100.0 } else { 0.0 }
     );
@@ -193,7 +214,9 @@ mod tests {
             in_process: estimate(10.0),
             loopback: estimate(110.0),
             json: estimate(2.0),
-            token: estimate(3.0),
+            token: estimate(2.0),
+            token_signature: estimate(50.0),
+            credential: estimate(1.0),
             bare_http: estimate(60.0),
             dashboard_monolith: estimate(200.0),
             dashboard_services: estimate(800.0),

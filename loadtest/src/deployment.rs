@@ -98,6 +98,9 @@ fn common_app_arguments() -> Vec<&'static str> {
         // The per-client rate limit protects production; here it would cap the load generator instead of the app.
         "--rate-limit-per-second=1000000",
         "--rate-limit-burst=1000000",
+        // So would the login budget of one address: the generator logs every user in from 127.0.0.1.
+        "--auth-rate-limit-per-minute=1000000",
+        "--auth-rate-limit-burst=1000000",
     ]
 }
 

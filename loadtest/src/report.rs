@@ -310,7 +310,8 @@ pub fn latency_markdown(reproduction: &Reproduction) -> String {
     let _ = writeln!(
         text,
         "taskset -c {} rewards serve --listen 127.0.0.1:0 --topology T --data-dir DIR --password-hashing=fast \
-         --rate-limit-per-second=1000000 --rate-limit-burst=1000000",
+         --rate-limit-per-second=1000000 --rate-limit-burst=1000000 --auth-rate-limit-per-minute=1000000 \
+         --auth-rate-limit-burst=1000000",
         provenance.cores.app.as_deref().unwrap_or("ALL")
     );
     let _ = writeln!(

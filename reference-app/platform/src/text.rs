@@ -61,7 +61,8 @@ mod tests {
         ] {
             assert!(!is_printable_text(hostile), "{hostile:?}");
         }
-        for fine in ["Café Central", "José Ñandú", "東京ラーメン", "Ελληνικά", "עברית", "مقهى", "e\u{301}"] {
+        for fine in ["Café Central", "José Ñandú", "東京ラーメン", "Ελληνικά", "עברית", "مقهى", "e\u{301}"]
+        {
             assert!(is_printable_text(fine), "{fine:?}");
         }
     }

@@ -72,10 +72,7 @@ impl TokenSigner {
     /// The signer for a 32-byte Ed25519 seed.
     pub fn from_seed(seed: &[u8]) -> Result<TokenSigner, TokenKeyError> {
         if seed.len() != TOKEN_KEY_LENGTH {
-            return Err(TokenKeyError(format!(
-                "a token signing key is {TOKEN_KEY_LENGTH} bytes, not {}",
-                seed.len()
-            )));
+            return Err(TokenKeyError(format!("a token signing key is {TOKEN_KEY_LENGTH} bytes, not {}", seed.len())));
         }
         let key_pair = Ed25519KeyPair::from_seed_unchecked(seed)
             .map_err(|error| TokenKeyError(format!("not an Ed25519 seed: {error}")))?;

@@ -129,10 +129,8 @@ fn background_work(composition: &Composition, tuning: &Tuning) -> Vec<JoinHandle
 /// Puts the guard, holding the verifiers of every caller `routes` accept, in front of them.
 fn guard_routes(data_dir: &std::path::Path, routes: RpcRoutes, secrets: &Secrets) -> anyhow::Result<Router> {
     let callers: BTreeSet<Caller> = routes.callers().clone();
-    let guard = RpcGuard {
-        callers: Secrets::load_verifiers(data_dir, &callers)?,
-        tokens: secrets.token_verifier.clone(),
-    };
+    let guard =
+        RpcGuard { callers: Secrets::load_verifiers(data_dir, &callers)?, tokens: secrets.token_verifier.clone() };
     Ok(guarded(routes, guard))
 }
 
@@ -261,8 +259,7 @@ impl Application {
             &SecretsWanted { signs_tokens: config.module == ModuleName::Auth, calls_as },
         )?;
         let (bound, address, scheme) = Bound::bind(&config.listen, &config.internal_tls).await?;
-        let mut placement =
-            Placement { peer_roots: config.internal_tls.peer_roots()?, caller, ..Placement::default() };
+        let mut placement = Placement { peer_roots: config.internal_tls.peer_roots()?, caller, ..Placement::default() };
         placement.local.insert(config.module, service_database_file(&config.data_dir, config.module));
         placement.remote = config.peers.clone();
         let mut composition = compose(&placement, &secrets, &config.tuning)?;

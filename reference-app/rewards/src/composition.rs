@@ -149,8 +149,10 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
 
     let auth: Option<Arc<dyn AuthApi>> = match placement.local.get(&ModuleName::Auth) {
         Some(file) => {
-            let token_signer =
-                secrets.token_signer.clone().context("auth runs here, but this process was given no token signing key")?;
+            let token_signer = secrets
+                .token_signer
+                .clone()
+                .context("auth runs here, but this process was given no token signing key")?;
             let settings = AuthSettings {
                 token_signer,
                 token_lifetime_seconds: tuning.token_lifetime_seconds,
@@ -165,7 +167,9 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             internal_routes.insert(ModuleName::Auth, auth_routes(Arc::clone(&local)));
             Some(local)
         }
-        None => client_as(ModuleName::Auth, placement.caller)?.map(|peer| Arc::new(AuthClient(peer)) as Arc<dyn AuthApi>),
+        None => {
+            client_as(ModuleName::Auth, placement.caller)?.map(|peer| Arc::new(AuthClient(peer)) as Arc<dyn AuthApi>)
+        }
     };
     let users: Option<Arc<dyn UsersApi>> = match placement.local.get(&ModuleName::Users) {
         Some(file) => {
@@ -176,7 +180,9 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             internal_routes.insert(ModuleName::Users, users_routes(Arc::clone(&local)));
             Some(local)
         }
-        None => client_as(ModuleName::Users, placement.caller)?.map(|peer| Arc::new(UsersClient(peer)) as Arc<dyn UsersApi>),
+        None => {
+            client_as(ModuleName::Users, placement.caller)?.map(|peer| Arc::new(UsersClient(peer)) as Arc<dyn UsersApi>)
+        }
     };
     let business: Option<Arc<dyn BusinessApi>> = match placement.local.get(&ModuleName::Business) {
         Some(file) => {
@@ -187,7 +193,8 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             internal_routes.insert(ModuleName::Business, business_routes(Arc::clone(&local)));
             Some(local)
         }
-        None => client_as(ModuleName::Business, placement.caller)?.map(|peer| Arc::new(BusinessClient(peer)) as Arc<dyn BusinessApi>),
+        None => client_as(ModuleName::Business, placement.caller)?
+            .map(|peer| Arc::new(BusinessClient(peer)) as Arc<dyn BusinessApi>),
     };
     let audit: Option<Arc<dyn AuditApi>> = match placement.local.get(&ModuleName::Audit) {
         Some(file) => {
@@ -198,7 +205,9 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             internal_routes.insert(ModuleName::Audit, audit_routes(Arc::clone(&local)));
             Some(local)
         }
-        None => client_as(ModuleName::Audit, placement.caller)?.map(|peer| Arc::new(AuditClient(peer)) as Arc<dyn AuditApi>),
+        None => {
+            client_as(ModuleName::Audit, placement.caller)?.map(|peer| Arc::new(AuditClient(peer)) as Arc<dyn AuditApi>)
+        }
     };
     let analytics: Option<Arc<dyn AnalyticsApi>> = match placement.local.get(&ModuleName::Analytics) {
         Some(file) => {
@@ -209,7 +218,8 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             internal_routes.insert(ModuleName::Analytics, analytics_routes(Arc::clone(&local)));
             Some(local)
         }
-        None => client_as(ModuleName::Analytics, placement.caller)?.map(|peer| Arc::new(AnalyticsClient(peer)) as Arc<dyn AnalyticsApi>),
+        None => client_as(ModuleName::Analytics, placement.caller)?
+            .map(|peer| Arc::new(AnalyticsClient(peer)) as Arc<dyn AnalyticsApi>),
     };
 
     let mut local_points = None;
@@ -222,29 +232,22 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             // Points calls its remote peers as points, with points' credential, wherever it runs: the routes it calls
             // accept points, and the audit and analytics deliveries accept no one else.
             let as_points = Caller::Service(ModuleName::Points);
-            let (business, users, audit_subscriber, analytics_subscriber): (
-                Arc<dyn BusinessApi>,
-                Arc<dyn UsersApi>,
-                Arc<dyn LedgerSubscriber>,
-                Arc<dyn LedgerSubscriber>,
-            ) = (
-                match client_as(ModuleName::Business, as_points)? {
-                    Some(client) => Arc::new(BusinessClient(client)),
-                    None => Arc::clone(business),
-                },
-                match client_as(ModuleName::Users, as_points)? {
-                    Some(client) => Arc::new(UsersClient(client)),
-                    None => Arc::clone(users),
-                },
-                match client_as(ModuleName::Audit, as_points)? {
-                    Some(client) => Arc::new(AuditClient(client)),
-                    None => Arc::clone(audit) as Arc<dyn LedgerSubscriber>,
-                },
-                match client_as(ModuleName::Analytics, as_points)? {
-                    Some(client) => Arc::new(AnalyticsClient(client)),
-                    None => Arc::clone(analytics) as Arc<dyn LedgerSubscriber>,
-                },
-            );
+            let business: Arc<dyn BusinessApi> = match client_as(ModuleName::Business, as_points)? {
+                Some(client) => Arc::new(BusinessClient(client)),
+                None => Arc::clone(business),
+            };
+            let users: Arc<dyn UsersApi> = match client_as(ModuleName::Users, as_points)? {
+                Some(client) => Arc::new(UsersClient(client)),
+                None => Arc::clone(users),
+            };
+            let audit_subscriber: Arc<dyn LedgerSubscriber> = match client_as(ModuleName::Audit, as_points)? {
+                Some(client) => Arc::new(AuditClient(client)),
+                None => Arc::clone(audit) as Arc<dyn LedgerSubscriber>,
+            };
+            let analytics_subscriber: Arc<dyn LedgerSubscriber> = match client_as(ModuleName::Analytics, as_points)? {
+                Some(client) => Arc::new(AnalyticsClient(client)),
+                None => Arc::clone(analytics) as Arc<dyn LedgerSubscriber>,
+            };
             let delivery_to = |subscriber: ModuleName| {
                 if placement.local.get(&subscriber) == Some(file) { Delivery::InTransaction } else { Delivery::Outbox }
             };
@@ -269,7 +272,8 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             internal_routes.insert(ModuleName::Points, points_routes(Arc::clone(&as_trait)));
             Some(as_trait)
         }
-        None => client_as(ModuleName::Points, placement.caller)?.map(|peer| Arc::new(PointsClient(peer)) as Arc<dyn PointsApi>),
+        None => client_as(ModuleName::Points, placement.caller)?
+            .map(|peer| Arc::new(PointsClient(peer)) as Arc<dyn PointsApi>),
     };
 
     for peer in &peers {

@@ -254,9 +254,8 @@ impl Tuning {
 
     /// How many threads hash passwords.
     pub fn hashing_threads(&self) -> usize {
-        self.password_hashing_threads.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, |cores| cores.get() / 2).max(1)
-        })
+        self.password_hashing_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |cores| cores.get() / 2).max(1))
     }
 
     /// The argon2 parameters.
@@ -293,5 +292,4 @@ mod tests {
         assert!("extract=billing".parse::<Topology>().is_err());
         assert!("microservices".parse::<Topology>().is_err());
     }
-
 }

@@ -38,8 +38,14 @@ pub const SERVICE_CREDENTIAL_VARIABLE_PREFIX: &str = "REWARDS_SERVICE_CREDENTIAL
 /// Variables of earlier versions, which held one key and one credential shared by every process. Setting one is an
 /// error, so that a deployment does not silently run on fresh secrets of its own.
 const RETIRED_VARIABLES: [(&str, &str); 2] = [
-    ("REWARDS_TOKEN_KEY", "tokens are now signed with an Ed25519 key: set REWARDS_TOKEN_SIGNING_KEY where auth runs and REWARDS_TOKEN_PUBLIC_KEY everywhere"),
-    ("REWARDS_SERVICE_CREDENTIAL", "each service now has its own credential: set REWARDS_SERVICE_CREDENTIAL_<NAME> and REWARDS_CALLER_VERIFIERS"),
+    (
+        "REWARDS_TOKEN_KEY",
+        "tokens are now signed with an Ed25519 key: set REWARDS_TOKEN_SIGNING_KEY where auth runs and REWARDS_TOKEN_PUBLIC_KEY everywhere",
+    ),
+    (
+        "REWARDS_SERVICE_CREDENTIAL",
+        "each service now has its own credential: set REWARDS_SERVICE_CREDENTIAL_<NAME> and REWARDS_CALLER_VERIFIERS",
+    ),
 ];
 /// The verifiers of the callers this process accepts, as `NAME=HEX,NAME=HEX`.
 pub const CALLER_VERIFIERS_VARIABLE: &str = "REWARDS_CALLER_VERIFIERS";
@@ -275,10 +281,7 @@ impl Secrets {
 
     /// Everything, for a process that hosts every module and calls no one (`seed`, and tests).
     pub fn load_for_all_modules(data_dir: &Path) -> anyhow::Result<Secrets> {
-        Secrets::load(
-            data_dir,
-            &SecretsWanted { signs_tokens: true, calls_as: BTreeSet::new() },
-        )
+        Secrets::load(data_dir, &SecretsWanted { signs_tokens: true, calls_as: BTreeSet::new() })
     }
 
     /// Fresh random keys that live only in this process, for commands that issue and check no token anyone keeps
@@ -377,9 +380,8 @@ impl Store {
 
     fn credential(&self, caller: Caller) -> anyhow::Result<ServiceCredential> {
         let variable = caller.credential_variable();
-        let (value, source) = self.value(Some(&variable), &format!("credential-{caller}"), || {
-            Ok(hex::encode(rand::random::<[u8; 32]>()))
-        })?;
+        let (value, source) = self
+            .value(Some(&variable), &format!("credential-{caller}"), || Ok(hex::encode(rand::random::<[u8; 32]>())))?;
         ServiceCredential::new(&value).with_context(|| format!("the service credential in {source}"))
     }
 
@@ -392,9 +394,8 @@ impl Store {
             let list = list.into_string().map_err(|_| anyhow::anyhow!("{CALLER_VERIFIERS_VARIABLE} is not UTF-8"))?;
             let source = Source::Environment(CALLER_VERIFIERS_VARIABLE.to_owned());
             for entry in list.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
-                let (name, value) = entry
-                    .split_once('=')
-                    .with_context(|| format!("{source} holds {entry:?}; expected NAME=HEX"))?;
+                let (name, value) =
+                    entry.split_once('=').with_context(|| format!("{source} holds {entry:?}; expected NAME=HEX"))?;
                 let caller: Caller = name.trim().parse().map_err(|error| anyhow::anyhow!("{source}: {error}"))?;
                 let verifier = key_bytes(value.trim(), &source, &format!("verifier of {caller}"))?;
                 if accepted.contains(&caller) {
@@ -407,11 +408,10 @@ impl Store {
             let (value, source) = self.value(None, &format!("verifier-{caller}"), || {
                 // The verifier of a caller whose credential does not exist yet: create the credential, for the caller
                 // to find when it starts.
-                let (credential, source) = self.value(None, &format!("credential-{caller}"), || {
-                    Ok(hex::encode(rand::random::<[u8; 32]>()))
-                })?;
-                let credential =
-                    ServiceCredential::new(&credential).with_context(|| format!("the service credential in {source}"))?;
+                let (credential, source) =
+                    self.value(None, &format!("credential-{caller}"), || Ok(hex::encode(rand::random::<[u8; 32]>())))?;
+                let credential = ServiceCredential::new(&credential)
+                    .with_context(|| format!("the service credential in {source}"))?;
                 Ok(hex::encode(credential.verifier()))
             })?;
             verifiers.accept(*caller, key_bytes(&value, &source, &format!("verifier of {caller}"))?);
@@ -430,7 +430,9 @@ fn key_bytes(value: &str, source: &Source, what: &str) -> anyhow::Result<[u8; 32
             bytes.len()
         );
     }
-    bytes.try_into().map_err(|bytes: Vec<u8>| anyhow::anyhow!("the {what} in {source} is {} bytes, not 32", bytes.len()))
+    bytes
+        .try_into()
+        .map_err(|bytes: Vec<u8>| anyhow::anyhow!("the {what} in {source} is {} bytes, not 32", bytes.len()))
 }
 
 /// Creates `dir` (and its parents) with mode 0700 where it does not exist yet. An existing directory open to others is
@@ -525,11 +527,9 @@ mod tests {
         assert_eq!(first_credential.expose().len(), 64);
         assert_eq!(first.token_verifier.public_key(), second.token_verifier.public_key());
         // The gateway's credential matches the verifier points accepts, and points' own does not.
-        let gateway = Secrets::load(
-            directory.path(),
-            &SecretsWanted { signs_tokens: true, calls_as: [Caller::Gateway].into() },
-        )
-        .unwrap();
+        let gateway =
+            Secrets::load(directory.path(), &SecretsWanted { signs_tokens: true, calls_as: [Caller::Gateway].into() })
+                .unwrap();
         let gateway_credential = gateway.credential(Caller::Gateway).unwrap();
         assert_eq!(accepted.identify(Some(gateway_credential.expose().as_bytes())), Some(Caller::Gateway));
         assert_eq!(accepted.identify(Some(first_credential.expose().as_bytes())), None);
@@ -585,7 +585,8 @@ mod tests {
         });
         let on_disk = std::fs::read_to_string(&file).unwrap();
         assert!(values.iter().all(|value| *value == on_disk), "{values:?} vs {on_disk}");
-        let leftovers: Vec<_> = std::fs::read_dir(directory.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+        let leftovers: Vec<_> =
+            std::fs::read_dir(directory.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind: {leftovers:?}");
     }
 

@@ -62,11 +62,8 @@ impl FailedLogins {
         if entries.len() >= MAX_ENTRIES && !entries.contains_key(email) {
             make_room(&mut entries, now);
         }
-        let failures = entries.entry(email.to_owned()).or_insert(Failures {
-            in_a_row: 0,
-            last_failure: now,
-            blocked_until: now,
-        });
+        let failures =
+            entries.entry(email.to_owned()).or_insert(Failures { in_a_row: 0, last_failure: now, blocked_until: now });
         if now.duration_since(failures.last_failure) > FORGET_AFTER {
             failures.in_a_row = 0;
         }

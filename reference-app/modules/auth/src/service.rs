@@ -125,8 +125,7 @@ impl AuthApi for LocalAuth {
     async fn register(&self, request: RegisterRequest) -> Result<i64, AuthError> {
         let email = Email::parse(&request.email)?;
         let password = Password::parse(&request.password)?;
-        let password_hash =
-            self.on_hashing_thread(move |hasher| hash_password(hasher, password.as_bytes())).await??;
+        let password_hash = self.on_hashing_thread(move |hasher| hash_password(hasher, password.as_bytes())).await??;
         let inserted = self.database.with_connection(|connection| {
             connection.execute(
                 "INSERT INTO auth_accounts (email, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -164,9 +163,8 @@ impl AuthApi for LocalAuth {
         })?;
         // An unknown e-mail is checked against the decoy hash: the same work, the same wait, the same answer.
         let stored_hash = account.as_ref().map_or_else(|| self.decoy_hash.clone(), |(_, hash, _)| hash.clone());
-        let matches = self
-            .on_hashing_thread(move |hasher| password_matches(hasher, password.as_bytes(), &stored_hash))
-            .await??;
+        let matches =
+            self.on_hashing_thread(move |hasher| password_matches(hasher, password.as_bytes(), &stored_hash)).await??;
         let (user_id, role) = match account {
             Some((user_id, _, role)) if matches => (user_id, role),
             _ => {

@@ -60,7 +60,12 @@ pub struct AuthLimits {
 
 impl AuthLimits {
     /// Budgets of `per_address_per_minute` (bursts of `per_address_burst`) per address, and likewise per e-mail.
-    pub fn new(per_address_per_minute: u32, per_address_burst: u32, per_email_per_minute: u32, per_email_burst: u32) -> AuthLimits {
+    pub fn new(
+        per_address_per_minute: u32,
+        per_address_burst: u32,
+        per_email_per_minute: u32,
+        per_email_burst: u32,
+    ) -> AuthLimits {
         AuthLimits {
             per_address: RateLimiter::per_minute(per_address_per_minute, per_address_burst),
             per_email: RateLimiter::per_minute(per_email_per_minute, per_email_burst),
@@ -213,7 +218,8 @@ mod tests {
     #[test]
     fn logins_spend_the_budgets_of_their_address_and_of_their_email() {
         let limits = AuthLimits::new(0, 3, 0, 2);
-        let (first, second) = (Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))), Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2))));
+        let (first, second) =
+            (Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))), Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2))));
         assert!(limits.admit(first, "ana@example.com"));
         assert!(limits.admit(second, " ANA@example.com"), "the same e-mail, however written");
         assert!(!limits.admit(first, "ana@example.com"), "the e-mail's budget of two is spent, from any address");

@@ -46,15 +46,27 @@ fn not_served<E: rewards_platform::RemoteFailure>(module: &str) -> E {
 /// Serves the auth module to peers.
 pub fn auth_routes(service: Arc<dyn AuthApi>) -> RpcRoutes {
     RpcRoutes::new()
-        .rpc("/rpc/auth/register", &service, GATEWAY,
-                |_: &(RegisterRequest,)| NoUser,
-                |service, (request,): (RegisterRequest,)| async move { service.register(request).await })
-        .rpc("/rpc/auth/login", &service, GATEWAY,
-                |_: &(LoginRequest,)| NoUser,
-                |service, (request,): (LoginRequest,)| async move { service.login(request).await })
-        .rpc("/rpc/auth/verify", &service, GATEWAY,
-                |_: &(String,)| NoUser,
-                |service, (token,): (String,)| async move { service.verify(token).await })
+        .rpc(
+            "/rpc/auth/register",
+            &service,
+            GATEWAY,
+            |_: &(RegisterRequest,)| NoUser,
+            |service, (request,): (RegisterRequest,)| async move { service.register(request).await },
+        )
+        .rpc(
+            "/rpc/auth/login",
+            &service,
+            GATEWAY,
+            |_: &(LoginRequest,)| NoUser,
+            |service, (request,): (LoginRequest,)| async move { service.login(request).await },
+        )
+        .rpc(
+            "/rpc/auth/verify",
+            &service,
+            GATEWAY,
+            |_: &(String,)| NoUser,
+            |service, (token,): (String,)| async move { service.verify(token).await },
+        )
 }
 
 /// Reaches the auth module over the network.
@@ -81,12 +93,20 @@ impl AuthApi for AuthClient {
 /// Serves the users module to peers.
 pub fn users_routes(service: Arc<dyn UsersApi>) -> RpcRoutes {
     RpcRoutes::new()
-        .rpc("/rpc/users/create_profile", &service, GATEWAY,
-                |_: &(CreateProfileRequest,)| NoUser,
-                |service, (request,): (CreateProfileRequest,)| async move { service.create_profile(request).await })
-        .rpc("/rpc/users/get_profile", &service, GATEWAY_AND_POINTS,
-                |_: &(i64,)| AnySignedInUser,
-                |service, (user_id,): (i64,)| async move { service.get_profile(user_id).await })
+        .rpc(
+            "/rpc/users/create_profile",
+            &service,
+            GATEWAY,
+            |_: &(CreateProfileRequest,)| NoUser,
+            |service, (request,): (CreateProfileRequest,)| async move { service.create_profile(request).await },
+        )
+        .rpc(
+            "/rpc/users/get_profile",
+            &service,
+            GATEWAY_AND_POINTS,
+            |_: &(i64,)| AnySignedInUser,
+            |service, (user_id,): (i64,)| async move { service.get_profile(user_id).await },
+        )
 }
 
 /// Reaches the users module over the network.
@@ -108,23 +128,43 @@ impl UsersApi for UsersClient {
 /// Serves the business module to peers.
 pub fn business_routes(service: Arc<dyn BusinessApi>) -> RpcRoutes {
     RpcRoutes::new()
-        .rpc("/rpc/business/create_business", &service, GATEWAY,
-                |(request,): &(CreateBusinessRequest,)| ActingFor::business_account(request.owner_user_id),
-                |service, (request,): (CreateBusinessRequest,)| async move { service.create_business(request).await })
-        .rpc("/rpc/business/get_business", &service, GATEWAY_AND_POINTS,
-                |_: &(i64,)| AnySignedInUser,
-                |service, (business_id,): (i64,)| async move { service.get_business(business_id).await })
-        .rpc("/rpc/business/create_offer", &service, GATEWAY,
-                |(request,): &(CreateOfferRequest,)| ActingFor::business_account(request.acting_user_id),
-                |service, (request,): (CreateOfferRequest,)| async move { service.create_offer(request).await })
-        .rpc("/rpc/business/get_offer", &service, GATEWAY_AND_POINTS,
-                |_: &(i64,)| AnySignedInUser,
-                |service, (offer_id,): (i64,)| async move { service.get_offer(offer_id).await })
-        .rpc("/rpc/business/offers_of_businesses", &service, GATEWAY,
-                |_: &(Vec<i64>, u32)| AnySignedInUser,
-                |service, (business_ids, limit): (Vec<i64>, u32)| async move {
-                    service.offers_of_businesses(business_ids, limit).await
-                })
+        .rpc(
+            "/rpc/business/create_business",
+            &service,
+            GATEWAY,
+            |(request,): &(CreateBusinessRequest,)| ActingFor::business_account(request.owner_user_id),
+            |service, (request,): (CreateBusinessRequest,)| async move { service.create_business(request).await },
+        )
+        .rpc(
+            "/rpc/business/get_business",
+            &service,
+            GATEWAY_AND_POINTS,
+            |_: &(i64,)| AnySignedInUser,
+            |service, (business_id,): (i64,)| async move { service.get_business(business_id).await },
+        )
+        .rpc(
+            "/rpc/business/create_offer",
+            &service,
+            GATEWAY,
+            |(request,): &(CreateOfferRequest,)| ActingFor::business_account(request.acting_user_id),
+            |service, (request,): (CreateOfferRequest,)| async move { service.create_offer(request).await },
+        )
+        .rpc(
+            "/rpc/business/get_offer",
+            &service,
+            GATEWAY_AND_POINTS,
+            |_: &(i64,)| AnySignedInUser,
+            |service, (offer_id,): (i64,)| async move { service.get_offer(offer_id).await },
+        )
+        .rpc(
+            "/rpc/business/offers_of_businesses",
+            &service,
+            GATEWAY,
+            |_: &(Vec<i64>, u32)| AnySignedInUser,
+            |service, (business_ids, limit): (Vec<i64>, u32)| async move {
+                service.offers_of_businesses(business_ids, limit).await
+            },
+        )
 }
 
 /// Reaches the business module over the network.
@@ -157,23 +197,48 @@ impl BusinessApi for BusinessClient {
 /// Serves the points module to peers.
 pub fn points_routes(service: Arc<dyn PointsApi>) -> RpcRoutes {
     RpcRoutes::new()
-        .rpc("/rpc/points/emit", &service, GATEWAY, |(request,): &(EmitRequest,)| ActingFor::business_account(request.acting_user_id), |service, (request,): (EmitRequest,)| async move {
-                service.emit(request).await
-            })
-        .rpc("/rpc/points/create_qr", &service, GATEWAY, |(request,): &(CreateQrRequest,)| ActingFor::business_account(request.acting_user_id), |service, (request,): (CreateQrRequest,)| async move {
-                service.create_qr(request).await
-            })
-        .rpc("/rpc/points/claim", &service, GATEWAY, |(request,): &(ClaimRequest,)| ActingFor::member(request.member_id), |service, (request,): (ClaimRequest,)| async move {
-                service.claim(request).await
-            })
-        .rpc("/rpc/points/redeem", &service, GATEWAY, |(request,): &(RedeemRequest,)| ActingFor::member(request.member_id), |service, (request,): (RedeemRequest,)| async move {
-                service.redeem(request).await
-            })
-        .rpc("/rpc/points/balance", &service, GATEWAY, |(member_id,): &(i64,)| ActingFor::member(*member_id),
-                |service, (member_id,): (i64,)| async move { service.balance(member_id).await })
-        .rpc("/rpc/points/recent_movements", &service, GATEWAY, |(member_id, _): &(i64, u32)| ActingFor::member(*member_id), |service, (member_id, limit): (i64, u32)| async move {
-                service.recent_movements(member_id, limit).await
-            })
+        .rpc(
+            "/rpc/points/emit",
+            &service,
+            GATEWAY,
+            |(request,): &(EmitRequest,)| ActingFor::business_account(request.acting_user_id),
+            |service, (request,): (EmitRequest,)| async move { service.emit(request).await },
+        )
+        .rpc(
+            "/rpc/points/create_qr",
+            &service,
+            GATEWAY,
+            |(request,): &(CreateQrRequest,)| ActingFor::business_account(request.acting_user_id),
+            |service, (request,): (CreateQrRequest,)| async move { service.create_qr(request).await },
+        )
+        .rpc(
+            "/rpc/points/claim",
+            &service,
+            GATEWAY,
+            |(request,): &(ClaimRequest,)| ActingFor::member(request.member_id),
+            |service, (request,): (ClaimRequest,)| async move { service.claim(request).await },
+        )
+        .rpc(
+            "/rpc/points/redeem",
+            &service,
+            GATEWAY,
+            |(request,): &(RedeemRequest,)| ActingFor::member(request.member_id),
+            |service, (request,): (RedeemRequest,)| async move { service.redeem(request).await },
+        )
+        .rpc(
+            "/rpc/points/balance",
+            &service,
+            GATEWAY,
+            |(member_id,): &(i64,)| ActingFor::member(*member_id),
+            |service, (member_id,): (i64,)| async move { service.balance(member_id).await },
+        )
+        .rpc(
+            "/rpc/points/recent_movements",
+            &service,
+            GATEWAY,
+            |(member_id, _): &(i64, u32)| ActingFor::member(*member_id),
+            |service, (member_id, limit): (i64, u32)| async move { service.recent_movements(member_id, limit).await },
+        )
 }
 
 /// Reaches the points module over the network.
@@ -230,12 +295,15 @@ fn require_detached(unit_of_work: &UnitOfWork, module: &str) -> Result<(), Subsc
 
 /// Serves the audit module to peers.
 pub fn audit_routes(service: Arc<dyn AuditApi>) -> RpcRoutes {
-    RpcRoutes::new()
-        .rpc("/rpc/audit/record_movement", &service, POINTS,
-                |_: &(LedgerMovement,)| NoUser,
-                |service, (movement,): (LedgerMovement,)| async move {
-                    service.record_movement(&mut UnitOfWork::detached(), movement).await
-                })
+    RpcRoutes::new().rpc(
+        "/rpc/audit/record_movement",
+        &service,
+        POINTS,
+        |_: &(LedgerMovement,)| NoUser,
+        |service, (movement,): (LedgerMovement,)| async move {
+            service.record_movement(&mut UnitOfWork::detached(), movement).await
+        },
+    )
 }
 
 /// Reaches the audit module over the network.
@@ -269,14 +337,22 @@ impl AuditApi for AuditClient {
 /// Serves the analytics module to peers.
 pub fn analytics_routes(service: Arc<dyn AnalyticsApi>) -> RpcRoutes {
     RpcRoutes::new()
-        .rpc("/rpc/analytics/record_movement", &service, POINTS,
-                |_: &(LedgerMovement,)| NoUser,
-                |service, (movement,): (LedgerMovement,)| async move {
-                    service.record_movement(&mut UnitOfWork::detached(), movement).await
-                })
-        .rpc("/rpc/analytics/business_stats", &service, GATEWAY,
-                |_: &(i64,)| AnySignedInUser,
-                |service, (business_id,): (i64,)| async move { service.business_stats(business_id).await })
+        .rpc(
+            "/rpc/analytics/record_movement",
+            &service,
+            POINTS,
+            |_: &(LedgerMovement,)| NoUser,
+            |service, (movement,): (LedgerMovement,)| async move {
+                service.record_movement(&mut UnitOfWork::detached(), movement).await
+            },
+        )
+        .rpc(
+            "/rpc/analytics/business_stats",
+            &service,
+            GATEWAY,
+            |_: &(i64,)| AnySignedInUser,
+            |service, (business_id,): (i64,)| async move { service.business_stats(business_id).await },
+        )
 }
 
 /// Reaches the analytics module over the network.

@@ -16,12 +16,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use axum::{Json, Router};
 use rewards_platform::{HopRefusal, Role, TokenClaims, TokenVerifier, now_unix_seconds};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
-use crate::transport::context::{self, CallContext};
 use crate::secrets::{Caller, CallerVerifiers};
+use crate::transport::context::{self, CallContext};
 use crate::transport::wire::{HopRefusalBody, MAX_BODY_BYTES, SERVICE_CREDENTIAL_HEADER, TRACEPARENT_HEADER};
 
 /// What the guard checks internal calls against.
@@ -237,7 +237,6 @@ impl RpcRoutes {
     pub fn callers(&self) -> &BTreeSet<Caller> {
         &self.callers
     }
-
 }
 
 impl From<RpcRoutes> for Router {

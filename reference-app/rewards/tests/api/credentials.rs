@@ -10,9 +10,7 @@ use rewards::transport::wire::SERVICE_CREDENTIAL_HEADER;
 use rewards_platform::{Role, TokenClaims, TokenSigner, now_unix_seconds};
 use serde_json::{Value, json};
 
-use crate::support::{
-    cast, error_code, rewards_binary, serve_config, start_app, start_app_with, test_tuning,
-};
+use crate::support::{cast, error_code, rewards_binary, serve_config, start_app, start_app_with, test_tuning};
 
 /// Runs `rewards ARGUMENTS` with `environment` until it exits, and returns its exit code and stderr.
 fn run_rewards(arguments: &[&str], environment: &[(&str, &str)]) -> (Option<i32>, String) {
@@ -73,7 +71,14 @@ fn a_weak_secret_from_a_file_or_the_environment_stops_start_up_naming_its_source
     write_secret(service.path(), "credential-points", "short\n");
     let directory = service.path().to_str().unwrap();
     let (code, stderr) = run_rewards(
-        &["serve-module", "points", "--listen=127.0.0.1:0", "--data-dir", directory, "--peer=business=http://127.0.0.1:9"],
+        &[
+            "serve-module",
+            "points",
+            "--listen=127.0.0.1:0",
+            "--data-dir",
+            directory,
+            "--peer=business=http://127.0.0.1:9",
+        ],
         &[],
     );
     assert_eq!(code, Some(2), "{stderr}");
@@ -107,7 +112,8 @@ async fn a_service_credential_is_refused_on_another_services_routes() {
     let app = start_app(Topology::Services, test_tuning()).await;
     let people = cast(&app.api, 1).await;
     let data_dir = app.data_dir();
-    let credential = |caller: &str| std::fs::read_to_string(secret_file(data_dir, &format!("credential-{caller}"))).unwrap();
+    let credential =
+        |caller: &str| std::fs::read_to_string(secret_file(data_dir, &format!("credential-{caller}"))).unwrap();
     let (gateway, points) = (credential("gateway"), credential("points"));
     let movement = json!([{
         "transaction_id": 999, "member_id": people.member_id, "business_id": people.business_id, "kind": "emit",
@@ -129,9 +135,13 @@ async fn a_service_credential_is_refused_on_another_services_routes() {
     let profile = json!([{"user_id": 999, "display_name": "Mallory", "role": "member"}]);
     let (status, body) = call(&format!("{users}/rpc/users/create_profile"), Some(&points), None, profile).await;
     assert_eq!(status, 403, "{body}");
-    let (status, _) =
-        call(&format!("{users}/rpc/users/get_profile"), Some(&points), Some(&people.member_token), json!([people.member_id]))
-            .await;
+    let (status, _) = call(
+        &format!("{users}/rpc/users/get_profile"),
+        Some(&points),
+        Some(&people.member_token),
+        json!([people.member_id]),
+    )
+    .await;
     assert_eq!(status, 200, "points reads profiles with its own credential");
     let login = json!([{"email": "member@example.com", "password": "password123"}]);
     let auth = service_url(data_dir, "auth");
@@ -143,7 +153,13 @@ async fn a_service_credential_is_refused_on_another_services_routes() {
         assert_eq!(status, 401, "{credential:?}");
     }
     // What only `verify` reads is served to no peer at all.
-    let (status, _) = call(&format!("{}/rpc/points/ledger_summary", service_url(data_dir, "points")), Some(&gateway), None, json!(null)).await;
+    let (status, _) = call(
+        &format!("{}/rpc/points/ledger_summary", service_url(data_dir, "points")),
+        Some(&gateway),
+        None,
+        json!(null),
+    )
+    .await;
     assert_eq!(status, 404);
     // Nothing was written by the refused calls: the audit record and the statistics have no such movement.
     assert_eq!(crate::support::row_count(&data_dir.join("audit.db"), "audit_records"), 0);
@@ -158,8 +174,7 @@ async fn rpc_is_not_served_on_the_public_port_and_the_monolith_has_no_internal_l
     assert_eq!(app.internal_url, None, "the monolith opens no internal listener");
     let credential = "any credential of thirty-two bytes or more";
     for path in ["/rpc/auth/login", "/rpc/points/balance", "/rpc/audit/record_movement", "/rpc/users/create_profile"] {
-        let (status, body) =
-            call(&format!("{}{path}", app.api.base_url()), Some(credential), None, json!([1])).await;
+        let (status, body) = call(&format!("{}{path}", app.api.base_url()), Some(credential), None, json!([1])).await;
         assert_eq!(status, 404, "{path}: {body}");
         let body: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(error_code(&body), "not_found");
@@ -178,10 +193,17 @@ async fn an_extracted_module_reaches_the_gateways_modules_on_the_internal_listen
     let internal = app.internal_url.clone().expect("extract=points gives the gateway an internal listener");
     let points = std::fs::read_to_string(secret_file(app.data_dir(), "credential-points")).unwrap();
     let get_business = json!([people.business_id]);
-    let (status, _) = call(&format!("{}/rpc/business/get_business", app.api.base_url()), Some(&points), Some(&people.owner_token), get_business.clone()).await;
+    let (status, _) = call(
+        &format!("{}/rpc/business/get_business", app.api.base_url()),
+        Some(&points),
+        Some(&people.owner_token),
+        get_business.clone(),
+    )
+    .await;
     assert_eq!(status, 404, "not on the public port");
     let (status, _) =
-        call(&format!("{internal}/rpc/business/get_business"), Some(&points), Some(&people.owner_token), get_business).await;
+        call(&format!("{internal}/rpc/business/get_business"), Some(&points), Some(&people.owner_token), get_business)
+            .await;
     assert_eq!(status, 200, "on the internal listener, with points' credential");
     // Only what an extracted module calls is served there: points never calls auth.
     let (status, _) = call(&format!("{internal}/rpc/auth/login"), Some(&points), None, json!([{}])).await;

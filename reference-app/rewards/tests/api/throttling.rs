@@ -90,7 +90,11 @@ async fn one_email_has_a_budget_of_its_own_across_addresses() {
         let address = format!("198.51.100.{}", client + 1);
         statuses.push(login(&app.api, "ana@example.com", None, Some(&address)).await.0);
     }
-    assert_eq!(statuses, [401, 401, 401, 429, 429, 429, 429, 429, 429, 429], "three attempts at one e-mail, from anywhere");
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 429, 429, 429, 429, 429, 429, 429],
+        "three attempts at one e-mail, from anywhere"
+    );
     // Another e-mail is untouched.
     assert_eq!(login(&app.api, "bea@example.com", None, Some("198.51.100.1")).await.0, 401);
     app.stop().await;

@@ -117,7 +117,8 @@ async fn services_talk_over_tls_with_a_private_authority_and_refuse_any_other() 
     );
     let api = Api::new(distrustful.url.clone());
     let people = cast(&api, 1).await;
-    let (status, body) = api.get(&format!("/v1/businesses/{}/stats", people.business_id), Some(&people.owner_token)).await;
+    let (status, body) =
+        api.get(&format!("/v1/businesses/{}/stats", people.business_id), Some(&people.owner_token)).await;
     assert_eq!((status, error_code(&body)), (503, "service_unavailable"));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while !analytics.log_lines().iter().any(|line| line.contains("TLS handshake failed")) {

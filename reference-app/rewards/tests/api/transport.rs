@@ -111,7 +111,8 @@ async fn calls_carry_the_trace_and_the_member_token_and_need_the_credential() {
     assert!(refused.0.contains("malformed"), "a tampered member token must be refused at the hop: {refused}");
 
     let wrong = ServiceCredential::new("a wrong credential of 32 bytes or more").unwrap();
-    let impostor = PeerClient::new("probe", &url, wrong, settings(Duration::from_secs(2), 1), &PeerRoots::default()).unwrap();
+    let impostor =
+        PeerClient::new("probe", &url, wrong, settings(Duration::from_secs(2), 1), &PeerRoots::default()).unwrap();
     let refused = echo(&impostor, CallContext { trace_id, member_token: None }).await.unwrap_err();
     assert!(refused.0.contains("401"), "a wrong credential must be refused: {refused}");
     let bare = reqwest::Client::new().post(format!("{url}/rpc/probe/echo")).body("null").send().await.unwrap();
@@ -213,8 +214,7 @@ async fn points_over_loopback() -> PointsOverLoopback {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let client =
-        PeerClient::new("points", &url, credential(), tuning.peer_settings(), &PeerRoots::default()).unwrap();
+    let client = PeerClient::new("points", &url, credential(), tuning.peer_settings(), &PeerRoots::default()).unwrap();
     // Seeded accounts are numbered in order: the business owner first, then the members.
     let owner_id = seeded.member_ids[0] - 1;
     PointsOverLoopback {
@@ -313,7 +313,8 @@ async fn a_login_is_sent_once_even_when_auth_is_overloaded() {
     let (url, calls) = start_overloaded_auth().await;
     // Five attempts allowed and a generous deadline: only the call's idempotence can keep it to one.
     let generous = PeerSettings { retry_budget: Duration::from_secs(5), ..settings(Duration::from_secs(2), 5) };
-    let auth = AuthClient(Arc::new(PeerClient::new("auth", &url, credential(), generous, &PeerRoots::default()).unwrap()));
+    let auth =
+        AuthClient(Arc::new(PeerClient::new("auth", &url, credential(), generous, &PeerRoots::default()).unwrap()));
     let login = LoginRequest { email: "ana@example.com".to_owned(), password: "correct horse".to_owned() };
     let answer = auth.login(login).await;
     assert!(matches!(answer, Err(AuthError::Unavailable(_))), "{answer:?}");
