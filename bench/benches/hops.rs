@@ -14,7 +14,7 @@ use rewards::config::{HashingCost, Topology, Tuning};
 use rewards::secrets::{Caller, CallerVerifiers, Secrets, ServiceCredential};
 use rewards::seed::{SeedRequest, seed};
 use rewards::transport::bindings::{PointsClient, points_routes};
-use rewards::transport::client::PeerClient;
+use rewards::transport::client::{PeerClient, PeerSettings};
 use rewards::transport::context::{CallContext, new_trace_id, run_within};
 use rewards::transport::server::{RpcGuard, guarded};
 use rewards::transport::tls::PeerRoots;
@@ -70,8 +70,9 @@ async fn points_fixture() -> PointsFixture {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let url = format!("http://{}", listener.local_addr().expect("the bound address"));
     tokio::spawn(async move { axum::serve(listener, router).await.expect("serving points") });
-    let client = PeerClient::new("points", &url, credential.clone(), tuning.peer_settings(), &PeerRoots::default())
-        .expect("the points client");
+    let client =
+        PeerClient::new("points", &url, credential.clone(), PeerSettings::from_tuning(&tuning), &PeerRoots::default())
+            .expect("the points client");
     let member_id = seeded.member_ids[0];
     let signer = secrets.token_signer.expect("the monolith signs tokens");
     let token =

@@ -30,7 +30,7 @@ use crate::transport::bindings::{
     AnalyticsClient, AuditClient, AuthClient, BusinessClient, PointsClient, UsersClient, analytics_routes,
     audit_routes, auth_routes, business_routes, points_routes, users_routes,
 };
-use crate::transport::client::PeerClient;
+use crate::transport::client::{PeerClient, PeerSettings};
 use crate::transport::server::RpcRoutes;
 use crate::transport::tls::PeerRoots;
 
@@ -134,8 +134,14 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             return Ok(Some(Arc::clone(client)));
         }
         let credential = secrets.credential(caller)?;
-        let client = PeerClient::new(module.as_str(), url, credential, tuning.peer_settings(), &placement.peer_roots)
-            .with_context(|| format!("building the client for {module} at {url}"))?;
+        let client = PeerClient::new(
+            module.as_str(),
+            url,
+            credential,
+            PeerSettings::from_tuning(&tuning),
+            &placement.peer_roots,
+        )
+        .with_context(|| format!("building the client for {module} at {url}"))?;
         let client = Arc::new(client);
         if caller == placement.caller {
             peers.push(Arc::clone(&client));

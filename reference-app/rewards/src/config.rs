@@ -1,13 +1,10 @@
-//! Configuration shared by every command: module names, topologies and tunable limits. The secrets are in
-//! [`crate::secrets`].
+//! Configuration shared by every command: module names, topologies and tunable limits (the secrets have a module of
+//! their own).
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::time::Duration;
 
 use rewards_auth::PasswordHashing;
-
-use crate::transport::client::PeerSettings;
 
 /// The six modules of the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -263,17 +260,6 @@ impl Tuning {
         match self.password_hashing {
             HashingCost::Standard => PasswordHashing::standard(),
             HashingCost::Fast => PasswordHashing::fast(),
-        }
-    }
-
-    /// The settings of every peer client.
-    pub fn peer_settings(&self) -> PeerSettings {
-        PeerSettings {
-            call_timeout: Duration::from_millis(self.peer_timeout_ms.max(1)),
-            max_attempts: self.peer_max_attempts.max(1),
-            retry_budget: Duration::from_millis(self.peer_retry_budget_ms),
-            breaker_failure_threshold: self.breaker_failure_threshold.max(1),
-            breaker_open_duration: Duration::from_millis(self.breaker_open_ms),
         }
     }
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
+use crate::config::Tuning;
 use crate::secrets::ServiceCredential;
 use crate::transport::breaker::CircuitBreaker;
 use crate::transport::context;
@@ -38,6 +39,17 @@ pub struct PeerSettings {
 }
 
 impl PeerSettings {
+    /// The settings `tuning` gives every peer client.
+    pub fn from_tuning(tuning: &Tuning) -> PeerSettings {
+        PeerSettings {
+            call_timeout: Duration::from_millis(tuning.peer_timeout_ms.max(1)),
+            max_attempts: tuning.peer_max_attempts.max(1),
+            retry_budget: Duration::from_millis(tuning.peer_retry_budget_ms),
+            breaker_failure_threshold: tuning.breaker_failure_threshold.max(1),
+            breaker_open_duration: Duration::from_millis(tuning.breaker_open_ms),
+        }
+    }
+
     /// The longest one call may take, retries included.
     pub fn call_deadline(&self) -> Duration {
         self.call_timeout + self.retry_budget

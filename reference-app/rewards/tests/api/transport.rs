@@ -214,7 +214,9 @@ async fn points_over_loopback() -> PointsOverLoopback {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let client = PeerClient::new("points", &url, credential(), tuning.peer_settings(), &PeerRoots::default()).unwrap();
+    let client =
+        PeerClient::new("points", &url, credential(), PeerSettings::from_tuning(&tuning), &PeerRoots::default())
+            .unwrap();
     // Seeded accounts are numbered in order: the business owner first, then the members.
     let owner_id = seeded.member_ids[0] - 1;
     PointsOverLoopback {
