@@ -138,7 +138,7 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             module.as_str(),
             url,
             credential,
-            PeerSettings::from_tuning(&tuning),
+            PeerSettings::from_tuning(tuning),
             &placement.peer_roots,
         )
         .with_context(|| format!("building the client for {module} at {url}"))?;
