@@ -23,7 +23,7 @@ use crate::composition::{
     Composition, Placement, compose, monolith_database_file, service_database_file, spawn_outbox_relay,
 };
 use crate::config::{ModuleName, Topology, Tuning};
-use crate::gateway::{self, GatewayModules, TrustedProxies};
+use crate::gateway::{self, TrustedProxies};
 use crate::secrets::{Caller, Secrets, SecretsWanted, create_private_dir};
 use crate::supervisor::Supervisor;
 use crate::transport::server::{RpcGuard, RpcRoutes, guarded};
@@ -214,15 +214,12 @@ impl Application {
         }
         let mut composition = compose(&placement, &secrets, &config.tuning)?;
         let missing = |module: &str| anyhow::anyhow!("the gateway needs the {module} module");
-        let modules = GatewayModules {
-            auth: composition.auth.clone().ok_or_else(|| missing("auth"))?,
-            users: composition.users.clone().ok_or_else(|| missing("users"))?,
-            business: composition.business.clone().ok_or_else(|| missing("business"))?,
-            points: composition.points.clone().ok_or_else(|| missing("points"))?,
-            analytics: composition.analytics.clone().ok_or_else(|| missing("analytics"))?,
-        };
         let state = gateway::gateway_state(
-            modules,
+            composition.auth.clone().ok_or_else(|| missing("auth"))?,
+            composition.users.clone().ok_or_else(|| missing("users"))?,
+            composition.business.clone().ok_or_else(|| missing("business"))?,
+            composition.points.clone().ok_or_else(|| missing("points"))?,
+            composition.analytics.clone().ok_or_else(|| missing("analytics"))?,
             composition.health.clone(),
             secrets.token_verifier.clone(),
             &config.tuning,

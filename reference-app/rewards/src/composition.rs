@@ -134,14 +134,9 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             return Ok(Some(Arc::clone(client)));
         }
         let credential = secrets.credential(caller)?;
-        let client = PeerClient::new(
-            module.as_str(),
-            url,
-            credential,
-            PeerSettings::from_tuning(tuning),
-            &placement.peer_roots,
-        )
-        .with_context(|| format!("building the client for {module} at {url}"))?;
+        let client =
+            PeerClient::new(module.as_str(), url, credential, PeerSettings::from_tuning(tuning), &placement.peer_roots)
+                .with_context(|| format!("building the client for {module} at {url}"))?;
         let client = Arc::new(client);
         if caller == placement.caller {
             peers.push(Arc::clone(&client));

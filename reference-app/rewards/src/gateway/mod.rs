@@ -72,30 +72,19 @@ pub struct GatewayState {
     pub trusted_proxies: Arc<TrustedProxies>,
 }
 
-/// The modules the gateway calls.
-#[derive(Clone)]
-pub struct GatewayModules {
-    /// Accounts and tokens.
-    pub auth: Arc<dyn AuthApi>,
-    /// Profiles.
-    pub users: Arc<dyn UsersApi>,
-    /// Businesses and offers.
-    pub business: Arc<dyn BusinessApi>,
-    /// The ledger.
-    pub points: Arc<dyn PointsApi>,
-    /// Statistics.
-    pub analytics: Arc<dyn AnalyticsApi>,
-}
-
 /// Builds the state, with the rate limits of `tuning`.
+#[allow(clippy::too_many_arguments)]
 pub fn gateway_state(
-    modules: GatewayModules,
+    auth: Arc<dyn AuthApi>,
+    users: Arc<dyn UsersApi>,
+    business: Arc<dyn BusinessApi>,
+    points: Arc<dyn PointsApi>,
+    analytics: Arc<dyn AnalyticsApi>,
     health: ModuleHealth,
     tokens: TokenVerifier,
     tuning: &Tuning,
     trusted_proxies: TrustedProxies,
 ) -> GatewayState {
-    let GatewayModules { auth, users, business, points, analytics } = modules;
     GatewayState {
         auth,
         users,

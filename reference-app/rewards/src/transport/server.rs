@@ -13,7 +13,7 @@ use axum::extract::{DefaultBodyLimit, Extension, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use rewards_platform::{HopRefusal, Role, TokenClaims, TokenVerifier, now_unix_seconds};
 use serde::Serialize;
@@ -144,51 +144,6 @@ pub async fn guard_internal_call(State(guard): State<RpcGuard>, mut request: Req
     .await
 }
 
-/// One RPC route: checks that the calling service is one of `callers`, decodes the arguments, checks that the member's
-/// token speaks for the user that `acting_for` says the call acts for, calls `handler` on the local module, and
-/// encodes its `Result`.
-fn rpc_route<S, A, T, E, P, F, Fut>(
-    service: Arc<S>,
-    callers: &'static [Caller],
-    acting_for: P,
-    handler: F,
-) -> MethodRouter
-where
-    S: ?Sized + Send + Sync + 'static,
-    A: DeserializeOwned + Send + 'static,
-    T: Serialize + 'static,
-    E: Serialize + 'static,
-    P: Fn(&A) -> ActingFor + Clone + Send + Sync + 'static,
-    F: Fn(Arc<S>, A) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<T, E>> + Send + 'static,
-{
-    post(move |caller: Option<Extension<VerifiedCaller>>, verified: Option<Extension<VerifiedToken>>, body: Bytes| {
-        let service = Arc::clone(&service);
-        let acting_for = acting_for.clone();
-        let handler = handler.clone();
-        async move {
-            // The guard always sets the caller; a route served without the guard accepts no one.
-            let Some(Extension(VerifiedCaller(caller))) = caller else {
-                return refusal(StatusCode::UNAUTHORIZED, "missing or wrong service credential");
-            };
-            if !callers.contains(&caller) {
-                tracing::warn!(%caller, "refused an internal call from a service this route does not accept");
-                return refusal(StatusCode::FORBIDDEN, &format!("this route does not accept calls from {caller}"));
-            }
-            let arguments = match serde_json::from_slice::<A>(&body) {
-                Ok(arguments) => arguments,
-                Err(error) => return refusal(StatusCode::BAD_REQUEST, &format!("unreadable arguments: {error}")),
-            };
-            let claims = verified.map(|Extension(VerifiedToken(claims))| claims);
-            if let Err(hop_refusal) = acting_for(&arguments).check(claims.as_ref()) {
-                tracing::info!(%hop_refusal, "the member's token does not cover this call");
-                return hop_refusal_response(hop_refusal);
-            }
-            Json(handler(service, arguments).await).into_response()
-        }
-    })
-}
-
 /// The RPC routes of one module, and every caller any of them accepts (whose verifiers the process must hold).
 #[derive(Debug, Default)]
 pub struct RpcRoutes {
@@ -202,8 +157,9 @@ impl RpcRoutes {
         RpcRoutes::default()
     }
 
-    /// Adds `POST path`, served by `handler` on `service`, for calls from `callers` that act for whom `acting_for`
-    /// says (see [`ActingFor`]).
+    /// Adds `POST path`: it checks that the calling service is one of `callers`, decodes the arguments, checks that
+    /// the member's token speaks for the user that `acting_for` says the call acts for (see [`ActingFor`]), calls
+    /// `handler` on `service`, and encodes its `Result`.
     pub fn rpc<S, A, T, E, P, F, Fut>(
         mut self,
         path: &str,
@@ -222,7 +178,42 @@ impl RpcRoutes {
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
         self.callers.extend(callers.iter().copied());
-        self.router = self.router.route(path, rpc_route(Arc::clone(service), callers, acting_for, handler));
+        let service = Arc::clone(service);
+        let route = post(
+            move |caller: Option<Extension<VerifiedCaller>>,
+                  verified: Option<Extension<VerifiedToken>>,
+                  body: Bytes| {
+                let service = Arc::clone(&service);
+                let acting_for = acting_for.clone();
+                let handler = handler.clone();
+                async move {
+                    // The guard always sets the caller; a route served without the guard accepts no one.
+                    let Some(Extension(VerifiedCaller(caller))) = caller else {
+                        return refusal(StatusCode::UNAUTHORIZED, "missing or wrong service credential");
+                    };
+                    if !callers.contains(&caller) {
+                        tracing::warn!(%caller, "refused an internal call from a service this route does not accept");
+                        return refusal(
+                            StatusCode::FORBIDDEN,
+                            &format!("this route does not accept calls from {caller}"),
+                        );
+                    }
+                    let arguments = match serde_json::from_slice::<A>(&body) {
+                        Ok(arguments) => arguments,
+                        Err(error) => {
+                            return refusal(StatusCode::BAD_REQUEST, &format!("unreadable arguments: {error}"));
+                        }
+                    };
+                    let claims = verified.map(|Extension(VerifiedToken(claims))| claims);
+                    if let Err(hop_refusal) = acting_for(&arguments).check(claims.as_ref()) {
+                        tracing::info!(%hop_refusal, "the member's token does not cover this call");
+                        return hop_refusal_response(hop_refusal);
+                    }
+                    Json(handler(service, arguments).await).into_response()
+                }
+            },
+        );
+        self.router = self.router.route(path, route);
         self
     }
 
