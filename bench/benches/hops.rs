@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rewards::composition::{Placement, compose, monolith_database_file};
-use rewards::config::{HashingCost, Topology, Tuning};
+use rewards::config::{HashingCost, StorageArgs, Topology, Tuning};
 use rewards::secrets::{Caller, CallerVerifiers, Secrets, ServiceCredential};
 use rewards::seed::{SeedRequest, seed};
 use rewards::transport::bindings::{PointsClient, points_routes};
@@ -53,7 +53,8 @@ async fn points_fixture() -> PointsFixture {
     let directory = tempfile::tempdir().expect("a temporary directory");
     let tuning = tuning();
     let request = SeedRequest { members: 1, businesses: 1, offers_per_business: 1, welcome_purchase_bs: 100 };
-    let seeded = seed(directory.path(), &Topology::Monolith, &tuning, &request).await.expect("seeding");
+    let seeded =
+        seed(directory.path(), &StorageArgs::default(), &Topology::Monolith, &tuning, &request).await.expect("seeding");
     let secrets = Secrets::load_for_all_modules(directory.path()).expect("secrets");
     let credential = ServiceCredential::new(&"c".repeat(64)).expect("a credential");
     // The callers a users service accepts: the gateway and points.
@@ -63,7 +64,7 @@ async fn points_fixture() -> PointsFixture {
         (Caller::Service(rewards::config::ModuleName::Points), &points_credential),
     ]);
     let placement = Placement::all_local_in(&monolith_database_file(directory.path()));
-    let composition = compose(&placement, &secrets, &tuning).expect("composing the monolith");
+    let composition = compose(&placement, &secrets, &tuning).await.expect("composing the monolith");
     let local = composition.points.expect("points is local");
     let guard = RpcGuard { callers: callers.clone(), tokens: secrets.token_verifier.clone() };
     let router = guarded(points_routes(Arc::clone(&local)), guard);

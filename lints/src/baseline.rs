@@ -17,11 +17,12 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::{ConfigError, ConfigErrorKind};
-use crate::extract::Site;
-use crate::rules::{RuleCode, Severity, SourceRef, Violation};
+use crate::diagnostic::Site;
+use crate::diagnostic::{Finding, RuleCode, Severity, SourceRef, Violation, ViolationDetails, Words};
+use crate::text::plural;
 
 /// The baseline file's name when `[defaults] baseline` does not name one.
-pub const DEFAULT_BASELINE_FILE: &str = "boundaries-baseline.toml";
+pub(crate) const DEFAULT_BASELINE_FILE: &str = "boundaries-baseline.toml";
 
 /// What identifies a violation across edits.
 ///
@@ -30,7 +31,7 @@ pub const DEFAULT_BASELINE_FILE: &str = "boundaries-baseline.toml";
 /// first evidence site would make a new, earlier site look like a new cycle, and a module that
 /// joins the component look like the same one.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Fingerprint {
+pub(crate) struct Fingerprint {
     pub to: String,
     pub rule: String,
     pub from: String,
@@ -41,16 +42,16 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
-    pub fn of(violation: &Violation) -> Fingerprint {
+    pub(crate) fn of(violation: &Violation) -> Fingerprint {
         if violation.rule == RuleCode::DependencyCycle {
-            let first = violation.component.first().cloned().unwrap_or_default();
+            let first = violation.component().first().cloned().unwrap_or_default();
             return Fingerprint {
                 to: first.clone(),
                 rule: violation.rule.as_str().to_owned(),
                 from: first,
                 file: String::new(),
                 target: String::new(),
-                modules: violation.component.clone(),
+                modules: violation.component().to_vec(),
             };
         }
         Fingerprint {
@@ -64,7 +65,7 @@ impl Fingerprint {
     }
 
     /// The fingerprint as one line without line numbers, for SARIF's `partialFingerprints`.
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         if self.modules.is_empty() {
             [self.rule.as_str(), &self.from, &self.to, &self.file, &self.target].join("|")
         } else {
@@ -85,14 +86,14 @@ impl Fingerprint {
 
 /// One recorded entry, with its place in the baseline file.
 #[derive(Debug, Clone)]
-pub struct BaselineEntry {
+pub(crate) struct BaselineEntry {
     pub fingerprint: Fingerprint,
     pub count: usize,
     pub span: Range<usize>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Baseline {
+pub(crate) struct Baseline {
     pub path: PathBuf,
     /// The path relative to the workspace root, for reports.
     pub relative: String,
@@ -130,7 +131,7 @@ struct RawEntry {
 impl Baseline {
     /// Reads a baseline file. A file that cannot be read or parsed is a configuration error:
     /// a broken baseline must never pass silently.
-    pub fn load(path: &Path, relative: String) -> Result<Baseline, ConfigError> {
+    pub(crate) fn load(path: &Path, relative: String) -> Result<Baseline, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| ConfigError::MissingBaseline { path: path.to_owned(), message: error.to_string() })?;
         let source = Arc::new(text);
@@ -192,7 +193,7 @@ impl Baseline {
 
     /// Marks the violations the baseline covers as baselined, and returns a `stale-baseline`
     /// violation for each entry that now matches fewer sites than it allows.
-    pub fn apply(&self, violations: &mut [Violation]) -> Vec<Violation> {
+    pub(crate) fn apply(&self, violations: &mut [Violation]) -> Vec<Violation> {
         let mut allowed: BTreeMap<&Fingerprint, usize> = BTreeMap::new();
         for entry in &self.entries {
             *allowed.entry(&entry.fingerprint).or_default() += entry.count;
@@ -207,7 +208,7 @@ impl Baseline {
                 violation.baselined = true;
             }
         }
-        let index = crate::source::LineIndex::new(&self.source);
+        let index = crate::diagnostic::LineIndex::new(&self.source);
         let mut stale = Vec::new();
         for entry in &self.entries {
             let now = found.get(&entry.fingerprint).copied().unwrap_or(0);
@@ -217,34 +218,34 @@ impl Baseline {
             let (line, column) = index.line_column(&self.source, entry.span.start);
             let fingerprint = &entry.fingerprint;
             let allowed = if fingerprint.modules.is_empty() {
-                format!("{} {}", entry.count, if entry.count == 1 { "site" } else { "sites" })
+                plural(entry.count, "site", "sites")
             } else {
                 // A component is one violation: its entry is stale once those modules stop
                 // forming exactly that component.
-                format!("{} {}", entry.count, if entry.count == 1 { "cycle" } else { "cycles" })
+                plural(entry.count, "cycle", "cycles")
             };
-            stale.push(Violation {
-                rule: RuleCode::StaleBaseline,
-                // The configured severity of `stale-baseline` is applied by the caller.
-                severity: Severity::Error,
-                from_module: fingerprint.from.clone(),
-                to_module: fingerprint.to.clone(),
-                source: SourceRef { file: self.relative.clone(), text: Arc::clone(&self.source) },
-                site: Site { line, column, bytes: entry.span.clone() },
-                target: if fingerprint.modules.is_empty() {
-                    fingerprint.target.clone()
-                } else {
-                    fingerprint.modules.join(", ")
+            // The configured severity of `stale-baseline` is applied by the caller.
+            stale.push(Violation::new(
+                RuleCode::StaleBaseline,
+                Finding {
+                    from_module: fingerprint.from.clone(),
+                    to_module: fingerprint.to.clone(),
+                    source: SourceRef { file: self.relative.clone(), text: Arc::clone(&self.source) },
+                    site: Site { line, column, bytes: entry.span.clone() },
+                    target: if fingerprint.modules.is_empty() {
+                        fingerprint.target.clone()
+                    } else {
+                        fingerprint.modules.join(", ")
+                    },
                 },
-                message: format!("baseline entry for {} allows {allowed}, but {now} remain", fingerprint.describe()),
-                label: "stale entry".to_owned(),
-                help: "the debt went down: run with `--prune-baseline` (or `--update-baseline`) to lower the entry, so that it cannot come back"
-                    .to_owned(),
-                baselined: false,
-                owner: None,
-                claimants: Vec::new(),
-                component: Vec::new(),
-            });
+                Words {
+                    message: format!("baseline entry for {} allows {allowed}, but {now} remain", fingerprint.describe()),
+                    label: "stale entry".to_owned(),
+                    help: "the debt went down: run with `--prune-baseline` (or `--update-baseline`) to lower the entry, so that it cannot come back"
+                        .to_owned(),
+                },
+                ViolationDetails::None,
+            ));
         }
         stale
     }
@@ -252,7 +253,7 @@ impl Baseline {
 
 /// How a new baseline is derived from the old one and today's violations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BaselineUpdate {
+pub(crate) enum BaselineUpdate {
     /// Record exactly today's violations: adds new ones and removes fixed ones.
     Update,
     /// Only ever lower counts or remove entries, for CI jobs that must never add debt.
@@ -260,7 +261,7 @@ pub enum BaselineUpdate {
 }
 
 /// The text of a new baseline file.
-pub fn render(violations: &[Violation], previous: Option<&Baseline>, mode: BaselineUpdate) -> String {
+pub(crate) fn render(violations: &[Violation], previous: Option<&Baseline>, mode: BaselineUpdate) -> String {
     let mut today: BTreeMap<Fingerprint, usize> = BTreeMap::new();
     for violation in violations {
         if violation.rule == RuleCode::StaleBaseline || violation.severity != Severity::Error {
@@ -340,7 +341,7 @@ fn toml_key(text: &str) -> String {
 
 /// Where the baseline is: the configured file (which must exist), or the default file when it
 /// exists. `None` when there is no baseline.
-pub fn locate(config: &crate::config::Config, workspace_root: &Path) -> Result<Option<PathBuf>, ConfigError> {
+pub(crate) fn locate(config: &crate::config::Config, workspace_root: &Path) -> Result<Option<PathBuf>, ConfigError> {
     match &config.defaults.baseline {
         Some(configured) => {
             let path = workspace_root.join(configured.get_ref());

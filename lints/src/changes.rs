@@ -4,18 +4,23 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+/// Why the changed files are unknown.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ChangesError {
+    #[error("cannot run git: {0}")]
+    Spawn(#[from] std::io::Error),
+    /// git ran and refused, for example because the revision does not exist.
+    #[error("{stderr}")]
+    Git { stderr: String },
+}
+
 /// Files changed since `revision` (committed, staged, unstaged, and new untracked files), as
 /// paths relative to `workspace_root` with `/` separators.
-pub fn changed_files(workspace_root: &Path, revision: &str) -> Result<BTreeSet<String>, String> {
-    let git = |arguments: &[&str]| -> Result<String, String> {
-        let output = Command::new("git")
-            .arg("-C")
-            .arg(workspace_root)
-            .args(arguments)
-            .output()
-            .map_err(|error| format!("cannot run git: {error}"))?;
+pub(crate) fn changed_files(workspace_root: &Path, revision: &str) -> Result<BTreeSet<String>, ChangesError> {
+    let git = |arguments: &[&str]| -> Result<String, ChangesError> {
+        let output = Command::new("git").arg("-C").arg(workspace_root).args(arguments).output()?;
         if !output.status.success() {
-            return Err(String::from_utf8_lossy(&output.stderr).trim().to_owned());
+            return Err(ChangesError::Git { stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned() });
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     };

@@ -11,8 +11,9 @@ use clap::{Args, ValueEnum};
 
 use crate::baseline::BaselineUpdate;
 use crate::check::{CheckError, CheckOptions, run_check};
+use crate::diagnostic::{RuleCode, Severity};
 use crate::report::human::HumanStyle;
-use crate::rules::{RuleCode, Severity};
+use crate::timings::{self, Stage};
 
 /// Exit code when no violation fails the run.
 pub const EXIT_CLEAN: u8 = 0;
@@ -151,14 +152,14 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
         text.push_str(&crate::report::human::render(&outcome, human_style));
         text
     };
-    let text = match args.format {
+    let text = timings::time(Stage::Report, || match args.format {
         OutputFormat::Human => human(),
         OutputFormat::Json => crate::report::json::render(&outcome) + "\n",
         OutputFormat::Github => crate::report::github::render(&outcome),
         OutputFormat::Sarif => crate::report::sarif::render(&outcome),
         OutputFormat::Junit => crate::report::junit::render(&outcome),
-    };
-    let written = match (&args.output, args.format) {
+    });
+    let written = timings::time(Stage::Output, || match (&args.output, args.format) {
         // With --output, the report goes to the file and people still read diagnostics.
         (Some(path), _) => {
             std::fs::write(path, text.as_bytes()).and_then(|()| std::io::stderr().write_all(human().as_bytes()))
@@ -171,7 +172,10 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
             }
             std::io::stdout().write_all(text.as_bytes())
         }
-    };
+    });
+    if let Some(summary) = timings::summary() {
+        eprint!("{summary}");
+    }
     if let Err(error) = written {
         eprintln!("error: cannot write the report: {error}");
         return ExitCode::from(EXIT_ERROR);
@@ -187,8 +191,7 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
 /// unchanged files kept in memory so that only changed files are parsed again.
 fn watch(args: &CheckArgs, style: HumanStyle) -> ExitCode {
     use notify::Watcher;
-    let options = args.options();
-    let mut cache = crate::cache::FactsCache::in_memory();
+    let mut engine = crate::check::Engine::in_memory(args.options());
     let (sender, events) = std::sync::mpsc::channel();
     let mut watcher = match notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let _ = sender.send(event);
@@ -202,7 +205,7 @@ fn watch(args: &CheckArgs, style: HumanStyle) -> ExitCode {
     let mut watched_root: Option<PathBuf> = None;
     loop {
         let started = std::time::Instant::now();
-        match crate::check::run_check_with_cache(&options, &cache) {
+        match engine.check() {
             Ok(outcome) => {
                 // Watch before saying so: a save made as soon as "watching for changes" is
                 // printed must not be missed.
@@ -214,7 +217,7 @@ fn watch(args: &CheckArgs, style: HumanStyle) -> ExitCode {
                     }
                     watched_root = Some(root);
                 }
-                let (from_cache, parsed) = cache.hit_counts();
+                let crate::parse::ParseCounts { from_cache, parsed } = engine.parse_counts();
                 eprint!(
                     "{}",
                     crate::report::human::render(&outcome, HumanStyle { show_baselined: args.show_baselined, ..style })
@@ -223,14 +226,12 @@ fn watch(args: &CheckArgs, style: HumanStyle) -> ExitCode {
                     "checked in {} ms ({parsed} files parsed, {from_cache} from the cache); watching for changes (Ctrl-C to stop)",
                     started.elapsed().as_millis()
                 );
-                cache.roll_over(Some(outcome.model));
             }
             Err(error) => {
                 eprint!("{}", crate::report::human::render_diagnostic(&error, style));
                 if watched_root.is_none() {
                     return ExitCode::from(EXIT_ERROR);
                 }
-                cache.roll_over(None);
             }
         }
         let relevant = |event: &notify::Event| {
@@ -254,11 +255,9 @@ fn watch(args: &CheckArgs, style: HumanStyle) -> ExitCode {
 }
 
 /// The exit code an outcome deserves.
-pub fn exit_code(outcome: &crate::check::CheckOutcome) -> ExitCode {
+pub(crate) fn exit_code(outcome: &crate::check::CheckOutcome) -> ExitCode {
     // A file that seams failed to analyse is a bug in seams: it must never pass silently.
-    let internal_error =
-        outcome.model.warnings.iter().any(|warning| warning.code == crate::model::WarningCode::InternalError);
-    if internal_error {
+    if outcome.has_internal_error() {
         ExitCode::from(EXIT_ERROR)
     } else if outcome.failing().next().is_some() {
         ExitCode::from(EXIT_VIOLATIONS)
@@ -305,7 +304,7 @@ fn write_baseline(args: &CheckArgs, outcome: &crate::check::CheckOutcome) -> Exi
 }
 
 /// Prints an error that stops the run, and returns exit code 2.
-pub fn print_error(error: &dyn miette::Diagnostic, style: HumanStyle) -> ExitCode {
+pub(crate) fn print_error(error: &dyn miette::Diagnostic, style: HumanStyle) -> ExitCode {
     eprint!("{}", crate::report::human::render_diagnostic(error, style));
     ExitCode::from(EXIT_ERROR)
 }
@@ -313,9 +312,6 @@ pub fn print_error(error: &dyn miette::Diagnostic, style: HumanStyle) -> ExitCod
 fn terminal_width() -> usize {
     std::env::var("COLUMNS").ok().and_then(|columns| columns.parse().ok()).unwrap_or(100)
 }
-
-/// Errors of the check command, for callers that want the value instead of printing.
-pub type CommandError = CheckError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GraphFormat {
@@ -357,26 +353,37 @@ pub struct GraphArgs {
     pub title: Option<String>,
 }
 
+/// Why `graph` drew nothing: the check itself failed (printed as its diagnostic), or the view
+/// could not be built or drawn (printed as one line).
+#[derive(Debug, thiserror::Error)]
+enum GraphError {
+    #[error(transparent)]
+    Check(#[from] CheckError),
+    #[error(transparent)]
+    View(#[from] crate::render::ViewError),
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
+}
+
 /// Renders the module graph in the chosen format. Violations do not fail it: the graph is for
 /// looking at them.
-pub fn render_graph(args: &GraphArgs) -> Result<String, String> {
+fn render_graph(args: &GraphArgs) -> Result<String, GraphError> {
     let options = CheckOptions {
         manifest_path: args.manifest_path.clone(),
         config_path: args.config.clone(),
         use_cache: true,
         ..CheckOptions::default()
     };
-    let outcome = run_check(&options)
-        .map_err(|error| crate::report::human::render_diagnostic(&error, HumanStyle::plain(terminal_width())))?;
+    let outcome = run_check(&options)?;
     let view_options =
-        crate::graph::view::ViewOptions { focus: args.focus.clone(), tables: args.tables, title: args.title.clone() };
-    let view = crate::graph::view::build_view(&outcome, &view_options)?;
-    use crate::graph::render;
+        crate::render::ViewOptions { focus: args.focus.clone(), tables: args.tables, title: args.title.clone() };
+    let view = crate::render::build_view(&outcome, &view_options)?;
+    use crate::render;
     match args.format {
         GraphFormat::Mermaid => Ok(render::render_mermaid(&view)),
         GraphFormat::Dot => Ok(render::render_dot(&view)),
-        GraphFormat::Svg => render::render_svg(&view).map_err(|error| error.to_string()),
-        GraphFormat::Html => render::render_html(&view).map_err(|error| error.to_string()),
+        GraphFormat::Svg => Ok(render::render_svg(&view)?),
+        GraphFormat::Html => Ok(render::render_html(&view)?),
         GraphFormat::Json => Ok(render::render_json(&view)),
     }
 }
@@ -385,8 +392,9 @@ pub fn render_graph(args: &GraphArgs) -> Result<String, String> {
 pub fn run_graph_command(args: &GraphArgs) -> ExitCode {
     let text = match render_graph(args) {
         Ok(text) => text,
-        Err(message) => {
-            eprintln!("{message}");
+        Err(GraphError::Check(error)) => return print_error(&error, HumanStyle::plain(terminal_width())),
+        Err(error) => {
+            eprintln!("{error}");
             return ExitCode::from(EXIT_ERROR);
         }
     };

@@ -13,17 +13,17 @@ use serde::Deserialize;
 use toml::Spanned;
 
 /// The name of the configuration file at the workspace root.
-pub const CONFIG_FILE_NAME: &str = "boundaries.toml";
+pub(crate) const CONFIG_FILE_NAME: &str = "boundaries.toml";
 
 /// The public names a module has when neither it nor `[defaults]` says otherwise.
-pub const DEFAULT_PUBLIC: &[&str] = &["api"];
+pub(crate) const DEFAULT_PUBLIC: &[&str] = &["api"];
 
 /// A parsed and syntactically validated `boundaries.toml`.
 ///
 /// Checks that need the workspace (does the crate exist, does the path exist) happen when the
 /// model is built, with the same span information.
 #[derive(Debug, Clone)]
-pub struct Config {
+pub(crate) struct Config {
     pub path: PathBuf,
     pub source: Arc<String>,
     pub defaults: Defaults,
@@ -32,18 +32,18 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone)]
-pub struct Defaults {
+pub(crate) struct Defaults {
     pub public: Vec<Spanned<String>>,
     pub include_tests: bool,
     pub require_owner: bool,
     /// The baseline file, relative to the workspace root, when configured.
     pub baseline: Option<Spanned<String>>,
     /// Rules whose severity is changed from `error`.
-    pub severity: BTreeMap<crate::rules::RuleCode, crate::rules::Severity>,
+    pub severity: BTreeMap<crate::diagnostic::RuleCode, crate::diagnostic::Severity>,
 }
 
 #[derive(Debug, Clone)]
-pub struct ModuleConfig {
+pub(crate) struct ModuleConfig {
     pub name: String,
     /// The span of the module's table header key (`orders` in `[modules.orders]`).
     pub name_span: Range<usize>,
@@ -58,7 +58,7 @@ pub struct ModuleConfig {
 
 impl ModuleConfig {
     /// The module path segments inside the crate (`modules::orders` gives `["modules", "orders"]`).
-    pub fn path_segments(&self) -> Vec<String> {
+    pub(crate) fn path_segments(&self) -> Vec<String> {
         match &self.path {
             None => Vec::new(),
             Some(path) => path
@@ -73,17 +73,12 @@ impl ModuleConfig {
 
 impl Config {
     /// The public names that apply to a module: its own list, or the defaults.
-    pub fn public_names<'a>(&'a self, module: &'a ModuleConfig) -> &'a [Spanned<String>] {
+    pub(crate) fn public_names<'a>(&'a self, module: &'a ModuleConfig) -> &'a [Spanned<String>] {
         module.public.as_deref().unwrap_or(&self.defaults.public)
     }
 
-    /// The file as a miette source, for diagnostics that point into it.
-    pub fn named_source(&self, display_name: &str) -> NamedSource<Arc<String>> {
-        NamedSource::new(display_name, Arc::clone(&self.source)).with_language("TOML")
-    }
-
     /// Reads and parses `boundaries.toml` at `path`.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    pub(crate) fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|error| {
             if error.kind() == std::io::ErrorKind::NotFound {
                 ConfigError::missing(path)
@@ -95,7 +90,7 @@ impl Config {
     }
 
     /// Parses the text of a `boundaries.toml`; `path` is only used in messages.
-    pub fn parse(path: &Path, text: String) -> Result<Config, ConfigError> {
+    pub(crate) fn parse(path: &Path, text: String) -> Result<Config, ConfigError> {
         let source = Arc::new(text);
         let raw: RawConfig = toml::from_str(&source).map_err(|error| {
             let span = error.span().unwrap_or(0..0);
@@ -111,7 +106,7 @@ impl Config {
                 }
                 _ => "fix the TOML syntax; see docs/configuration.md for the format".to_owned(),
             };
-            ConfigError::at(kind, path, &source, span, message, help)
+            ConfigError::in_file(kind, path, &source, span, message, help)
         })?;
 
         let defaults = raw.defaults.unwrap_or_default();
@@ -151,9 +146,10 @@ impl Config {
         };
         config.validate_names()?;
         for (rule, level) in severity_entries {
-            let Some(code) = crate::rules::RuleCode::ALL.iter().copied().find(|code| code.as_str() == rule.get_ref())
+            let Some(code) =
+                crate::diagnostic::RuleCode::ALL.iter().copied().find(|code| code.as_str() == rule.get_ref())
             else {
-                let known: Vec<&str> = crate::rules::RuleCode::ALL.iter().map(|code| code.as_str()).collect();
+                let known: Vec<&str> = crate::diagnostic::RuleCode::ALL.iter().map(|code| code.as_str()).collect();
                 return Err(config.error(
                     ConfigErrorKind::UnknownKey,
                     rule.span(),
@@ -162,8 +158,8 @@ impl Config {
                 ));
             };
             let severity = match level.get_ref().as_str() {
-                "error" => crate::rules::Severity::Error,
-                "warn" | "warning" => crate::rules::Severity::Warning,
+                "error" => crate::diagnostic::Severity::Error,
+                "warn" | "warning" => crate::diagnostic::Severity::Warning,
                 _ => {
                     return Err(config.error(
                         ConfigErrorKind::InvalidToml,
@@ -226,8 +222,14 @@ impl Config {
     }
 
     /// Builds a configuration error that points at `span` in this file.
-    pub fn error(&self, kind: ConfigErrorKind, span: Range<usize>, message: String, help: String) -> ConfigError {
-        ConfigError::at(kind, &self.path, &self.source, span, message, help)
+    pub(crate) fn error(
+        &self,
+        kind: ConfigErrorKind,
+        span: Range<usize>,
+        message: String,
+        help: String,
+    ) -> ConfigError {
+        ConfigError::in_file(kind, &self.path, &self.source, span, message, help)
     }
 }
 
@@ -410,18 +412,7 @@ impl ConfigError {
         message: String,
         help: String,
     ) -> ConfigError {
-        ConfigError::at(kind, path, source, span, message, help)
-    }
-
-    fn at(
-        kind: ConfigErrorKind,
-        path: &Path,
-        source: &Arc<String>,
-        span: Range<usize>,
-        message: String,
-        help: String,
-    ) -> ConfigError {
-        let (line, column) = crate::source::line_column(source, span.start);
+        let (line, column) = crate::diagnostic::line_column(source, span.start);
         let name = path.file_name().map(|name| name.to_string_lossy().into_owned());
         ConfigError::Invalid(Box::new(InvalidConfig {
             kind,

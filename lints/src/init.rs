@@ -1,9 +1,9 @@
 //! `--init`: a starter `boundaries.toml` with one module per workspace member.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::check::{CheckOptions, config_path, manifest_path};
+use crate::check::CheckOptions;
 use crate::workspace::{Workspace, WorkspaceError};
 
 /// What `--init` wrote.
@@ -26,10 +26,15 @@ pub enum InitError {
     Write { path: PathBuf, message: String },
 }
 
+/// The starter text for the workspace that `manifest_path` belongs to, without writing it.
+pub fn starter_config_for(manifest_path: &Path) -> Result<String, WorkspaceError> {
+    Ok(starter_config(&Workspace::load(manifest_path)?))
+}
+
 /// The starter text for a workspace: every member is a whole-crate module that may depend on
 /// the members it depends on in Cargo.toml today, so that the direction of dependencies is
 /// enforced from the first run while `public` is tightened module by module.
-pub fn starter_config(workspace: &Workspace) -> String {
+fn starter_config(workspace: &Workspace) -> String {
     let mut text = String::new();
     text.push_str("# Module boundaries checked by `cargo xtask check-boundaries` (seams).\n");
     text.push_str("# Written by --init: one module per workspace member. See docs/configuration.md.\n\n");
@@ -60,8 +65,8 @@ pub fn starter_config(workspace: &Workspace) -> String {
 
 /// Writes the starter file next to the workspace root, refusing to overwrite one.
 pub fn write_starter_config(options: &CheckOptions) -> Result<WrittenConfig, InitError> {
-    let workspace = Workspace::load_from(manifest_path(options))?;
-    let path = config_path(options, &workspace.root);
+    let workspace = Workspace::load_from(options.manifest_path())?;
+    let path = options.config_path(&workspace.root);
     if path.exists() {
         return Err(InitError::Exists { path });
     }

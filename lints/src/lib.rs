@@ -1,25 +1,32 @@
 //! seams: architecture enforcement for modular monoliths in a Cargo workspace.
 //!
-//! The library reads a workspace once ([`model::Model::build`]), runs every rule over that one
-//! model ([`rules::run_all`]), and renders reports ([`report`]). The binaries only parse
-//! arguments and print.
+//! The library checks a workspace once ([`check::run_check`], or [`check::Engine`] to check
+//! again incrementally) and returns a [`check::CheckOutcome`]: the violations and warnings it
+//! found ([`diagnostic`]), which [`report`] renders for people, machines and CI, and [`render`]
+//! draws as a module graph. [`cli`] is the command line both binaries share; [`init`] writes a
+//! starter `boundaries.toml`. Everything else is the pipeline behind `run_check`
+//! (ARCHITECTURE.md), private to the crate.
+//!
+//! [`fuzzing`] holds the entry points of the fuzz targets, and is not for other callers.
 
-pub mod baseline;
-pub mod cache;
-pub mod changes;
 pub mod check;
 pub mod cli;
-pub mod config;
-pub mod extract;
-pub mod graph;
+pub mod diagnostic;
+pub mod fuzzing;
 pub mod init;
-pub mod model;
+pub mod render;
 pub mod report;
-pub mod rules;
-pub mod source;
-pub mod sql;
-pub mod tables;
-pub mod workspace;
 
-/// Where each rule's documentation lives; a rule's section is `#<rule-code>`.
-pub const DOCS_RULES_URL: &str = "https://github.com/seams-rs/seams/blob/main/docs/rules.md";
+mod baseline;
+mod changes;
+mod config;
+mod extract;
+mod graph;
+mod ids;
+mod model;
+mod parse;
+mod rules;
+mod sql;
+mod text;
+mod timings;
+mod workspace;

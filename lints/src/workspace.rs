@@ -10,42 +10,39 @@ use std::path::{Path, PathBuf};
 
 use cargo_metadata::{DependencyKind, MetadataCommand, TargetKind};
 
-/// Index of a package in [`Workspace::packages`].
-pub type PackageId = usize;
-/// Index of a compilation unit in [`Workspace::units`].
-pub type UnitId = usize;
+pub(crate) use crate::ids::{PackageId, UnitId};
 
 #[derive(Debug, Clone)]
-pub struct Workspace {
-    pub root: PathBuf,
+pub(crate) struct Workspace {
+    pub(crate) root: PathBuf,
     /// Cargo's target directory for the workspace, where the facts cache lives.
-    pub target_directory: PathBuf,
-    pub packages: Vec<Package>,
-    pub units: Vec<Unit>,
+    pub(crate) target_directory: PathBuf,
+    pub(crate) packages: Vec<Package>,
+    pub(crate) units: Vec<Unit>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Package {
-    pub name: String,
-    pub manifest_dir: PathBuf,
+pub(crate) struct Package {
+    pub(crate) name: String,
+    pub(crate) manifest_dir: PathBuf,
     /// The unit of the library target, when the package has one.
-    pub lib_unit: Option<UnitId>,
-    pub dependencies: Vec<Dependency>,
+    pub(crate) lib_unit: Option<UnitId>,
+    pub(crate) dependencies: Vec<Dependency>,
 }
 
 /// A dependency as declared in Cargo.toml.
 #[derive(Debug, Clone)]
-pub struct Dependency {
+pub(crate) struct Dependency {
     /// The package name (`billing-core`).
-    pub package: String,
+    pub(crate) package: String,
     /// The name it is renamed to, when `rename = { package = … }` is used.
-    pub rename: Option<String>,
-    pub kind: DependencyKind,
+    pub(crate) rename: Option<String>,
+    pub(crate) kind: DependencyKind,
 }
 
 /// What a compilation unit is built from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum UnitKind {
+pub(crate) enum UnitKind {
     Lib,
     Bin,
     Test,
@@ -55,19 +52,35 @@ pub enum UnitKind {
 
 impl UnitKind {
     /// Whether the unit exists only for tests, benches or examples.
-    pub fn is_test_only(self) -> bool {
+    pub(crate) fn is_test_only(self) -> bool {
         matches!(self, UnitKind::Test | UnitKind::Bench | UnitKind::Example)
     }
 }
 
 /// One crate that rustc compiles: a target of a package.
 #[derive(Debug, Clone)]
-pub struct Unit {
-    pub package: PackageId,
-    pub kind: UnitKind,
+pub(crate) struct Unit {
+    pub(crate) package: PackageId,
+    pub(crate) kind: UnitKind,
     /// The crate name, as code in other crates writes it (`billing_core`).
-    pub crate_name: String,
-    pub root_file: PathBuf,
+    pub(crate) crate_name: String,
+    pub(crate) root_file: PathBuf,
+}
+
+impl std::ops::Index<UnitId> for Vec<Unit> {
+    type Output = Unit;
+
+    fn index(&self, unit: UnitId) -> &Unit {
+        &self[unit.index()]
+    }
+}
+
+impl std::ops::Index<PackageId> for Vec<Package> {
+    type Output = Package;
+
+    fn index(&self, package: PackageId) -> &Package {
+        &self[package.index()]
+    }
 }
 
 /// A failure to read the workspace's metadata.
@@ -96,14 +109,14 @@ pub enum WorkspaceError {
 
 impl Workspace {
     /// Loads the workspace that `manifest_path` belongs to.
-    pub fn load(manifest_path: &Path) -> Result<Workspace, WorkspaceError> {
+    pub(crate) fn load(manifest_path: &Path) -> Result<Workspace, WorkspaceError> {
         Workspace::load_from(Some(manifest_path))
     }
 
     /// Loads the workspace that `manifest_path` belongs to or, without one, the workspace that
     /// the current directory is in, found as every Cargo command finds it (the nearest
     /// `Cargo.toml` upwards, then its workspace root).
-    pub fn load_from(manifest_path: Option<&Path>) -> Result<Workspace, WorkspaceError> {
+    pub(crate) fn load_from(manifest_path: Option<&Path>) -> Result<Workspace, WorkspaceError> {
         let mut command = MetadataCommand::new();
         if let Some(manifest_path) = manifest_path {
             command.manifest_path(manifest_path);
@@ -123,14 +136,14 @@ impl Workspace {
         members.sort_by(|a, b| a.manifest_path.cmp(&b.manifest_path));
 
         for package in members {
-            let package_id = packages.len();
+            let package_id = PackageId::new(packages.len());
             let mut lib_unit = None;
             let mut targets: Vec<&cargo_metadata::Target> = package.targets.iter().collect();
             targets.sort_by(|a, b| (unit_kind(a), &a.name).cmp(&(unit_kind(b), &b.name)));
             for target in targets {
                 let Some(kind) = unit_kind(target) else { continue };
                 if kind == UnitKind::Lib {
-                    lib_unit = Some(units.len());
+                    lib_unit = Some(UnitId::new(units.len()));
                 }
                 units.push(Unit {
                     package: package_id,
@@ -168,12 +181,13 @@ impl Workspace {
     }
 
     /// Finds a package by its package name, or by its library's crate name.
-    pub fn package_by_name(&self, name: &str) -> Option<PackageId> {
-        self.packages.iter().position(|package| package.name == name).or_else(|| {
+    pub(crate) fn package_by_name(&self, name: &str) -> Option<PackageId> {
+        let position = self.packages.iter().position(|package| package.name == name).or_else(|| {
             self.packages
                 .iter()
                 .position(|package| package.lib_unit.is_some_and(|unit| self.units[unit].crate_name == name))
-        })
+        });
+        position.map(PackageId::new)
     }
 
     /// The crates a unit's code can name directly (its extern prelude), mapped to workspace
@@ -181,13 +195,13 @@ impl Workspace {
     /// `None`: they can hold no module, so references into them are not resolved further.
     ///
     /// Test, bench and example targets also see the package's dev-dependencies.
-    pub fn extern_prelude(&self, unit_id: UnitId) -> BTreeMap<String, Option<UnitId>> {
+    pub(crate) fn extern_prelude(&self, unit_id: UnitId) -> BTreeMap<String, Option<UnitId>> {
         self.prelude_with(unit_id, self.units[unit_id].kind.is_test_only())
     }
 
     /// The extern prelude of a unit's `#[cfg(test)]` code: Cargo builds every target with its
     /// package's dev-dependencies when it builds it for tests, so test code can name them too.
-    pub fn test_extern_prelude(&self, unit_id: UnitId) -> BTreeMap<String, Option<UnitId>> {
+    pub(crate) fn test_extern_prelude(&self, unit_id: UnitId) -> BTreeMap<String, Option<UnitId>> {
         self.prelude_with(unit_id, true)
     }
 
@@ -225,7 +239,7 @@ impl Workspace {
     }
 
     /// A path relative to the workspace root, with `/` separators, for reports.
-    pub fn relative_path(&self, path: &Path) -> String {
+    pub(crate) fn relative_path(&self, path: &Path) -> String {
         let normalized = normalize_lexically(path);
         let relative = normalized.strip_prefix(&self.root).unwrap_or(&normalized);
         relative.components().map(|component| component.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
@@ -234,7 +248,7 @@ impl Workspace {
 
 /// Removes `.` and `..` components without touching the file system, as `#[path = "../x.rs"]`
 /// names a file relative to another one and reports should show where it really is.
-pub fn normalize_lexically(path: &Path) -> PathBuf {
+pub(crate) fn normalize_lexically(path: &Path) -> PathBuf {
     let mut normalized = PathBuf::new();
     for component in path.components() {
         match component {

@@ -104,8 +104,15 @@ fn common_app_arguments() -> Vec<&'static str> {
     ]
 }
 
-/// Seeds a fresh data directory for `topology` and returns the accounts (also written to `accounts.json`).
-pub fn seed(binaries: &Binaries, data_dir: &Path, topology: &str, members: usize) -> anyhow::Result<Accounts> {
+/// Seeds a fresh data directory for `topology` on the database that `database` names (`rewards --db` and its URL;
+/// empty for SQLite) and returns the accounts (also written to `accounts.json`).
+pub fn seed(
+    binaries: &Binaries,
+    data_dir: &Path,
+    topology: &str,
+    members: usize,
+    database: &[String],
+) -> anyhow::Result<Accounts> {
     if data_dir.exists() {
         std::fs::remove_dir_all(data_dir).with_context(|| format!("clearing {}", data_dir.display()))?;
     }
@@ -115,6 +122,7 @@ pub fn seed(binaries: &Binaries, data_dir: &Path, topology: &str, members: usize
         .arg(data_dir)
         .args(["--topology", topology, "--members", &members.to_string(), "--businesses", "10", "--offers", "5"])
         .args(common_app_arguments())
+        .args(database)
         .env("RUST_LOG", "warn")
         .output()
         .context("running rewards seed")?;
@@ -162,11 +170,13 @@ pub struct RunningApp {
 }
 
 impl RunningApp {
-    /// Starts `rewards serve` on `data_dir` and waits until it listens and answers `/healthz`.
+    /// Starts `rewards serve` on `data_dir` (and the database `database` names, as for [`seed`]) and waits until it
+    /// listens and answers `/healthz`.
     pub fn start(
         binaries: &Binaries,
         data_dir: &Path,
         topology: &str,
+        database: &[String],
         cores: Option<&str>,
         log: &Path,
     ) -> anyhow::Result<RunningApp> {
@@ -175,6 +185,7 @@ impl RunningApp {
             .args(["serve", "--listen", "127.0.0.1:0", "--topology", topology, "--data-dir"])
             .arg(data_dir)
             .args(common_app_arguments())
+            .args(database)
             // Per-request logging would cost both topologies CPU that is not the architecture's.
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -233,10 +244,11 @@ impl RunningApp {
 
     /// Runs `rewards verify` against the data directory while the app still serves (it only reads), giving the
     /// outbox `wait` seconds to drain. Returns whether it passed and what it printed.
-    pub fn verify(&self, binaries: &Binaries, wait: u64) -> anyhow::Result<(bool, String)> {
+    pub fn verify(&self, binaries: &Binaries, wait: u64, database: &[String]) -> anyhow::Result<(bool, String)> {
         let output = Command::new(&binaries.rewards)
             .args(["verify", "--wait", &wait.to_string(), "--data-dir"])
             .arg(&self.data_dir)
+            .args(database)
             .env("RUST_LOG", "warn")
             .output()
             .context("running rewards verify")?;
@@ -280,7 +292,7 @@ impl Drop for RunningApp {
     }
 }
 
-fn clock_ticks_per_second() -> f64 {
+pub(crate) fn clock_ticks_per_second() -> f64 {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -291,7 +303,7 @@ fn clock_ticks_per_second() -> f64 {
 }
 
 /// utime + stime + cutime + cstime of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> Option<u64> {
+pub(crate) fn cpu_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     parse_cpu_ticks(&stat)
 }

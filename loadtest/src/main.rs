@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use seams_loadtest::attack::{self, AttackPlan, Scenario};
 use seams_loadtest::deployment::Binaries;
+use seams_loadtest::postgres::DatabaseKind;
 use seams_loadtest::reproduce::{self, ReproduceOptions};
 use seams_loadtest::run::{self, SingleRun, write_json};
 
@@ -52,6 +53,9 @@ enum Command {
         /// Where the reports go (default: docs/results, or target/reproduce-quick with --quick).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The database the app runs on; postgres starts a throw-away server on the app's cores (.ci/postgres).
+        #[arg(long, value_enum, default_value = "sqlite")]
+        db: DatabaseKind,
     },
     /// Rewrites the reports (markdown, SVG, tables) of a reproduction from its results.json.
     Report {
@@ -153,11 +157,17 @@ fn run_command(command: Command) -> anyhow::Result<()> {
             println!("reports in {}", out.display());
             Ok(())
         }
-        Command::Reproduce { quick, out } => {
+        Command::Reproduce { quick, out, db } => {
             let binaries = Binaries::beside_this_executable()?;
-            let out =
-                out.unwrap_or_else(|| PathBuf::from(if quick { "target/reproduce-quick" } else { "docs/results" }));
-            reproduce::reproduce(&binaries, &ReproduceOptions::new(quick, out))
+            let out = out.unwrap_or_else(|| {
+                PathBuf::from(match (quick, db) {
+                    (true, DatabaseKind::Sqlite) => "target/reproduce-quick",
+                    (true, DatabaseKind::Postgres) => "target/reproduce-quick-postgres",
+                    (false, DatabaseKind::Sqlite) => "docs/results",
+                    (false, DatabaseKind::Postgres) => "docs/results/postgres",
+                })
+            });
+            reproduce::reproduce(&binaries, &ReproduceOptions::new(quick, out, db))
         }
         Command::Report { from } => {
             let text = std::fs::read_to_string(&from)?;

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::deployment::Cores;
+use crate::postgres::DatabaseKind;
 use crate::reproduce::{Reproduction, TopologyResult};
 use crate::run::Measurement;
 
@@ -238,7 +239,11 @@ pub fn terminal_tables(reproduction: &Reproduction) -> String {
 }
 
 fn command_line(reproduction: &Reproduction) -> String {
-    if reproduction.options.quick { "cargo xtask reproduce --quick".into() } else { "cargo xtask reproduce".into() }
+    let quick = if reproduction.options.quick { " --quick" } else { "" };
+    match reproduction.options.db {
+        DatabaseKind::Sqlite => format!("cargo xtask reproduce{quick}"),
+        DatabaseKind::Postgres => format!("cargo xtask reproduce --db postgres{quick}"),
+    }
 }
 
 /// `latency.md`.
@@ -277,6 +282,16 @@ pub fn latency_markdown(reproduction: &Reproduction) -> String {
             busy.join(", ")
         );
     }
+    let _ = writeln!(
+        text,
+        "- Database: {}.",
+        match options.db {
+            DatabaseKind::Sqlite => "SQLite, one file per process in each deployment's data directory",
+            DatabaseKind::Postgres =>
+                "PostgreSQL, a throw-away server on loopback started with `.ci/postgres` on the app's cores (durability \
+                 off: `fsync`, `synchronous_commit` and `full_page_writes`), one database per deployment",
+        }
+    );
     let _ = writeln!(
         text,
         "- Load: goose, {} users, coordinated-omission mitigation `average`, scenario `dashboard`, {} s warm-up per \
@@ -342,7 +357,13 @@ pub fn latency_markdown(reproduction: &Reproduction) -> String {
         text,
         "\nCPU is user plus system time of every process of the app (the gateway and each service, children \
          included) during the measurement, from `/proc/PID/stat`, divided by the requests completed. Memory is the \
-         sum of each process's peak resident set (`VmHWM`).\n"
+         sum of each process's peak resident set (`VmHWM`).{}\n",
+        match reproduction.options.db {
+            DatabaseKind::Sqlite => "",
+            DatabaseKind::Postgres =>
+                " On PostgreSQL the CPU also counts the server's processes (the postmaster and every backend and \
+                 worker it forked), which run on the app's cores; their memory, mostly shared buffers, is not added.",
+        }
     );
     let _ = writeln!(text, "## Capacity\n");
     text.push_str(&capacity_table(&reproduction.main));

@@ -11,6 +11,7 @@ use crate::attack::Scenario;
 use crate::capacity::{Capacity, HoldCriteria, SearchSettings, search};
 use crate::deployment::{Binaries, Cores, log_in};
 use crate::plot::{self, Curve};
+use crate::postgres::{DatabaseKind, PostgresServer};
 use crate::report;
 use crate::run::{Deployment, LoadSettings, Measurement, write_json};
 use crate::wrk::{self, WrkResult};
@@ -52,11 +53,14 @@ pub struct ReproduceOptions {
     /// When a probed rate counts as held.
     #[serde(default)]
     pub criteria: HoldCriteria,
+    /// The database the app runs on.
+    #[serde(default)]
+    pub db: DatabaseKind,
 }
 
 impl ReproduceOptions {
     /// The settings of a quick (CI) or full run.
-    pub fn new(quick: bool, out: PathBuf) -> ReproduceOptions {
+    pub fn new(quick: bool, out: PathBuf, db: DatabaseKind) -> ReproduceOptions {
         if quick {
             ReproduceOptions {
                 quick,
@@ -82,6 +86,7 @@ impl ReproduceOptions {
                     max_probes: 3,
                 },
                 criteria: HoldCriteria::default(),
+                db,
             }
         } else {
             ReproduceOptions {
@@ -108,6 +113,7 @@ impl ReproduceOptions {
                     max_probes: 5,
                 },
                 criteria: HoldCriteria::default(),
+                db,
             }
         }
     }
@@ -185,7 +191,15 @@ pub fn reproduce(binaries: &Binaries, options: &ReproduceOptions) -> anyhow::Res
         busy_processes: busy_processes(),
     };
     eprintln!("{}; load average {}", cores.describe(), provenance.load_before);
-    let settings = LoadSettings { users: options.users, warmup_seconds: options.warmup_seconds };
+    // On PostgreSQL one server serves every deployment in turn, each in a database of its own, on the app's cores.
+    let postgres = match options.db {
+        DatabaseKind::Sqlite => None,
+        DatabaseKind::Postgres => Some(std::sync::Arc::new(PostgresServer::start(
+            &std::path::absolute(&work)?.join("postgres"),
+            cores.app.as_deref(),
+        )?)),
+    };
+    let settings = LoadSettings { users: options.users, warmup_seconds: options.warmup_seconds, postgres };
     let criteria = options.criteria;
 
     let monolith = measure_topology(binaries, options, &cores, &settings, &criteria, MAIN_TOPOLOGIES[0], &work, None)?;

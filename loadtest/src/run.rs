@@ -2,12 +2,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::attack::{AttackResult, MEASURED_REQUESTS, Scenario};
 use crate::deployment::{Binaries, Cores, RunningApp, Usage, log_in_all, pinned, seed};
+use crate::postgres::{PostgresServer, database_name};
 use crate::stats::{Histogram, Summary, SummaryHeader};
 
 /// What every measurement of a deployment shares.
@@ -17,6 +19,8 @@ pub struct LoadSettings {
     pub users: usize,
     /// Seconds of warm-up load before the first measurement.
     pub warmup_seconds: usize,
+    /// The PostgreSQL server the app runs on (a database of its own per deployment), or `None` for SQLite.
+    pub postgres: Option<Arc<PostgresServer>>,
 }
 
 /// The cost of the app's processes over one measurement.
@@ -59,6 +63,8 @@ pub struct Deployment {
     accounts_file: PathBuf,
     work_dir: PathBuf,
     runs: usize,
+    /// `rewards --db=postgres --database-url=…` on PostgreSQL; empty on SQLite.
+    database_arguments: Vec<String>,
 }
 
 impl Deployment {
@@ -73,8 +79,23 @@ impl Deployment {
         std::fs::create_dir_all(work_dir).with_context(|| format!("creating {}", work_dir.display()))?;
         let data_dir = work_dir.join("data");
         eprintln!("[{topology}] seeding {}", data_dir.display());
-        seed(binaries, &data_dir, topology, settings.users.max(50))?;
-        let app = RunningApp::start(binaries, &data_dir, topology, cores.app.as_deref(), &work_dir.join("app.log"))?;
+        let database_arguments = match &settings.postgres {
+            Some(server) => {
+                let deployment_name = work_dir.file_name().map(|name| name.to_string_lossy()).unwrap_or_default();
+                let url = server.create_database(&database_name(&deployment_name))?;
+                vec!["--db=postgres".to_owned(), format!("--database-url={url}")]
+            }
+            None => Vec::new(),
+        };
+        seed(binaries, &data_dir, topology, settings.users.max(50), &database_arguments)?;
+        let app = RunningApp::start(
+            binaries,
+            &data_dir,
+            topology,
+            &database_arguments,
+            cores.app.as_deref(),
+            &work_dir.join("app.log"),
+        )?;
         eprintln!("[{topology}] serving on {} with {} process(es)", app.url, app.pids.len());
         let accounts_file = work_dir.join("sessions.json");
         write_json(&accounts_file, &log_in_all(&app.url, &data_dir.join("accounts.json"), settings.users)?)?;
@@ -87,6 +108,7 @@ impl Deployment {
             accounts_file,
             work_dir: work_dir.to_path_buf(),
             runs: 0,
+            database_arguments,
         };
         if settings.warmup_seconds > 0 {
             // The same warm-up for every topology: connection pools, SQLite page caches and branch predictors.
@@ -133,9 +155,9 @@ impl Deployment {
         seconds: usize,
         report_stem: Option<&Path>,
     ) -> anyhow::Result<Measurement> {
-        let before = self.app.usage();
+        let before = self.usage();
         let result = self.attack(scenario, rate, seconds, report_stem)?;
-        let after = self.app.usage();
+        let after = self.usage();
         let measurement = summarise(&self.topology, scenario, self.settings.users, rate, &result, before, after);
         eprintln!(
             "[{}] {} at {rate}/s: achieved {:.0}/s, p50 {:.2} ms, p99 {:.2} ms (corrected {:.2}), errors {}, {:.2} CPU ms/request",
@@ -151,10 +173,20 @@ impl Deployment {
         Ok(measurement)
     }
 
+    /// What the app's processes have used so far, with the PostgreSQL server's CPU when the app runs on one: the
+    /// database's work is the app's work, wherever it runs.
+    fn usage(&self) -> Usage {
+        let mut usage = self.app.usage();
+        if let Some(server) = &self.settings.postgres {
+            usage.cpu_seconds += server.cpu_seconds();
+        }
+        usage
+    }
+
     /// Runs `verify` (letting the outbox drain when modules are remote), then stops every process.
     pub fn finish(mut self) -> anyhow::Result<(bool, String)> {
         let wait = if self.topology == "monolith" { 0 } else { 10 };
-        let verdict = self.app.verify(&self.binaries, wait);
+        let verdict = self.app.verify(&self.binaries, wait, &self.database_arguments);
         self.app.stop();
         verdict
     }
@@ -234,7 +266,7 @@ pub fn single(binaries: &Binaries, run: &SingleRun) -> anyhow::Result<Summary> {
     std::fs::create_dir_all(&run.out).with_context(|| format!("creating {}", run.out.display()))?;
     let cores = Cores::split();
     eprintln!("{}", cores.describe());
-    let settings = LoadSettings { users: run.users, warmup_seconds: run.warmup_seconds };
+    let settings = LoadSettings { users: run.users, warmup_seconds: run.warmup_seconds, postgres: None };
     let mut deployment = Deployment::start(binaries, &run.topology, &cores, &settings, &run.out.join("work"))?;
     let measured = deployment.measure(run.scenario, run.rate, run.seconds, Some(&run.out.join("report")));
     let (passed, output) = deployment.finish()?;

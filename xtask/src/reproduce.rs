@@ -12,9 +12,13 @@ pub struct ReproduceArgs {
     /// A run of a few minutes for CI: small rates, short durations, written to target/reproduce-quick.
     #[arg(long)]
     quick: bool,
-    /// Where the reports go (default: docs/results, or target/reproduce-quick with --quick).
+    /// Where the reports go (default: docs/results, or target/reproduce-quick with --quick; with --db postgres,
+    /// docs/results/postgres or target/reproduce-quick-postgres).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// The database the app runs on: sqlite, or postgres (a throw-away server on the app's cores, via .ci/postgres).
+    #[arg(long, default_value = "sqlite")]
+    db: String,
 }
 
 pub fn run(args: &ReproduceArgs) -> ExitCode {
@@ -22,6 +26,7 @@ pub fn run(args: &ReproduceArgs) -> ExitCode {
     if args.quick {
         forwarded.push("--quick".to_owned());
     }
+    forwarded.push(format!("--db={}", args.db));
     if let Some(out) = &args.out {
         forwarded.push(format!("--out={}", out.display()));
     }

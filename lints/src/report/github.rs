@@ -1,7 +1,7 @@
 //! GitHub Actions workflow commands: one `::error` or `::warning` annotation per finding.
 
 use crate::check::CheckOutcome;
-use crate::rules::Severity;
+use crate::diagnostic::Severity;
 
 /// Escapes a message for a workflow command's data part.
 fn escape_data(text: &str) -> String {

@@ -6,8 +6,9 @@ use std::fmt;
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
 
 use crate::check::CheckOutcome;
-use crate::model::Warning;
-use crate::rules::{Severity, Violation};
+use crate::diagnostic::Warning;
+use crate::diagnostic::{Severity, Violation};
+use crate::text::plural;
 
 /// How to draw the report.
 #[derive(Debug, Clone, Copy)]
@@ -115,10 +116,10 @@ impl Diagnostic for WarningDiagnostic<'_> {
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
         let help = match self.warning.code {
-            crate::model::WarningCode::UnparsedSql => {
+            crate::diagnostic::WarningCode::UnparsedSql => {
                 "no table of this text is checked; if it is SQL, fix it, and if it is not, keep it out of a string that starts like a statement"
             }
-            crate::model::WarningCode::InternalError => {
+            crate::diagnostic::WarningCode::InternalError => {
                 "this is a bug in seams: the rest of the workspace was checked, and the run exits 2; please report it"
             }
             _ => "the rest of the workspace was still checked; this file's references are not included",
@@ -174,7 +175,7 @@ fn warning_source(outcome: &CheckOutcome, warning: &Warning) -> Option<NamedSour
         None => {
             let text = std::fs::read_to_string(model.workspace.root.join(&warning.file)).ok()?;
             let fits = text.get(site.bytes.clone()).is_some()
-                && crate::source::line_column(&text, site.bytes.start) == (site.line, site.column);
+                && crate::diagnostic::line_column(&text, site.bytes.start) == (site.line, site.column);
             if !fits {
                 return None;
             }
@@ -207,8 +208,8 @@ pub fn render(outcome: &CheckOutcome, style: HumanStyle) -> String {
         out.push('\n');
     }
     if baselined > 0 && !style.show_baselined {
-        let noun = if baselined == 1 { "violation" } else { "violations" };
-        out.push_str(&format!("{baselined} known {noun} in the baseline (run with --show-baselined to list them)\n"));
+        let known = plural(baselined, "known violation", "known violations");
+        out.push_str(&format!("{known} in the baseline (run with --show-baselined to list them)\n"));
     }
     out.push_str(&super::summary_line(outcome));
     out.push('\n');

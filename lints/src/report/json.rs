@@ -32,7 +32,7 @@ pub struct JsonScope {
 }
 
 impl JsonScope {
-    pub fn of(scope: &crate::check::ReportScope) -> JsonScope {
+    pub(crate) fn of(scope: &crate::check::ReportScope) -> JsonScope {
         JsonScope {
             analysed: "workspace",
             reported: "changed-files",
@@ -46,7 +46,7 @@ impl JsonScope {
 #[derive(Debug, Serialize)]
 pub struct JsonViolation {
     pub rule: &'static str,
-    pub severity: crate::rules::Severity,
+    pub severity: crate::diagnostic::Severity,
     pub from_module: String,
     pub to_module: String,
     pub file: String,
@@ -99,10 +99,10 @@ pub struct JsonCut {
 }
 
 /// The cycles of an outcome in the JSON schema.
-pub fn cycles(outcome: &CheckOutcome) -> Vec<JsonCycle> {
+pub(crate) fn cycles(outcome: &CheckOutcome) -> Vec<JsonCycle> {
     let model = &outcome.model;
-    let name = |module: usize| model.modules[module].name.clone();
-    outcome
+    let name = |module: crate::ids::ModuleId| model.modules[module].name.clone();
+    model
         .cycles
         .iter()
         .map(|cycle| JsonCycle {
@@ -112,7 +112,7 @@ pub fn cycles(outcome: &CheckOutcome) -> Vec<JsonCycle> {
                 .cycle
                 .windows(2)
                 .map(|pair| {
-                    let dependency = outcome.graph.dependency(pair[0], pair[1]);
+                    let dependency = model.graph.dependency(pair[0], pair[1]);
                     JsonCycleEdge {
                         from: name(pair[0]),
                         to: name(pair[1]),
@@ -122,7 +122,7 @@ pub fn cycles(outcome: &CheckOutcome) -> Vec<JsonCycle> {
                                 dependency
                                     .sites
                                     .iter()
-                                    .take(crate::rules::dependency_cycle::EVIDENCE_PER_EDGE)
+                                    .take(crate::rules::EVIDENCE_PER_EDGE)
                                     .map(|site| JsonSite {
                                         file: site.source.file.clone(),
                                         line: site.site.line,
@@ -140,7 +140,7 @@ pub fn cycles(outcome: &CheckOutcome) -> Vec<JsonCycle> {
                 .map(|(from, to)| JsonCut {
                     from: name(*from),
                     to: name(*to),
-                    count: outcome.graph.dependency(*from, *to).map_or(0, |dependency| dependency.count()),
+                    count: model.graph.dependency(*from, *to).map_or(0, |dependency| dependency.count()),
                 })
                 .collect(),
             cut_search: if cycle.exact { "exact" } else { "greedy" },
@@ -181,8 +181,9 @@ pub fn build(outcome: &CheckOutcome) -> JsonReport {
             message: violation.message.clone(),
             help: violation.help.clone(),
             baselined: violation.baselined,
-            owner: violation.rule.is_table_rule().then(|| violation.owner.clone()),
-            claimants: (violation.rule == crate::rules::RuleCode::SharedTable).then(|| violation.claimants.clone()),
+            owner: violation.rule.is_table_rule().then(|| violation.owner().map(str::to_owned)),
+            claimants: (violation.rule == crate::diagnostic::RuleCode::SharedTable)
+                .then(|| violation.claimants().to_vec()),
         })
         .collect();
     let warnings = outcome

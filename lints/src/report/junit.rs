@@ -14,45 +14,11 @@
 use std::collections::BTreeMap;
 
 use crate::check::CheckOutcome;
-use crate::rules::{Severity, Violation};
+use crate::diagnostic::{Severity, Violation};
+use crate::text::{XmlContext, escape_xml, plural};
 
 /// The class name of every test case.
 const CLASS_NAME: &str = "seams.boundaries";
-
-/// Escapes text for an XML 1.0 attribute value. Line breaks and tabs become character
-/// references, because a parser would turn them into spaces in an attribute.
-pub fn escape_attribute(text: &str) -> String {
-    escape(text, true)
-}
-
-/// Escapes text for XML 1.0 element content, where quotes, line breaks and tabs stay as they are.
-pub fn escape_text(text: &str) -> String {
-    escape(text, false)
-}
-
-/// Characters that XML 1.0 cannot hold at all (most control characters) are written as `\u{…}`.
-/// A carriage return is always a character reference, because parsers normalise a bare one.
-fn escape(text: &str, attribute: bool) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' if attribute => escaped.push_str("&quot;"),
-            '\'' if attribute => escaped.push_str("&apos;"),
-            '\r' => escaped.push_str("&#13;"),
-            '\n' if attribute => escaped.push_str("&#10;"),
-            '\t' if attribute => escaped.push_str("&#9;"),
-            '\n' | '\t' => escaped.push(character),
-            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => {
-                escaped.push_str(&format!("\\u{{{:x}}}", u32::from(character)));
-            }
-            _ => escaped.push(character),
-        }
-    }
-    escaped
-}
 
 /// What one module's test case reports.
 #[derive(Default)]
@@ -60,10 +26,6 @@ struct ModuleCase<'a> {
     failing: Vec<&'a Violation>,
     warnings: Vec<&'a Violation>,
     baselined: usize,
-}
-
-fn plural(count: usize, noun: &str) -> String {
-    if count == 1 { format!("{count} {noun}") } else { format!("{count} {noun}s") }
 }
 
 fn describe(violation: &Violation) -> String {
@@ -79,7 +41,10 @@ fn describe(violation: &Violation) -> String {
 }
 
 fn write_case(xml: &mut String, name: &str, case: &ModuleCase<'_>) {
-    xml.push_str(&format!("    <testcase classname=\"{CLASS_NAME}\" name=\"{}\"", escape_attribute(name)));
+    xml.push_str(&format!(
+        "    <testcase classname=\"{CLASS_NAME}\" name=\"{}\"",
+        escape_xml(name, XmlContext::Attribute)
+    ));
     if case.failing.is_empty() && case.warnings.is_empty() && case.baselined == 0 {
         xml.push_str("/>\n");
         return;
@@ -92,18 +57,24 @@ fn write_case(xml: &mut String, name: &str, case: &ModuleCase<'_>) {
         let body: Vec<String> = case.failing.iter().map(|violation| describe(violation)).collect();
         xml.push_str(&format!(
             "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
-            escape_attribute(&format!("{} in module {name}", plural(case.failing.len(), "boundary violation"))),
-            escape_attribute(&rules.join(", ")),
-            escape_text(&body.join("\n"))
+            escape_xml(
+                &format!(
+                    "{} in module {name}",
+                    plural(case.failing.len(), "boundary violation", "boundary violations")
+                ),
+                XmlContext::Attribute
+            ),
+            escape_xml(&rules.join(", "), XmlContext::Attribute),
+            escape_xml(&body.join("\n"), XmlContext::Text)
         ));
     }
     let mut notes: Vec<String> =
         case.warnings.iter().map(|violation| format!("warning: {}", describe(violation))).collect();
     if case.baselined > 0 {
-        notes.push(format!("{} in the baseline", plural(case.baselined, "known violation")));
+        notes.push(format!("{} in the baseline", plural(case.baselined, "known violation", "known violations")));
     }
     if !notes.is_empty() {
-        xml.push_str(&format!("      <system-out>{}</system-out>\n", escape_text(&notes.join("\n"))));
+        xml.push_str(&format!("      <system-out>{}</system-out>\n", escape_xml(&notes.join("\n"), XmlContext::Text)));
     }
     xml.push_str("    </testcase>\n");
 }
@@ -149,29 +120,8 @@ pub fn render(outcome: &CheckOutcome) -> String {
                 format!("warning[{}] {}{position}: {}", warning.code.as_str(), warning.file, warning.message)
             })
             .collect();
-        xml.push_str(&format!("    <system-err>{}</system-err>\n", escape_text(&lines.join("\n"))));
+        xml.push_str(&format!("    <system-err>{}</system-err>\n", escape_xml(&lines.join("\n"), XmlContext::Text)));
     }
     xml.push_str("  </testsuite>\n</testsuites>\n");
     xml
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markup_quotes_and_control_characters_are_escaped() {
-        assert_eq!(escape_attribute("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
-        assert_eq!(escape_attribute("line\r\nnext\tcell"), "line&#13;&#10;next&#9;cell");
-        assert_eq!(escape_text("line\r\nnext\tcell"), "line&#13;\nnext\tcell");
-        assert_eq!(escape_text("a<b>&\"c'"), "a&lt;b&gt;&amp;\"c'");
-        assert_eq!(escape_text("bell\u{7}"), "bell\\u{7}");
-        assert_eq!(escape_text("ñ → ok"), "ñ → ok");
-    }
-
-    #[test]
-    fn counts_are_pluralised() {
-        assert_eq!(plural(1, "boundary violation"), "1 boundary violation");
-        assert_eq!(plural(3, "known violation"), "3 known violations");
-    }
 }

@@ -10,10 +10,11 @@ pub mod sarif;
 use std::collections::BTreeMap;
 
 use crate::check::CheckOutcome;
-use crate::rules::RuleCode;
+use crate::diagnostic::RuleCode;
+use crate::text::plural;
 
 /// The closing line of a human report, and the counts it is made of.
-pub fn summary_line(outcome: &CheckOutcome) -> String {
+pub(crate) fn summary_line(outcome: &CheckOutcome) -> String {
     let files = outcome.model.files.len();
     let modules = outcome.model.modules.len();
     let failing: Vec<_> = outcome.failing().collect();
@@ -29,10 +30,9 @@ pub fn summary_line(outcome: &CheckOutcome) -> String {
         *per_rule.entry(violation.rule).or_default() += 1;
     }
     let breakdown: Vec<String> = per_rule.iter().map(|(rule, count)| format!("{count} {}", rule.as_str())).collect();
-    let noun = if failing.len() == 1 { "violation" } else { "violations" };
     format!(
-        "error: {} boundary {noun} ({}) in {files} files across {modules} modules",
-        failing.len(),
+        "error: {} ({}) in {files} files across {modules} modules",
+        plural(failing.len(), "boundary violation", "boundary violations"),
         breakdown.join(", ")
     )
 }

@@ -31,12 +31,12 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::check::CheckOutcome;
-use crate::model::{Warning, WarningCode};
-use crate::rules::{RuleCode, Severity, Violation};
-use crate::source::LineIndex;
+use crate::diagnostic::LineIndex;
+use crate::diagnostic::{RuleCode, Severity, Violation};
+use crate::diagnostic::{Warning, WarningCode};
 
 /// The schema every log produced here declares (the OASIS 2.1.0 schema with its errata).
-pub const SARIF_SCHEMA_URI: &str =
+pub(crate) const SARIF_SCHEMA_URI: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
 /// The base id that every artifact location is relative to.
@@ -200,7 +200,7 @@ struct ArtifactLocation {
 /// A text region: 1-based lines and columns in code points, `end_column` exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Region {
+pub(crate) struct Region {
     pub start_line: usize,
     pub start_column: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -271,7 +271,7 @@ fn descriptors(config: &crate::config::Config) -> Vec<ReportingDescriptor> {
         }
     });
     let warnings = WARNING_CODES.iter().map(|code| {
-        let url = format!("{}#warnings", crate::DOCS_RULES_URL);
+        let url = format!("{}#warnings", crate::diagnostic::DOCS_RULES_URL);
         let (_, description) = warning_descriptor(*code);
         ReportingDescriptor {
             id: code.as_str(),
@@ -293,7 +293,7 @@ fn rule_index(rule: RuleCode) -> usize {
 
 /// Percent-encodes a relative path for a URI reference. Unreserved characters, sub-delimiters,
 /// `@` and `/` stay as they are; `:` is encoded so that a first segment never reads as a scheme.
-pub fn relative_uri(path: &str) -> String {
+pub(crate) fn relative_uri(path: &str) -> String {
     let mut uri = String::with_capacity(path.len());
     for byte in path.bytes() {
         match byte {
@@ -307,7 +307,7 @@ pub fn relative_uri(path: &str) -> String {
 }
 
 /// The region a violation covers, from its byte range in its file's text.
-pub fn violation_region(violation: &Violation, index: &LineIndex) -> Region {
+pub(crate) fn violation_region(violation: &Violation, index: &LineIndex) -> Region {
     let text = violation.source.text.as_str();
     let (start_line, start_column) = index.line_column(text, violation.site.bytes.start);
     let end = violation.site.bytes.end.max(violation.site.bytes.start);
@@ -346,7 +346,7 @@ fn violation_results(outcome: &CheckOutcome) -> Vec<SarifResult> {
                 from_module: violation.from_module.clone(),
                 to_module: violation.to_module.clone(),
                 target: violation.target.clone(),
-                owner: violation.owner.clone(),
+                owner: violation.owner().map(str::to_owned),
             }),
         });
     }

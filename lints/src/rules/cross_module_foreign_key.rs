@@ -17,11 +17,12 @@
 //! CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT REFERENCES customers (id));
 //! ```
 
+use super::common::{table_violation, with_guidance};
+use crate::diagnostic::{RuleCode, Violation, Words};
 use crate::model::Model;
-use crate::rules::{RuleCode, Violation, table_violation, with_guidance};
 use crate::sql::TableAccess;
 
-pub fn check(model: &Model, sink: &mut Vec<Violation>) {
+pub(crate) fn check(model: &Model, sink: &mut Vec<Violation>) {
     for site in &model.tables.uses {
         if site.access != TableAccess::ForeignKey {
             continue;
@@ -35,7 +36,7 @@ pub fn check(model: &Model, sink: &mut Vec<Violation>) {
         if referenced_owners.is_empty() || !declaring_owners.is_disjoint(&referenced_owners) {
             continue;
         }
-        let by_name = |owners: &std::collections::BTreeSet<usize>| {
+        let by_name = |owners: &std::collections::BTreeSet<crate::model::ModuleId>| {
             owners.iter().copied().min_by_key(|owner| model.modules[*owner].name.clone())
         };
         let (Some(from), Some(to)) = (by_name(&declaring_owners), by_name(&referenced_owners)) else { continue };
@@ -56,7 +57,7 @@ pub fn check(model: &Model, sink: &mut Vec<Violation>) {
             site,
             from,
             Some(to),
-            (message, label, help),
+            Words { message, label, help },
         ));
     }
 }

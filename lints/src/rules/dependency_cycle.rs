@@ -20,20 +20,22 @@
 //! cut notifications → orders (1 site): publish an event that orders subscribes to instead
 //! ```
 
-use crate::graph::{Cycle, ModuleGraph};
+use super::common::with_guidance;
+use crate::diagnostic::{Finding, RuleCode, Violation, ViolationDetails, Words};
 use crate::model::Model;
-use crate::rules::{RuleCode, Severity, Violation, with_guidance};
+use crate::text::plural;
 
 /// Evidence sites listed per edge.
-pub const EVIDENCE_PER_EDGE: usize = 3;
+pub(crate) const EVIDENCE_PER_EDGE: usize = 3;
 
-pub fn check(model: &Model, graph: &ModuleGraph, cycles: &[Cycle], sink: &mut Vec<Violation>) {
-    for cycle in cycles {
+pub(crate) fn check(model: &Model, sink: &mut Vec<Violation>) {
+    let graph = &model.graph;
+    for cycle in &model.cycles {
         let (Some(&first), Some(&second)) = (cycle.cycle.first(), cycle.cycle.get(1)) else { continue };
         let Some(first_site) = graph.dependency(first, second).and_then(|dependency| dependency.sites.first()) else {
             continue;
         };
-        let name = |module: usize| model.modules[module].name.as_str();
+        let name = |module: crate::model::ModuleId| model.modules[module].name.as_str();
         let path: Vec<&str> = cycle.cycle.iter().map(|module| name(*module)).collect();
         let mut evidence = Vec::new();
         for pair in cycle.cycle.windows(2) {
@@ -53,7 +55,7 @@ pub fn check(model: &Model, graph: &ModuleGraph, cycles: &[Cycle], sink: &mut Ve
             .iter()
             .map(|(from, to)| {
                 let count = graph.dependency(*from, *to).map_or(0, |dependency| dependency.count());
-                format!("{} → {} ({count} {})", name(*from), name(*to), if count == 1 { "site" } else { "sites" })
+                format!("{} → {} ({})", name(*from), name(*to), plural(count, "site", "sites"))
             })
             .collect();
         let members: Vec<&str> = cycle.modules.iter().map(|module| name(*module)).collect();
@@ -72,21 +74,19 @@ pub fn check(model: &Model, graph: &ModuleGraph, cycles: &[Cycle], sink: &mut Ve
             help = with_guidance(model, *module, help);
         }
         help.push_str(&format!("\nevidence:\n  {}", evidence.join("\n  ")));
-        sink.push(Violation {
-            rule: RuleCode::DependencyCycle,
-            severity: Severity::Error,
-            from_module: name(first).to_owned(),
-            to_module: name(second).to_owned(),
-            source: first_site.source.clone(),
-            site: first_site.site.clone(),
-            target: first_site.target.clone(),
-            message,
-            label: format!("`{}` → `{}` starts the cycle here", name(first), name(second)),
-            help,
-            baselined: false,
-            owner: None,
-            claimants: Vec::new(),
-            component: members.iter().map(|member| (*member).to_owned()).collect(),
-        });
+        sink.push(Violation::new(
+            RuleCode::DependencyCycle,
+            Finding {
+                from_module: name(first).to_owned(),
+                to_module: name(second).to_owned(),
+                source: first_site.source.clone(),
+                site: first_site.site.clone(),
+                target: first_site.target.clone(),
+            },
+            Words { message, label: format!("`{}` → `{}` starts the cycle here", name(first), name(second)), help },
+            ViolationDetails::DependencyCycle {
+                component: members.iter().map(|member| (*member).to_owned()).collect(),
+            },
+        ));
     }
 }

@@ -17,11 +17,12 @@
 //! SELECT amount FROM payments_ledger WHERE order_id = $1
 //! ```
 
+use super::common::{table_violation, with_guidance};
+use crate::diagnostic::{RuleCode, Violation, Words};
 use crate::model::Model;
-use crate::rules::{RuleCode, Violation, table_violation, with_guidance};
 use crate::sql::TableAccess;
 
-pub fn check(model: &Model, sink: &mut Vec<Violation>) {
+pub(crate) fn check(model: &Model, sink: &mut Vec<Violation>) {
     for site in &model.tables.uses {
         if site.access == TableAccess::ForeignKey {
             continue;
@@ -55,7 +56,7 @@ pub fn check(model: &Model, sink: &mut Vec<Violation>) {
             site,
             site.module,
             Some(owner),
-            (message, label, help),
+            Words { message, label, help },
         ));
     }
 }

@@ -17,13 +17,14 @@
 
 use std::collections::HashMap;
 
+use super::common::{reference_violation, with_guidance};
+use crate::diagnostic::{RuleCode, Violation, Words};
 use crate::extract::{ReferenceKind, Target};
 use crate::model::{Model, ModuleId};
-use crate::rules::{RuleCode, Violation, cross_module_references, with_guidance};
 
-pub fn check(model: &Model, sink: &mut Vec<Violation>) {
+pub(crate) fn check(model: &Model, sink: &mut Vec<Violation>) {
     let reexports = public_reexports(model);
-    for cross in cross_module_references(model) {
+    for cross in model.cross_module_references() {
         let to = &model.modules[cross.to];
         if to.is_public_path(cross.below_root) {
             continue;
@@ -77,7 +78,7 @@ pub fn check(model: &Model, sink: &mut Vec<Violation>) {
             }
         };
         let help = with_guidance(model, cross.to, help);
-        sink.push(cross.violation(model, RuleCode::InternalImport, message, label, help));
+        sink.push(reference_violation(model, &cross, RuleCode::InternalImport, Words { message, label, help }));
     }
 }
 
@@ -87,7 +88,7 @@ pub fn check(model: &Model, sink: &mut Vec<Violation>) {
 fn public_reexports(model: &Model) -> HashMap<(ModuleId, Target), Target> {
     let mut reexports = HashMap::new();
     for file in &model.files {
-        for reference in &file.facts.references {
+        for reference in file.references() {
             if !matches!(reference.kind, ReferenceKind::Use { reexport: true }) {
                 continue;
             }

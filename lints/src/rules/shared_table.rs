@@ -23,11 +23,12 @@
 
 use std::collections::BTreeSet;
 
+use super::common::with_guidance;
+use crate::diagnostic::{Finding, RuleCode, Violation, ViolationDetails, Words};
 use crate::model::Model;
-use crate::rules::{RuleCode, Severity, Violation, with_guidance};
-use crate::tables::{Claim, ClaimKind};
+use crate::model::{Claim, ClaimKind};
 
-pub fn check(model: &Model, sink: &mut Vec<Violation>) {
+pub(crate) fn check(model: &Model, sink: &mut Vec<Violation>) {
     let catalog = &model.tables;
     for table in catalog.table_names() {
         let owners = catalog.owners(&table);
@@ -51,7 +52,7 @@ pub fn check(model: &Model, sink: &mut Vec<Violation>) {
         let others: BTreeSet<&str> =
             owners.iter().filter(|owner| **owner != from).map(|owner| model.modules[*owner].name.as_str()).collect();
         let Some(to_name) = others.iter().next().copied() else { continue };
-        let to = model.modules.iter().position(|module| module.name == to_name).unwrap_or(from);
+        let to = model.modules.with_ids().find(|(_, module)| module.name == to_name).map_or(from, |(id, _)| id);
         let mut claimants: Vec<String> = matching
             .iter()
             .map(|claim| {
@@ -75,23 +76,23 @@ pub fn check(model: &Model, sink: &mut Vec<Violation>) {
         );
         let help = with_guidance(model, to, help);
         let claimant_modules: BTreeSet<String> = names.iter().map(|name| (*name).to_owned()).collect();
-        sink.push(Violation {
-            rule: RuleCode::SharedTable,
-            severity: Severity::Error,
-            from_module: model.modules[from].name.clone(),
-            to_module: to_name.to_owned(),
-            source: first.source.clone(),
-            site: first.site.clone(),
-            target: table.clone(),
-            message,
-            label: format!("also claimed by `{}`", others.into_iter().collect::<Vec<_>>().join("`, `")),
-            help,
-            baselined: false,
+        sink.push(Violation::new(
+            RuleCode::SharedTable,
+            Finding {
+                from_module: model.modules[from].name.clone(),
+                to_module: to_name.to_owned(),
+                source: first.source.clone(),
+                site: first.site.clone(),
+                target: table.clone(),
+            },
+            Words {
+                message,
+                label: format!("also claimed by `{}`", others.into_iter().collect::<Vec<_>>().join("`, `")),
+                help,
+            },
             // No one module owns a shared table: that is the finding. JSON says `owner: null` and
             // lists the claimants, rather than crowning one of them.
-            owner: None,
-            claimants: claimant_modules.into_iter().collect(),
-            component: Vec::new(),
-        });
+            ViolationDetails::SharedTable { claimants: claimant_modules.into_iter().collect() },
+        ));
     }
 }

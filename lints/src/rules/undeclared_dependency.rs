@@ -16,11 +16,12 @@
 //! depends_on = ["payments"]   # orders may not use `shipping`
 //! ```
 
+use super::common::{reference_violation, with_guidance};
+use crate::diagnostic::{RuleCode, Violation, Words};
 use crate::model::Model;
-use crate::rules::{RuleCode, Violation, cross_module_references, with_guidance};
 
-pub fn check(model: &Model, sink: &mut Vec<Violation>) {
-    for cross in cross_module_references(model) {
+pub(crate) fn check(model: &Model, sink: &mut Vec<Violation>) {
+    for cross in model.cross_module_references() {
         let from = &model.modules[cross.from];
         let to = &model.modules[cross.to];
         let Some(allowed) = &from.depends_on else { continue };
@@ -42,6 +43,6 @@ pub fn check(model: &Model, sink: &mut Vec<Violation>) {
             to.name, from.name
         );
         let help = with_guidance(model, cross.to, help);
-        sink.push(cross.violation(model, RuleCode::UndeclaredDependency, message, label, help));
+        sink.push(reference_violation(model, &cross, RuleCode::UndeclaredDependency, Words { message, label, help }));
     }
 }

@@ -15,10 +15,11 @@
 //! require_owner = true   # `SELECT * FROM legacy_settings` now needs an owner for legacy_settings
 //! ```
 
+use super::common::table_violation;
+use crate::diagnostic::{RuleCode, Violation, Words};
 use crate::model::Model;
-use crate::rules::{RuleCode, Violation, table_violation};
 
-pub fn check(model: &Model, sink: &mut Vec<Violation>) {
+pub(crate) fn check(model: &Model, sink: &mut Vec<Violation>) {
     if !model.config.defaults.require_owner {
         return;
     }
@@ -33,6 +34,13 @@ pub fn check(model: &Model, sink: &mut Vec<Violation>) {
             "add \"{}\" to `tables` of the module that owns it in boundaries.toml, or create it in that module's migrations",
             site.name
         );
-        sink.push(table_violation(model, RuleCode::UnownedTable, site, site.module, None, (message, label, help)));
+        sink.push(table_violation(
+            model,
+            RuleCode::UnownedTable,
+            site,
+            site.module,
+            None,
+            Words { message, label, help },
+        ));
     }
 }

@@ -7,8 +7,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use seams::cache::FactsCache;
-use seams::check::{CheckOptions, run_check_with_cache};
+use seams::check::{CheckOptions, Engine};
 
 use crate::command_line::copy_tree;
 use crate::fixtures::{expectation_lines, fixtures_root};
@@ -19,8 +18,9 @@ fn scratch(case: &str) -> tempfile::TempDir {
     scratch
 }
 
+/// Options of a check that reads and writes the facts cache under the workspace's target directory.
 fn options(root: &Path) -> CheckOptions {
-    CheckOptions { manifest_path: Some(root.join("Cargo.toml")), ..CheckOptions::default() }
+    CheckOptions { manifest_path: Some(root.join("Cargo.toml")), use_cache: true, ..CheckOptions::default() }
 }
 
 #[test]
@@ -28,26 +28,26 @@ fn a_warm_check_parses_only_changed_files_and_finds_the_same() {
     let workspace = scratch("fail/use_groups");
     let cache_file = workspace.path().join("target/seams-cache/facts.bin");
 
-    let cold = FactsCache::load(&cache_file);
-    let first = run_check_with_cache(&options(workspace.path()), &cold).unwrap();
-    let (from_cache, parsed) = cold.hit_counts();
-    assert_eq!(from_cache, 0);
-    assert_eq!(parsed, first.model.files.len());
-    cold.save(&cache_file, &first.model);
+    // Each engine starts from the cache on disk, as a new run of the command does.
+    let mut cold = Engine::new(options(workspace.path()));
+    let first = cold.check().unwrap();
+    let counts = cold.parse_counts();
+    assert_eq!(counts.from_cache, 0);
+    assert_eq!(counts.parsed, first.stats().files);
+    assert!(cache_file.is_file(), "the check writes the cache");
 
-    let warm = FactsCache::load(&cache_file);
-    let second = run_check_with_cache(&options(workspace.path()), &warm).unwrap();
-    assert_eq!(warm.hit_counts(), (first.model.files.len(), 0));
-    warm.save(&cache_file, &second.model);
+    let mut warm = Engine::new(options(workspace.path()));
+    let second = warm.check().unwrap();
+    assert_eq!((warm.parse_counts().from_cache, warm.parse_counts().parsed), (first.stats().files, 0));
     assert_eq!(expectation_lines(&Ok(second)), expectation_lines(&Ok(first)));
 
     // One changed file is parsed again, and its new violation is found.
     let file = workspace.path().join("src/a.rs");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, format!("{text}\npub fn later() {{ crate::c::internal::Secret; }}\n")).unwrap();
-    let changed = FactsCache::load(&cache_file);
-    let third = run_check_with_cache(&options(workspace.path()), &changed).unwrap();
-    assert_eq!(changed.hit_counts().1, 1);
+    let mut changed = Engine::new(options(workspace.path()));
+    let third = changed.check().unwrap();
+    assert_eq!(changed.parse_counts().parsed, 1);
     assert!(
         expectation_lines(&Ok(third))
             .iter()

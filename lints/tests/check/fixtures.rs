@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use seams::check::ConfigError;
 use seams::check::{CheckError, CheckOptions, CheckOutcome, run_check};
-use seams::config::ConfigError;
 use seams::report::human::HumanStyle;
 
 /// The width at which human output is rendered in snapshots.
@@ -33,20 +33,18 @@ pub fn expectation_lines(result: &Result<CheckOutcome, CheckError>) -> Vec<Strin
         }
         Err(other) => return vec![format!("tool-error {other}")],
     };
-    let model = &outcome.model;
-    let name = |module: usize| model.modules[module].name.clone();
+    // Cycles and their cuts as the JSON report gives them.
     let mut cycle_lines: std::collections::BTreeMap<(String, String), Vec<String>> = std::collections::BTreeMap::new();
-    for cycle in &outcome.cycles {
-        let path: Vec<String> = cycle.cycle.iter().map(|module| name(*module)).collect();
+    for cycle in seams::report::json::build(outcome).cycles {
+        let path = &cycle.cycle;
         let mut lines = vec![format!("cycle {}", path.join(" -> "))];
-        for (from, to) in &cycle.cuts {
-            let count = outcome.graph.dependency(*from, *to).map_or(0, |dependency| dependency.count());
-            lines.push(format!("cut {} -> {} {count}", name(*from), name(*to)));
+        for cut in &cycle.suggested_cuts {
+            lines.push(format!("cut {} -> {} {}", cut.from, cut.to, cut.count));
         }
         cycle_lines.insert((path[0].clone(), path[1].clone()), lines);
     }
     let mut entries: Vec<((String, usize, usize, String), String)> = Vec::new();
-    for violation in &outcome.violations {
+    for violation in outcome.violations() {
         let key = (
             violation.source.file.clone(),
             violation.site.line,
@@ -65,7 +63,7 @@ pub fn expectation_lines(result: &Result<CheckOutcome, CheckError>) -> Vec<Strin
         );
         let line = if violation.baselined { format!("{line} (baselined)") } else { line };
         let line = match violation.rule {
-            seams::rules::RuleCode::DependencyCycle => {
+            seams::diagnostic::RuleCode::DependencyCycle => {
                 let pair = (violation.from_module.clone(), violation.to_module.clone());
                 std::iter::once(line)
                     .chain(cycle_lines.get(&pair).cloned().unwrap_or_default())
@@ -76,7 +74,7 @@ pub fn expectation_lines(result: &Result<CheckOutcome, CheckError>) -> Vec<Strin
         };
         entries.push((key, line));
     }
-    for warning in &outcome.model.warnings {
+    for warning in outcome.warnings() {
         let (line, column) = warning.site.as_ref().map_or((0, 0), |site| (site.line, site.column));
         let key = (warning.file.clone(), line, column, warning.code.as_str().to_owned());
         let text = match &warning.site {
@@ -118,91 +116,125 @@ fn stable_human(text: &str) -> String {
         .join("\n")
 }
 
-fn case_folders(kind: &str) -> Vec<PathBuf> {
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(fixtures_root().join(kind))
+/// The case folders of a kind (`pass`, `fail`, `config`), sorted by name.
+fn case_folders(kind: &str) -> Vec<String> {
+    let mut folders: Vec<String> = std::fs::read_dir(fixtures_root().join(kind))
         .unwrap()
         .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.join("Cargo.toml").is_file())
+        .filter(|entry| entry.path().join("Cargo.toml").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect();
     folders.sort();
     folders
 }
 
-/// Compares every case of a kind and reports every mismatch at once.
-fn compare_expectations(kind: &str) {
-    let cases = case_folders(kind);
-    assert!(!cases.is_empty(), "no fixtures under {kind}/");
-    let mut failures = Vec::new();
-    for case in &cases {
-        let actual = expectation_lines(&check(case));
-        let expected = expected_lines(case);
-        if actual != expected {
-            failures.push(format!(
-                "{}:\n  expected:\n    {}\n  actual:\n    {}",
-                case.display(),
-                expected.join("\n    "),
-                actual.join("\n    ")
-            ));
-        }
+/// Runs one fixture case: its findings against `expect.txt`, then its reviewed snapshots (the
+/// JSON and human reports for `pass` and `fail`, the rendered diagnostic for `config`).
+fn run_case(kind: &str, name: &str) {
+    let case = fixtures_root().join(kind).join(name);
+    let expected = expected_lines(&case);
+    match kind {
+        "pass" => assert!(expected.is_empty(), "{}: a pass case must expect nothing", case.display()),
+        "fail" => assert!(!expected.is_empty(), "{}: a fail case must expect something", case.display()),
+        _ => {}
     }
+    let result = check(&case);
+    let actual = expectation_lines(&result);
     assert!(
-        failures.is_empty(),
-        "{} of {} {kind} cases differ:\n\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n\n")
+        actual == expected,
+        "{}:\n  expected:\n    {}\n  actual:\n    {}",
+        case.display(),
+        expected.join("\n    "),
+        actual.join("\n    ")
     );
-}
 
-#[test]
-fn passing_fixtures_have_no_findings() {
-    for case in case_folders("pass") {
-        assert!(expected_lines(&case).is_empty(), "{}: a pass case must expect nothing", case.display());
-    }
-    compare_expectations("pass");
-}
-
-#[test]
-fn failing_fixtures_report_exactly_what_they_expect() {
-    for case in case_folders("fail") {
-        assert!(!expected_lines(&case).is_empty(), "{}: a fail case must expect something", case.display());
-    }
-    compare_expectations("fail");
-}
-
-#[test]
-fn configuration_errors_point_at_the_offending_span() {
-    compare_expectations("config");
-}
-
-#[test]
-fn reports_match_snapshots() {
-    // Each folder is globbed on its own, so that the walk never enters other fixtures (one of
-    // them is a deliberate symlink loop).
-    let snapshot = |manifest: &Path| {
-        let case = manifest.parent().unwrap();
-        let outcome = check(case).unwrap();
-        insta::assert_json_snapshot!("json", stable_json(&outcome));
-        let human = seams::report::human::render(&outcome, HumanStyle::plain(SNAPSHOT_WIDTH));
-        insta::assert_snapshot!("human", stable_human(&human));
-    };
-    insta::glob!("../fixtures/pass", "*/Cargo.toml", |manifest| snapshot(manifest));
-    insta::glob!("../fixtures/fail", "*/Cargo.toml", |manifest| snapshot(manifest));
-}
-
-#[test]
-fn configuration_error_diagnostics_match_snapshots() {
-    insta::glob!("../fixtures/config", "*/Cargo.toml", |manifest| {
-        let case = manifest.parent().unwrap();
-        let mut error = check(case).unwrap_err();
-        // The missing-file message holds the absolute path of the clone, whose length would
-        // change where miette wraps the line; the path is asserted, then replaced before rendering.
-        if let CheckError::Config(ConfigError::Missing { path }) = &mut error {
-            assert_eq!(*path, case.join("boundaries.toml"));
-            *path = Path::new("<fixture>").join("boundaries.toml");
+    // The snapshots keep the names `insta::glob!` gave them when all cases ran in one test.
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_suffix(format!("{name}__Cargo.toml"));
+    settings.set_input_file(case.join("Cargo.toml"));
+    settings.bind(|| match result {
+        Ok(outcome) => {
+            insta::assert_json_snapshot!("check__fixtures__json", stable_json(&outcome));
+            let human = seams::report::human::render(&outcome, HumanStyle::plain(SNAPSHOT_WIDTH));
+            insta::assert_snapshot!("check__fixtures__human", stable_human(&human));
         }
-        let rendered = seams::report::human::render_diagnostic(&error, HumanStyle::plain(SNAPSHOT_WIDTH));
-        insta::assert_snapshot!("config_error", rendered);
+        Err(mut error) => {
+            assert_eq!(kind, "config", "{}: the check failed: {error}", case.display());
+            // The missing-file message holds the absolute path of the clone, whose length would
+            // change where miette wraps the line; the path is asserted, then replaced before rendering.
+            if let CheckError::Config(ConfigError::Missing { path }) = &mut error {
+                assert_eq!(*path, case.join("boundaries.toml"));
+                *path = Path::new("<fixture>").join("boundaries.toml");
+            }
+            let rendered = seams::report::human::render_diagnostic(&error, HumanStyle::plain(SNAPSHOT_WIDTH));
+            insta::assert_snapshot!("check__fixtures__config_error", rendered);
+        }
     });
+}
+
+/// One `#[test]` per fixture case, in a module per kind (`fixtures::fail::aliases`), so that
+/// each case passes or fails on its own; `every_fixture_folder_is_a_test` keeps the list whole.
+macro_rules! fixture_cases {
+    ($($kind:ident: [$($case:ident),* $(,)?];)*) => {
+        $(
+            mod $kind {
+                $(
+                    #[test]
+                    fn $case() {
+                        super::run_case(stringify!($kind), stringify!($case));
+                    }
+                )*
+            }
+        )*
+
+        /// The cases listed above, by kind.
+        const LISTED_CASES: &[(&str, &[&str])] = &[$((stringify!($kind), &[$(stringify!($case)),*])),*];
+    };
+}
+
+fixture_cases! {
+    pass: [
+        composition_root, cycles_composition_root, cycles_none, cycles_test_code_excluded,
+        graph_declared_dependencies, local_module_shadows_crate, local_names, own_internals, public_paths,
+        strings_and_comments, tables_composition_root, tables_english, tables_own_only,
+        tables_sql_test_dirs, tables_test_only, tables_unowned_default, test_code_excluded,
+    ];
+    fail: [
+        aliases, bin_only_package, block_scoped_use, cfg_not_test, crate_names, cycles_exact_cut,
+        cycles_glob_imports, cycles_greedy_cut, cycles_nested_whole_crate, cycles_order_by_site,
+        cycles_reaching_module, cycles_reexport, cycles_reference_kinds, cycles_shared_edge,
+        cycles_shortest_elsewhere, cycles_test_code_included, cycles_three_modules,
+        cycles_tie_alphabetical, cycles_tie_fewer_edges, cycles_two_components, cycles_two_edge_cut,
+        cycles_two_modules, cycles_with_internal_import, defaults_public, dependency_rename,
+        dev_dependency_test_code, extern_crate_alias, extern_crate_self, glob_imports,
+        impl_test_method_scopes, include_tests, inline_module, inline_module_cfg_variants, inline_scopes,
+        longest_prefix, macro_aliases, macros, mixed_shapes, module_files, nested_in_whole_crate,
+        path_attr, path_attr_children, paths_in_code, paths_in_types, public_override, public_star,
+        reexports, shared_file_twice, stale_baseline, tables_claims, tables_crlf, tables_cross_fk,
+        tables_cte_shadowing, tables_ddl, tables_dml, tables_include_tests, tables_keyword_detection,
+        tables_literal_positions, tables_macros, tables_names, tables_nested_modules,
+        tables_nested_packages, tables_placeholders, tables_select_joins, tables_shared_config,
+        tables_shared_create, tables_shared_orm, tables_sql_files, tables_sql_test_dirs_included,
+        tables_unowned_required, tables_unparsed, tables_unparsed_shapes, undeclared_dependency,
+        unparsed_file, use_groups, use_simple, whole_crate_targets,
+    ];
+    config: [
+        bad_glob, duplicate_root_crate, duplicate_root_path, invalid_toml, missing_config, missing_path,
+        unknown_crate, unknown_dependency, unknown_key_defaults, unknown_key_module, unknown_key_top,
+    ];
+}
+
+/// A fixture folder without a test would never run: every folder is listed above, and every
+/// listed case has its folder.
+#[test]
+fn every_fixture_folder_is_a_test() {
+    for (kind, listed) in LISTED_CASES {
+        assert_eq!(
+            case_folders(kind),
+            listed.iter().map(|case| (*case).to_owned()).collect::<Vec<_>>(),
+            "the cases of `fixture_cases!` in lints/tests/check/fixtures.rs differ from the folders of \
+             lints/tests/fixtures/{kind}/"
+        );
+    }
 }

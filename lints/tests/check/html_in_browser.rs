@@ -7,7 +7,7 @@
 //! at all, and first proves on a throwaway page that a deliberate `console.error` is caught,
 //! so that a change in Chromium's log format fails the test instead of silencing it.
 
-use seams::graph::render::{
+use seams::render::{
     CutSearch, CycleView, EdgeKind, ExtractionBlocker, GraphView, ModuleEdge, ModuleMetrics, ModuleNode, SuggestedCut,
     TableEdge, TableEdgeKind, TableNode, render_html,
 };
@@ -22,7 +22,15 @@ const HEIGHT: u32 = 900;
 #[test]
 fn html_renders_in_chromium() {
     let Some(chromium) = find_on_path("chromium") else {
-        println!("skipped: html_renders_in_chromium: chromium not installed");
+        // CI installs Chromium (`.ci/run`), so a missing browser there is a broken setup, not a skip.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "html_renders_in_chromium: `chromium` is not on PATH, but CI is set; `.ci/run` installs it with apt-get"
+        );
+        println!(
+            "skipped: html_renders_in_chromium: `chromium` is not on PATH; install it (apt-get install chromium) \
+             and run `cargo nextest run -p seams html_renders_in_chromium`"
+        );
         return;
     };
     let scratch = tempfile::tempdir().unwrap();

@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use seams::config::ConfigErrorKind;
-use seams::model::WarningCode;
+use seams::check::ConfigErrorKind;
+use seams::diagnostic::RuleCode;
+use seams::diagnostic::WarningCode;
 use seams::report::human::HumanStyle;
-use seams::rules::RuleCode;
 use serde_json::Value;
 
 use crate::fixtures::{check, fixtures_root};
@@ -43,7 +43,7 @@ fn reports() -> Vec<(String, Value)> {
         .collect();
     let case = fixtures_root().join("fail/use_groups");
     let mut outcome = check(&case).unwrap();
-    let changed: BTreeSet<String> = outcome.violations.iter().take(1).map(|v| v.source.file.clone()).collect();
+    let changed: BTreeSet<String> = outcome.violations().iter().take(1).map(|v| v.source.file.clone()).collect();
     outcome.restrict_to_changed_files("HEAD~1", &changed);
     reports.push((
         "fail/use_groups --changed-since".to_owned(),
@@ -219,7 +219,7 @@ fn every_warning_with_a_position_is_shown_at_it() {
     for case in fixture_cases() {
         let outcome = check(&case).unwrap();
         let human = seams::report::human::render(&outcome, HumanStyle::plain(100));
-        for warning in &outcome.model.warnings {
+        for warning in outcome.warnings() {
             let Some(site) = &warning.site else { continue };
             let header = format!("[{}:{}:{}]", warning.file, site.line, site.column);
             assert!(human.contains(&header), "{}: no snippet at {header} in\n{human}", case.display());

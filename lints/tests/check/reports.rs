@@ -179,7 +179,7 @@ fn sarif_of_every_failing_fixture_is_valid_and_points_where_json_does() {
 fn sarif_of_the_named_fixtures_is_valid_and_has_results() {
     for case in NAMED_CASES {
         let outcome = outcome(case);
-        assert!(!outcome.violations.is_empty(), "{case}: the fixture reports nothing");
+        assert!(!outcome.violations().is_empty(), "{case}: the fixture reports nothing");
         let problems = sarif_problems(case, &outcome);
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
@@ -213,14 +213,14 @@ fn sarif_declares_every_rule_and_warning_code() {
     assert_eq!(driver["name"], "seams");
     assert_eq!(driver["version"], env!("CARGO_PKG_VERSION"));
     let rules = driver["rules"].as_array().unwrap();
-    for (index, rule) in seams::rules::RuleCode::ALL.iter().enumerate() {
+    for (index, rule) in seams::diagnostic::RuleCode::ALL.iter().enumerate() {
         assert_eq!(rules[index]["id"], rule.as_str());
         assert_eq!(rules[index]["shortDescription"]["text"], rule.description());
         assert_eq!(rules[index]["helpUri"], rule.help_url());
         assert_eq!(rules[index]["defaultConfiguration"]["level"], "error");
     }
     let warning_ids: Vec<&str> =
-        rules[seams::rules::RuleCode::ALL.len()..].iter().map(|rule| rule["id"].as_str().unwrap()).collect();
+        rules[seams::diagnostic::RuleCode::ALL.len()..].iter().map(|rule| rule["id"].as_str().unwrap()).collect();
     assert_eq!(
         warning_ids,
         ["unparsed-file", "unparsed-sql", "unreadable-file", "missing-module-file", "internal-error"]
@@ -288,7 +288,7 @@ fn junit_problems(case: &str, outcome: &CheckOutcome) -> Vec<String> {
         problems.push(format!("{case}: failing test cases {failing:?}, modules with violations {expected_failing:?}"));
     }
     let names: BTreeSet<&str> = cases.iter().map(|node| node.attribute("name").unwrap()).collect();
-    let modules: BTreeSet<&str> = outcome.model.modules.iter().map(|module| module.name.as_str()).collect();
+    let modules: BTreeSet<&str> = outcome.module_names().collect();
     if !modules.is_subset(&names) || names.len() != cases.len() {
         problems.push(format!("{case}: test cases {names:?} for modules {modules:?}"));
     }
@@ -323,7 +323,7 @@ fn junit_problems(case: &str, outcome: &CheckOutcome) -> Vec<String> {
         }
     }
     let system_err = suite.children().find(|node| node.has_tag_name("system-err")).and_then(|node| node.text());
-    for warning in &outcome.model.warnings {
+    for warning in outcome.warnings() {
         if !system_err.is_some_and(|text| text.contains(&warning.file) && text.contains(&warning.message)) {
             problems.push(format!("{case}: <system-err> lacks the warning for {}", warning.file));
         }
@@ -361,7 +361,7 @@ fn junit_of_a_passing_fixture_passes_every_module() {
     let document = roxmltree::Document::parse(&text).unwrap();
     let root = document.root_element();
     assert_eq!(root.attribute("failures"), Some("0"));
-    assert_eq!(root.attribute("tests"), Some(outcome.model.modules.len().to_string().as_str()));
+    assert_eq!(root.attribute("tests"), Some(outcome.stats().modules.to_string().as_str()));
     assert!(!text.contains("<failure"));
 }
 

@@ -1,5 +1,5 @@
-//! Shared plumbing for the reference app's modules: SQLite storage with units of work, signed tokens, roles, the
-//! clock, and what a displayed name may contain.
+//! Shared plumbing for the reference app's modules: storage on SQLite or PostgreSQL with units of work, signed tokens,
+//! roles, the clock, and what a displayed name may contain.
 //!
 //! Nothing here knows about a particular module or about the network. Modules use it for their own storage; the
 //! `rewards` composition root uses it to open databases and to hand units of work down to the modules.
@@ -7,12 +7,17 @@
 mod clock;
 mod role;
 mod storage;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 mod text;
 mod token;
 
 pub use clock::now_unix_seconds;
 pub use role::Role;
-pub use storage::{Database, StorageError, UnitOfWork};
+pub use storage::{
+    Database, Dialect, FromValue, ModuleStore, Param, Row, Sql, StorageError, StorageErrorKind, Transaction,
+    UnitOfWork, Value,
+};
 pub use text::{is_format_character, is_printable_text};
 pub use token::{TOKEN_KEY_LENGTH, TokenClaims, TokenError, TokenKeyError, TokenSigner, TokenVerifier};
 

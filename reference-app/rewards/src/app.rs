@@ -19,10 +19,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::composition::{
-    Composition, Placement, compose, monolith_database_file, service_database_file, spawn_outbox_relay,
-};
-use crate::config::{ModuleName, Topology, Tuning};
+use crate::composition::{Composition, DatabaseLocation, Placement, compose, spawn_outbox_relay};
+use crate::config::{ModuleName, StorageArgs, Topology, Tuning};
 use crate::gateway::{self, TrustedProxies};
 use crate::secrets::{Caller, Secrets, SecretsWanted, create_private_dir};
 use crate::supervisor::Supervisor;
@@ -32,8 +30,10 @@ use crate::transport::tls::{InternalTls, TlsListener};
 /// What `rewards serve` needs.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
-    /// Where the database files and secrets live.
+    /// Where the SQLite files (with `--db sqlite`), the secrets and `services.json` live.
     pub data_dir: PathBuf,
+    /// Which database the modules' tables live in.
+    pub storage: StorageArgs,
     /// The public address; port 0 picks a free one.
     pub listen: String,
     /// The address of the internal listener, which serves this process's modules to extracted ones (when any calls
@@ -61,8 +61,10 @@ pub struct ServeConfig {
 pub struct ModuleServiceConfig {
     /// The module this service hosts.
     pub module: ModuleName,
-    /// Where its database file and the secrets live.
+    /// Where its SQLite file (with `--db sqlite`) and the secrets live.
     pub data_dir: PathBuf,
+    /// Which database the module's tables live in.
+    pub storage: StorageArgs,
     /// The address to listen on; port 0 picks a free one.
     pub listen: String,
     /// The base URL of each peer module it calls.
@@ -189,6 +191,7 @@ impl Application {
             let mut shared_arguments = config.tuning.to_args();
             shared_arguments.extend(config.log_arguments.iter().cloned());
             shared_arguments.extend(config.internal_tls.to_args());
+            shared_arguments.extend(config.storage.to_args());
             let supervisor = Supervisor::start(
                 &executable,
                 &config.data_dir,
@@ -208,11 +211,12 @@ impl Application {
                     placement.remote.insert(module, url);
                 }
                 None => {
-                    placement.local.insert(module, monolith_database_file(&config.data_dir));
+                    let location = DatabaseLocation::of_module(&config.storage, &config.data_dir, module, false)?;
+                    placement.local.insert(module, location);
                 }
             }
         }
-        let mut composition = compose(&placement, &secrets, &config.tuning)?;
+        let mut composition = compose(&placement, &secrets, &config.tuning).await?;
         let missing = |module: &str| anyhow::anyhow!("the gateway needs the {module} module");
         let state = gateway::gateway_state(
             composition.auth.clone().ok_or_else(|| missing("auth"))?,
@@ -245,8 +249,8 @@ impl Application {
         Ok(Application { public: Some((listener, address, router)), internal, supervisor, background })
     }
 
-    /// Builds one module service: its own database file, and its RPC routes behind the guard with `/healthz`, on its
-    /// one (internal) listener.
+    /// Builds one module service: its own database file (or its schema of the PostgreSQL database), and its RPC
+    /// routes behind the guard with `/healthz`, on its one (internal) listener.
     pub async fn build_module_service(config: ModuleServiceConfig) -> anyhow::Result<Application> {
         create_private_dir(&config.data_dir)?;
         let caller = Caller::Service(config.module);
@@ -257,9 +261,10 @@ impl Application {
         )?;
         let (bound, address, scheme) = Bound::bind(&config.listen, &config.internal_tls).await?;
         let mut placement = Placement { peer_roots: config.internal_tls.peer_roots()?, caller, ..Placement::default() };
-        placement.local.insert(config.module, service_database_file(&config.data_dir, config.module));
+        let location = DatabaseLocation::of_module(&config.storage, &config.data_dir, config.module, true)?;
+        placement.local.insert(config.module, location);
         placement.remote = config.peers.clone();
-        let mut composition = compose(&placement, &secrets, &config.tuning)?;
+        let mut composition = compose(&placement, &secrets, &config.tuning).await?;
         let routes = composition.internal_routes.remove(&config.module).unwrap_or_default();
         let background = background_work(&composition, &config.tuning);
         // A service answers for its own storage; its peers are asked by the gateway's `/healthz` themselves.

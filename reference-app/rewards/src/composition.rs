@@ -1,8 +1,9 @@
-//! The composition root: the one place that knows the topology. It opens each local module on its database file,
-//! builds a network client for each remote one, and hands out trait objects that look the same either way.
+//! The composition root: the one place that knows the topology. It opens each local module on its database (an
+//! SQLite file or a PostgreSQL database), builds a network client for each remote one, and hands out trait objects
+//! that look the same either way. Each local module gets a [`ModuleStore`] of its own, never the database.
 //!
 //! It also decides how points delivers movements to audit and analytics: inside the ledger's transaction when the
-//! subscriber is local and shares the ledger's database file, through the outbox otherwise.
+//! subscriber is local and shares the ledger's database, through the outbox otherwise.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,13 +18,13 @@ use rewards_auth::api::AuthApi;
 use rewards_auth::{AuthSettings, LocalAuth};
 use rewards_business::LocalBusiness;
 use rewards_business::api::{BusinessApi, BusinessError};
-use rewards_platform::Database;
+use rewards_platform::{Database, ModuleStore};
 use rewards_points::api::{LedgerSubscriber, PointsApi};
 use rewards_points::{Delivery, LocalPoints, PointsSettings, Subscription};
 use rewards_users::LocalUsers;
 use rewards_users::api::{UsersApi, UsersError};
 
-use crate::config::{ModuleName, Tuning};
+use crate::config::{DatabaseKind, ModuleName, StorageArgs, Tuning};
 use crate::health::ModuleHealth;
 use crate::secrets::{Caller, Secrets};
 use crate::transport::bindings::{
@@ -34,12 +35,79 @@ use crate::transport::client::{PeerClient, PeerSettings};
 use crate::transport::server::RpcRoutes;
 use crate::transport::tls::PeerRoots;
 
-/// Where each module of one process lives: local modules on a database file, remote ones at a URL. A module in
-/// neither map is not available to this process.
+/// The database that holds a module's tables.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DatabaseLocation {
+    /// An SQLite file.
+    SqliteFile(PathBuf),
+    /// A PostgreSQL database, with the most connections this process keeps open to it.
+    Postgres {
+        /// `postgres://…`
+        url: String,
+        /// The pool's size.
+        max_connections: usize,
+    },
+}
+
+impl DatabaseLocation {
+    /// Where a module of a deployment under `data_dir` keeps its tables: for SQLite its own `NAME.db` when it runs
+    /// as a service (`own_file`), otherwise the monolith's `rewards.db`; for PostgreSQL always the one database,
+    /// where each module has its schema.
+    pub fn of_module(
+        storage: &StorageArgs,
+        data_dir: &Path,
+        module: ModuleName,
+        own_file: bool,
+    ) -> anyhow::Result<DatabaseLocation> {
+        Ok(match storage.kind {
+            DatabaseKind::Sqlite if own_file => DatabaseLocation::SqliteFile(service_database_file(data_dir, module)),
+            DatabaseKind::Sqlite => DatabaseLocation::SqliteFile(monolith_database_file(data_dir)),
+            DatabaseKind::Postgres => DatabaseLocation::Postgres {
+                url: storage.postgres_url()?.to_owned(),
+                max_connections: storage.database_max_connections,
+            },
+        })
+    }
+
+    async fn open(&self) -> anyhow::Result<Arc<Database>> {
+        match self {
+            DatabaseLocation::SqliteFile(file) => {
+                Database::open_sqlite(file).with_context(|| format!("opening {}", file.display()))
+            }
+            DatabaseLocation::Postgres { url, max_connections } => Database::connect_postgres(url, *max_connections)
+                .await
+                .context("connecting to PostgreSQL (--database-url)"),
+        }
+    }
+}
+
+/// The databases of one process, each opened once and shared by the modules whose tables live in it.
+#[derive(Default)]
+struct OpenDatabases {
+    open: BTreeMap<DatabaseLocation, Arc<Database>>,
+}
+
+impl OpenDatabases {
+    /// The store of `module` in the database at `location`, opening the database on first use.
+    async fn store(&mut self, location: &DatabaseLocation, module: ModuleName) -> anyhow::Result<ModuleStore> {
+        let database = match self.open.get(location) {
+            Some(database) => Arc::clone(database),
+            None => {
+                let database = location.open().await?;
+                self.open.insert(location.clone(), Arc::clone(&database));
+                database
+            }
+        };
+        Ok(database.module_store(module.as_str())?)
+    }
+}
+
+/// Where each module of one process lives: local modules in a database, remote ones at a URL. A module in neither
+/// map is not available to this process.
 #[derive(Debug, Clone, Default)]
 pub struct Placement {
-    /// Local modules and the database file that holds their tables.
-    pub local: BTreeMap<ModuleName, PathBuf>,
+    /// Local modules and the database that holds their tables.
+    pub local: BTreeMap<ModuleName, DatabaseLocation>,
     /// Remote modules and the base URL of the service that hosts each.
     pub remote: BTreeMap<ModuleName, String>,
     /// The authorities that sign the certificates of `https://` remote modules.
@@ -50,31 +118,29 @@ pub struct Placement {
 }
 
 impl Placement {
-    /// Every module local, in one database file: the monolith.
+    /// Every module local, in one SQLite file: the monolith.
     pub fn all_local_in(database_file: &Path) -> Placement {
         Placement {
-            local: ModuleName::ALL.into_iter().map(|module| (module, database_file.to_path_buf())).collect(),
+            local: ModuleName::ALL
+                .into_iter()
+                .map(|module| (module, DatabaseLocation::SqliteFile(database_file.to_path_buf())))
+                .collect(),
             ..Placement::default()
         }
     }
 
-    /// Every module local, each in the file a running deployment of `topology` would use under `data_dir`: for the
-    /// `seed` and `verify` commands, which run the modules' own code directly on the files.
-    pub fn files_of_deployment(data_dir: &Path, extracted: &std::collections::BTreeSet<ModuleName>) -> Placement {
-        Placement {
-            local: ModuleName::ALL
-                .into_iter()
-                .map(|module| {
-                    let file = if extracted.contains(&module) {
-                        service_database_file(data_dir, module)
-                    } else {
-                        monolith_database_file(data_dir)
-                    };
-                    (module, file)
-                })
-                .collect(),
-            ..Placement::default()
+    /// Every module local, each in the database a running deployment of `topology` would use under `data_dir`: for
+    /// the `seed` and `verify` commands, which run the modules' own code directly on the databases.
+    pub fn of_deployment(
+        storage: &StorageArgs,
+        data_dir: &Path,
+        extracted: &std::collections::BTreeSet<ModuleName>,
+    ) -> anyhow::Result<Placement> {
+        let mut local = BTreeMap::new();
+        for module in ModuleName::ALL {
+            local.insert(module, DatabaseLocation::of_module(storage, data_dir, module, extracted.contains(&module))?);
         }
+        Ok(Placement { local, ..Placement::default() })
     }
 }
 
@@ -113,16 +179,8 @@ pub struct Composition {
 }
 
 /// Opens every local module, connects every remote one, and wires points to its subscribers.
-pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> anyhow::Result<Composition> {
-    let mut databases: BTreeMap<PathBuf, Arc<Database>> = BTreeMap::new();
-    let mut database_for = |file: &PathBuf| -> anyhow::Result<Arc<Database>> {
-        if let Some(database) = databases.get(file) {
-            return Ok(Arc::clone(database));
-        }
-        let database = Database::open(file).with_context(|| format!("opening {}", file.display()))?;
-        databases.insert(file.clone(), Arc::clone(&database));
-        Ok(database)
-    };
+pub async fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> anyhow::Result<Composition> {
+    let mut databases = OpenDatabases::default();
     let mut peers = Vec::new();
     let mut clients: BTreeMap<(ModuleName, Caller), Arc<PeerClient>> = BTreeMap::new();
     // One client per remote module and per caller it is called as, each sending that caller's credential.
@@ -149,7 +207,7 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
     let mut health = ModuleHealth::default();
 
     let auth: Option<Arc<dyn AuthApi>> = match placement.local.get(&ModuleName::Auth) {
-        Some(file) => {
+        Some(location) => {
             let token_signer = secrets
                 .token_signer
                 .clone()
@@ -161,9 +219,12 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
                 hashing_threads: tuning.hashing_threads(),
                 hashing_queue: tuning.password_hashing_queue,
             };
-            let local = Arc::new(LocalAuth::open(database_for(file)?, settings)?);
+            let local = Arc::new(LocalAuth::open(databases.store(location, ModuleName::Auth).await?, settings).await?);
             let checked = Arc::clone(&local);
-            health.add_local(ModuleName::Auth, move || checked.check_storage());
+            health.add_local(ModuleName::Auth, move || {
+                let checked = Arc::clone(&checked);
+                async move { checked.check_storage().await }
+            });
             let local: Arc<dyn AuthApi> = local;
             internal_routes.insert(ModuleName::Auth, auth_routes(Arc::clone(&local)));
             Some(local)
@@ -173,10 +234,13 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
         }
     };
     let users: Option<Arc<dyn UsersApi>> = match placement.local.get(&ModuleName::Users) {
-        Some(file) => {
-            let local = Arc::new(LocalUsers::open(database_for(file)?)?);
+        Some(location) => {
+            let local = Arc::new(LocalUsers::open(databases.store(location, ModuleName::Users).await?).await?);
             let checked = Arc::clone(&local);
-            health.add_local(ModuleName::Users, move || checked.check_storage());
+            health.add_local(ModuleName::Users, move || {
+                let checked = Arc::clone(&checked);
+                async move { checked.check_storage().await }
+            });
             let local: Arc<dyn UsersApi> = local;
             internal_routes.insert(ModuleName::Users, users_routes(Arc::clone(&local)));
             Some(local)
@@ -186,10 +250,13 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
         }
     };
     let business: Option<Arc<dyn BusinessApi>> = match placement.local.get(&ModuleName::Business) {
-        Some(file) => {
-            let local = Arc::new(LocalBusiness::open(database_for(file)?)?);
+        Some(location) => {
+            let local = Arc::new(LocalBusiness::open(databases.store(location, ModuleName::Business).await?).await?);
             let checked = Arc::clone(&local);
-            health.add_local(ModuleName::Business, move || checked.check_storage());
+            health.add_local(ModuleName::Business, move || {
+                let checked = Arc::clone(&checked);
+                async move { checked.check_storage().await }
+            });
             let local: Arc<dyn BusinessApi> = local;
             internal_routes.insert(ModuleName::Business, business_routes(Arc::clone(&local)));
             Some(local)
@@ -198,10 +265,13 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
             .map(|peer| Arc::new(BusinessClient(peer)) as Arc<dyn BusinessApi>),
     };
     let audit: Option<Arc<dyn AuditApi>> = match placement.local.get(&ModuleName::Audit) {
-        Some(file) => {
-            let local = Arc::new(LocalAudit::open(database_for(file)?)?);
+        Some(location) => {
+            let local = Arc::new(LocalAudit::open(databases.store(location, ModuleName::Audit).await?).await?);
             let checked = Arc::clone(&local);
-            health.add_local(ModuleName::Audit, move || checked.check_storage());
+            health.add_local(ModuleName::Audit, move || {
+                let checked = Arc::clone(&checked);
+                async move { checked.check_storage().await }
+            });
             let local: Arc<dyn AuditApi> = local;
             internal_routes.insert(ModuleName::Audit, audit_routes(Arc::clone(&local)));
             Some(local)
@@ -211,10 +281,13 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
         }
     };
     let analytics: Option<Arc<dyn AnalyticsApi>> = match placement.local.get(&ModuleName::Analytics) {
-        Some(file) => {
-            let local = Arc::new(LocalAnalytics::open(database_for(file)?)?);
+        Some(location) => {
+            let local = Arc::new(LocalAnalytics::open(databases.store(location, ModuleName::Analytics).await?).await?);
             let checked = Arc::clone(&local);
-            health.add_local(ModuleName::Analytics, move || checked.check_storage());
+            health.add_local(ModuleName::Analytics, move || {
+                let checked = Arc::clone(&checked);
+                async move { checked.check_storage().await }
+            });
             let local: Arc<dyn AnalyticsApi> = local;
             internal_routes.insert(ModuleName::Analytics, analytics_routes(Arc::clone(&local)));
             Some(local)
@@ -225,7 +298,7 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
 
     let mut local_points = None;
     let points: Option<Arc<dyn PointsApi>> = match placement.local.get(&ModuleName::Points) {
-        Some(file) => {
+        Some(location) => {
             let (Some(business), Some(users), Some(audit), Some(analytics)) = (&business, &users, &audit, &analytics)
             else {
                 bail!("points needs business, users, audit and analytics, locally or as --peer NAME=URL");
@@ -250,7 +323,11 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
                 None => Arc::clone(analytics) as Arc<dyn LedgerSubscriber>,
             };
             let delivery_to = |subscriber: ModuleName| {
-                if placement.local.get(&subscriber) == Some(file) { Delivery::InTransaction } else { Delivery::Outbox }
+                if placement.local.get(&subscriber) == Some(location) {
+                    Delivery::InTransaction
+                } else {
+                    Delivery::Outbox
+                }
             };
             let subscriptions = vec![
                 Subscription {
@@ -265,10 +342,22 @@ pub fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) -> any
                 },
             ];
             let settings = PointsSettings { qr_lifetime_seconds: tuning.qr_lifetime_seconds };
-            let local = Arc::new(LocalPoints::open(database_for(file)?, business, users, subscriptions, settings)?);
+            let local = Arc::new(
+                LocalPoints::open(
+                    databases.store(location, ModuleName::Points).await?,
+                    business,
+                    users,
+                    subscriptions,
+                    settings,
+                )
+                .await?,
+            );
             local_points = Some(Arc::clone(&local));
             let checked = Arc::clone(&local);
-            health.add_local(ModuleName::Points, move || checked.check_storage());
+            health.add_local(ModuleName::Points, move || {
+                let checked = Arc::clone(&checked);
+                async move { checked.check_storage().await }
+            });
             let as_trait: Arc<dyn PointsApi> = local;
             internal_routes.insert(ModuleName::Points, points_routes(Arc::clone(&as_trait)));
             Some(as_trait)
@@ -298,7 +387,7 @@ pub fn spawn_outbox_relay(points: Arc<LocalPoints>, interval: std::time::Duratio
     })
 }
 
-/// The modules that `verify` reads, each opened on the file that holds its tables, when that file exists.
+/// The modules that `verify` reads, each opened on the database that holds its tables, when there is one.
 #[derive(Default)]
 pub struct InspectedModules {
     /// The ledger, if its file exists.
@@ -362,37 +451,34 @@ impl UsersApi for NotOpenedForInspection {
     }
 }
 
-/// Opens points, audit and analytics on the files in `files` (a module missing from it stays `None`), for reading.
+/// Opens points, audit and analytics on the databases in `locations` (a module missing from it stays `None`), for
+/// reading.
 ///
 /// Unlike [`compose`], this needs no module to be complete: points is opened without subscribers (`verify` relays
-/// nothing) and without business and users, so that any subset of a deployment's files can be checked.
-pub fn open_for_inspection(files: &BTreeMap<ModuleName, PathBuf>) -> anyhow::Result<InspectedModules> {
-    let mut databases: BTreeMap<PathBuf, Arc<Database>> = BTreeMap::new();
-    let mut database_for = |file: &PathBuf| -> anyhow::Result<Arc<Database>> {
-        if let Some(database) = databases.get(file) {
-            return Ok(Arc::clone(database));
-        }
-        let database = Database::open(file).with_context(|| format!("opening {}", file.display()))?;
-        databases.insert(file.clone(), Arc::clone(&database));
-        Ok(database)
-    };
+/// nothing) and without business and users, so that any subset of a deployment's databases can be checked.
+pub async fn open_for_inspection(
+    locations: &BTreeMap<ModuleName, DatabaseLocation>,
+) -> anyhow::Result<InspectedModules> {
+    let mut databases = OpenDatabases::default();
     let mut inspected = InspectedModules::default();
-    if let Some(file) = files.get(&ModuleName::Points) {
+    if let Some(location) = locations.get(&ModuleName::Points) {
         let not_opened = Arc::new(NotOpenedForInspection);
         let points = LocalPoints::open(
-            database_for(file)?,
+            databases.store(location, ModuleName::Points).await?,
             Arc::clone(&not_opened) as Arc<dyn BusinessApi>,
             not_opened as Arc<dyn UsersApi>,
             Vec::new(),
             PointsSettings { qr_lifetime_seconds: 0 },
-        )?;
+        )
+        .await?;
         inspected.points = Some(Arc::new(points));
     }
-    if let Some(file) = files.get(&ModuleName::Audit) {
-        inspected.audit = Some(Arc::new(LocalAudit::open(database_for(file)?)?));
+    if let Some(location) = locations.get(&ModuleName::Audit) {
+        inspected.audit = Some(Arc::new(LocalAudit::open(databases.store(location, ModuleName::Audit).await?).await?));
     }
-    if let Some(file) = files.get(&ModuleName::Analytics) {
-        inspected.analytics = Some(Arc::new(LocalAnalytics::open(database_for(file)?)?));
+    if let Some(location) = locations.get(&ModuleName::Analytics) {
+        let store = databases.store(location, ModuleName::Analytics).await?;
+        inspected.analytics = Some(Arc::new(LocalAnalytics::open(store).await?));
     }
     Ok(inspected)
 }

@@ -264,6 +264,72 @@ impl Tuning {
     }
 }
 
+/// Which database the modules' tables live in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DatabaseKind {
+    /// Embedded SQLite files under the data directory: `rewards.db` for the monolith, `NAME.db` per service.
+    Sqlite,
+    /// One PostgreSQL database (given by `--database-url`), one schema and one role per module.
+    Postgres,
+}
+
+/// Where the modules' tables live, shared by `serve`, `serve-module`, `seed` and `verify`, and passed on to child
+/// services.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StorageArgs {
+    /// The database: `sqlite` (files under --data-dir, nothing to install) or `postgres` (--database-url).
+    #[arg(long = "db", value_enum, default_value = "sqlite")]
+    pub kind: DatabaseKind,
+    /// The PostgreSQL database, as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE. The user must be allowed to
+    /// create roles and schemas in it (or they must exist already): each module runs as a role of its own.
+    #[arg(long, env = "REWARDS_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The most PostgreSQL connections each process keeps open.
+    #[arg(long, default_value_t = 16)]
+    pub database_max_connections: usize,
+}
+
+impl Default for StorageArgs {
+    fn default() -> Self {
+        StorageArgs { kind: DatabaseKind::Sqlite, database_url: None, database_max_connections: 16 }
+    }
+}
+
+impl StorageArgs {
+    /// PostgreSQL at `url`.
+    pub fn postgres(url: &str) -> StorageArgs {
+        StorageArgs { kind: DatabaseKind::Postgres, database_url: Some(url.to_owned()), ..StorageArgs::default() }
+    }
+
+    /// The PostgreSQL URL, or why there is none.
+    pub fn postgres_url(&self) -> anyhow::Result<&str> {
+        match (&self.kind, &self.database_url) {
+            (DatabaseKind::Postgres, Some(url)) if !url.trim().is_empty() => Ok(url.trim()),
+            (DatabaseKind::Postgres, _) => {
+                anyhow::bail!("--db postgres needs --database-url (or REWARDS_DATABASE_URL)")
+            }
+            (DatabaseKind::Sqlite, _) => anyhow::bail!("the deployment runs on SQLite, not PostgreSQL"),
+        }
+    }
+
+    /// The same settings as command-line arguments, for a child service.
+    pub fn to_args(&self) -> Vec<String> {
+        match self.kind {
+            DatabaseKind::Sqlite => vec!["--db=sqlite".to_owned()],
+            DatabaseKind::Postgres => {
+                let mut arguments = vec![
+                    "--db=postgres".to_owned(),
+                    format!("--database-max-connections={}", self.database_max_connections),
+                ];
+                if let Some(url) = &self.database_url {
+                    arguments.push(format!("--database-url={url}"));
+                }
+                arguments
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,8 @@
 //! `/healthz` of each remote one. The gateway's `/healthz` asks both; a module service's asks its own storage.
 
 use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Json;
@@ -13,7 +15,7 @@ use serde_json::json;
 use crate::config::ModuleName;
 use crate::transport::client::PeerClient;
 
-type StorageCheck = Arc<dyn Fn() -> Result<(), StorageError> + Send + Sync>;
+type StorageCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), StorageError>> + Send>> + Send + Sync>;
 
 /// What `/healthz` asks before it answers 200.
 #[derive(Clone, Default)]
@@ -32,12 +34,11 @@ impl std::fmt::Debug for ModuleHealth {
 
 impl ModuleHealth {
     /// Adds a local module, checked by running `check` on its storage.
-    pub fn add_local(
-        &mut self,
-        module: ModuleName,
-        check: impl Fn() -> Result<(), StorageError> + Send + Sync + 'static,
-    ) {
-        self.local.push((module, Arc::new(check)));
+    pub fn add_local<Check>(&mut self, module: ModuleName, check: impl Fn() -> Check + Send + Sync + 'static)
+    where
+        Check: Future<Output = Result<(), StorageError>> + Send + 'static,
+    {
+        self.local.push((module, Arc::new(move || Box::pin(check()))));
     }
 
     /// Adds a remote module, checked through its own `/healthz`.
@@ -60,7 +61,7 @@ impl ModuleHealth {
         let mut unavailable = BTreeSet::new();
         // Each storage check reads at most one row per table, as little as any request does, so they run on this task.
         for (module, check) in &self.local {
-            if let Err(error) = check() {
+            if let Err(error) = check().await {
                 tracing::warn!(%module, %error, "a local module's storage failed its health check");
                 unavailable.insert(module.as_str().to_owned());
             }

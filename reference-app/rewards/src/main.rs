@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use rewards::app::{Application, ModuleServiceConfig, ServeConfig};
-use rewards::config::{ModuleName, Topology, Tuning};
+use rewards::config::{ModuleName, StorageArgs, Topology, Tuning};
 use rewards::gateway::{ForwardedHeader, TrustedProxies, parse_trusted_proxy};
 use rewards::secrets::Secrets;
 use rewards::seed::{SeedRequest, seed};
@@ -33,9 +33,11 @@ struct Cli {
 enum Command {
     /// Serves the public API, starting child services when the topology asks for them.
     Serve {
-        /// Where the database files and secrets live.
+        /// Where the SQLite files (with --db sqlite), the secrets and services.json live.
         #[arg(long)]
         data_dir: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
         /// The public address.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
@@ -66,9 +68,11 @@ enum Command {
     ServeModule {
         /// auth, users, business, points, audit or analytics.
         module: ModuleName,
-        /// Where the module's database file and the secrets live.
+        /// Where the module's SQLite file (with --db sqlite) and the secrets live.
         #[arg(long)]
         data_dir: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
         /// The address to listen on.
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: String,
@@ -83,11 +87,13 @@ enum Command {
         #[command(flatten)]
         internal_tls: InternalTls,
     },
-    /// Fills the database files of a deployment through the modules' own code, and prints what it made as JSON.
+    /// Fills the databases of a deployment through the modules' own code, and prints what it made as JSON.
     Seed {
-        /// Where the database files live.
+        /// Where the SQLite files (with --db sqlite) and the secrets live.
         #[arg(long)]
         data_dir: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
         /// The topology whose files to fill.
         #[arg(long, default_value = "monolith")]
         topology: Topology,
@@ -106,11 +112,13 @@ enum Command {
         #[command(flatten)]
         tuning: Tuning,
     },
-    /// Checks every invariant over the database files that exist; exits 1 with a list of findings if any fails.
+    /// Checks every invariant over the databases that exist; exits 1 with a list of findings if any fails.
     Verify {
-        /// Where the database files live.
+        /// Where the SQLite files live (with --db sqlite).
         #[arg(long)]
         data_dir: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
         /// Seconds to let the outbox drain first (services topology).
         #[arg(long, default_value_t = 0)]
         wait: u64,
@@ -178,6 +186,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve {
             data_dir,
+            storage,
             listen,
             internal_listen,
             topology,
@@ -189,6 +198,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let application = Application::build(ServeConfig {
                 data_dir,
+                storage,
                 listen,
                 internal_listen,
                 topology,
@@ -205,13 +215,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             application.run_until_stopped(stop).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::ServeModule { module, data_dir, listen, peers, parent_pid, tuning, internal_tls } => {
+        Command::ServeModule { module, data_dir, storage, listen, peers, parent_pid, tuning, internal_tls } => {
             if let Some(parent_pid) = parent_pid {
                 die_with_parent(parent_pid)?;
             }
             let application = Application::build_module_service(ModuleServiceConfig {
                 module,
                 data_dir,
+                storage,
                 listen,
                 peers: unique_peers(peers)?,
                 tuning,
@@ -223,9 +234,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             application.run_until_stopped(stop).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Seed { data_dir, topology, members, businesses, offers, welcome_purchase_bs, tuning } => {
+        Command::Seed { data_dir, storage, topology, members, businesses, offers, welcome_purchase_bs, tuning } => {
             let request = SeedRequest { members, businesses, offers_per_business: offers, welcome_purchase_bs };
-            let summary = seed(&data_dir, &topology, &tuning, &request).await?;
+            let summary = seed(&data_dir, &storage, &topology, &tuning, &request).await?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
             Ok(ExitCode::SUCCESS)
         }
@@ -236,8 +247,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { data_dir, wait } => {
-            let report = verify(&data_dir, Duration::from_secs(wait)).await?;
+        Command::Verify { data_dir, storage, wait } => {
+            let report = verify(&data_dir, &storage, Duration::from_secs(wait)).await?;
             let code = if report.findings.is_empty() {
                 println!(
                     "verify: ok ({} ledger entries, {} audit records, {} businesses)",

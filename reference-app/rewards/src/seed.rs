@@ -14,7 +14,7 @@ use rewards_users::api::CreateProfileRequest;
 use serde::Serialize;
 
 use crate::composition::{Placement, compose};
-use crate::config::{Topology, Tuning};
+use crate::config::{StorageArgs, Topology, Tuning};
 use crate::secrets::{Secrets, create_private_dir};
 
 /// The password of every seeded account.
@@ -52,9 +52,11 @@ pub struct SeedSummary {
     pub welcome_points: Vec<i64>,
 }
 
-/// Seeds the files that a deployment of `topology` under `data_dir` uses.
+/// Seeds the databases that a deployment of `topology` under `data_dir` uses (its SQLite files, or the PostgreSQL
+/// database).
 pub async fn seed(
     data_dir: &Path,
+    storage: &StorageArgs,
     topology: &Topology,
     tuning: &Tuning,
     request: &SeedRequest,
@@ -64,8 +66,8 @@ pub async fn seed(
     }
     create_private_dir(data_dir)?;
     let secrets = Secrets::load_for_all_modules(data_dir)?;
-    let placement = Placement::files_of_deployment(data_dir, &topology.extracted_modules());
-    let composition = compose(&placement, &secrets, tuning)?;
+    let placement = Placement::of_deployment(storage, data_dir, &topology.extracted_modules())?;
+    let composition = compose(&placement, &secrets, tuning).await?;
     let (Some(auth), Some(users), Some(business), Some(points), Some(local_points)) = (
         composition.auth.clone(),
         composition.users.clone(),

@@ -6,9 +6,10 @@
 //! - each ledger entry has exactly one audit record, which describes the same movement (points against audit);
 //! - analytics totals equal the ledger's (points against analytics).
 //!
-//! A module's tables are read from its own `NAME.db` when that exists, otherwise from the monolith's `rewards.db`.
-//! Any subset of a deployment's files can be checked: a check that needs an absent module is skipped and reported as
-//! skipped, so that `verify` still passes or fails on what it could read.
+//! On SQLite, a module's tables are read from its own `NAME.db` when that exists, otherwise from the monolith's
+//! `rewards.db`. Any subset of a deployment's files can be checked: a check that needs an absent module is skipped and
+//! reported as skipped, so that `verify` still passes or fails on what it could read. On PostgreSQL every module's
+//! schema is in the one database, whatever the topology, and all are checked.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -17,8 +18,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use rewards_points::api::LedgerMovement;
 
-use crate::composition::{monolith_database_file, open_for_inspection, service_database_file};
-use crate::config::ModuleName;
+use crate::composition::{DatabaseLocation, monolith_database_file, open_for_inspection, service_database_file};
+use crate::config::{DatabaseKind, ModuleName, StorageArgs};
 
 /// What `verify` found.
 #[derive(Debug, Clone, Default)]
@@ -35,7 +36,7 @@ pub struct VerifyReport {
     pub businesses: usize,
 }
 
-/// The database file that holds each module's tables, for the modules whose file exists.
+/// The SQLite file that holds each module's tables, for the modules whose file exists.
 fn existing_files(data_dir: &Path) -> BTreeMap<ModuleName, PathBuf> {
     let monolith = monolith_database_file(data_dir);
     let mut files = BTreeMap::new();
@@ -48,6 +49,23 @@ fn existing_files(data_dir: &Path) -> BTreeMap<ModuleName, PathBuf> {
         }
     }
     files
+}
+
+/// The database that holds each checked module's tables.
+fn locations(data_dir: &Path, storage: &StorageArgs) -> anyhow::Result<BTreeMap<ModuleName, DatabaseLocation>> {
+    match storage.kind {
+        DatabaseKind::Sqlite => {
+            let files = existing_files(data_dir);
+            if files.is_empty() {
+                bail!("no database file found under {} (expected rewards.db or NAME.db)", data_dir.display());
+            }
+            Ok(files.into_iter().map(|(module, file)| (module, DatabaseLocation::SqliteFile(file))).collect())
+        }
+        DatabaseKind::Postgres => ModuleName::ALL
+            .into_iter()
+            .map(|module| Ok((module, DatabaseLocation::of_module(storage, data_dir, module, false)?)))
+            .collect(),
+    }
 }
 
 /// Names the fields in which an audit record's movement differs from its ledger entry.
@@ -67,15 +85,12 @@ fn differences(ledger: &LedgerMovement, audited: &LedgerMovement) -> Vec<String>
     differences
 }
 
-/// Checks the deployment under `data_dir`, first waiting up to `wait` for the outbox to drain.
+/// Checks the deployment under `data_dir` (or in the PostgreSQL database of `storage`), first waiting up to `wait`
+/// for the outbox to drain.
 ///
-/// It fails only when no database file exists at all (most likely a wrong directory) or one cannot be read.
-pub async fn verify(data_dir: &Path, wait: Duration) -> anyhow::Result<VerifyReport> {
-    let files = existing_files(data_dir);
-    if files.is_empty() {
-        bail!("no database file found under {} (expected rewards.db or NAME.db)", data_dir.display());
-    }
-    let inspected = open_for_inspection(&files)?;
+/// It fails only when no database file exists at all (most likely a wrong directory) or a database cannot be read.
+pub async fn verify(data_dir: &Path, storage: &StorageArgs, wait: Duration) -> anyhow::Result<VerifyReport> {
+    let inspected = open_for_inspection(&locations(data_dir, storage)?).await?;
     let mut report = VerifyReport::default();
 
     let summary = match &inspected.points {

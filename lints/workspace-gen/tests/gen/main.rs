@@ -40,7 +40,7 @@ fn the_checker_finds_exactly_the_planted_violations() {
             missing.join("\n  "),
             unexpected.join("\n  ")
         );
-        assert_eq!(outcome.model.total_lines(), planted.rust_lines, "the checker counts the lines that were written");
+        assert_eq!(outcome.stats().lines, planted.rust_lines, "the checker counts the lines that were written");
     }
 }
 

@@ -55,6 +55,6 @@ impl rewards_platform::RemoteFailure for AnalyticsError {
 
 impl From<rewards_platform::StorageError> for AnalyticsError {
     fn from(error: rewards_platform::StorageError) -> Self {
-        AnalyticsError::Internal(error.0)
+        AnalyticsError::Internal(error.message().to_owned())
     }
 }

@@ -52,6 +52,6 @@ impl rewards_platform::RemoteFailure for AuditError {
 
 impl From<rewards_platform::StorageError> for AuditError {
     fn from(error: rewards_platform::StorageError) -> Self {
-        AuditError::Internal(error.0)
+        AuditError::Internal(error.message().to_owned())
     }
 }

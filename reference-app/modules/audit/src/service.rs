@@ -1,42 +1,79 @@
-//! The in-process implementation of [`AuditApi`] over the module's own `audit_records` table.
+//! The in-process implementation of [`AuditApi`] over the module's own records table (`audit_records` on SQLite,
+//! `audit.records` on PostgreSQL).
 //!
 //! Each record stores the movement as JSON and `record_hash = sha256(previous_hash + "\n" + payload)`, so that
 //! editing, deleting or reordering any record breaks every hash after it.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
-use rewards_platform::{Database, StorageError, now_unix_seconds};
-use rusqlite::{Connection, OptionalExtension};
+use rewards_platform::{ModuleStore, Sql, StorageError, Transaction, now_unix_seconds, params};
 use sha2::{Digest, Sha256};
 
 use crate::api::{
     AuditApi, AuditError, AuditedMovement, LedgerMovement, LedgerSubscriber, SubscriberFailure, UnitOfWork,
 };
 
-const MIGRATION: &str = include_str!("../migrations/0001_init.sql");
+const MIGRATION: Sql = Sql {
+    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+    postgres: include_str!("../migrations/postgres/0001_init.sql"),
+};
+
+const CHECK_TABLES: Sql = Sql {
+    sqlite: "SELECT EXISTS (SELECT 1 FROM audit_records)",
+    postgres: "SELECT EXISTS (SELECT 1 FROM audit.records)",
+};
+
+/// Appends are serialised, so that each reads the head of the chain that the next one builds on. SQLite's unit of
+/// work already holds the database's write lock; on PostgreSQL, where transactions run side by side, a transaction-level
+/// lock does it, held until the appending transaction ends.
+const LOCK_CHAIN: Sql = Sql { sqlite: "SELECT 1", postgres: "SELECT pg_advisory_xact_lock(hashtext('audit.records'))" };
+
+const ALREADY_RECORDED: Sql = Sql {
+    sqlite: "SELECT 1 FROM audit_records WHERE transaction_id = ?1",
+    postgres: "SELECT 1 FROM audit.records WHERE transaction_id = $1",
+};
+
+const CHAIN_HEAD: Sql = Sql {
+    sqlite: "SELECT record_hash FROM audit_records ORDER BY sequence DESC LIMIT 1",
+    postgres: "SELECT record_hash FROM audit.records ORDER BY sequence DESC LIMIT 1",
+};
+
+const APPEND: Sql = Sql {
+    sqlite: "INSERT INTO audit_records (transaction_id, payload, previous_hash, record_hash, recorded_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+    postgres: "INSERT INTO audit.records (transaction_id, payload, previous_hash, record_hash, recorded_at) \
+               VALUES ($1, $2, $3, $4, $5)",
+};
+
+const CHAIN: Sql = Sql {
+    sqlite: "SELECT sequence, transaction_id, payload, previous_hash, record_hash FROM audit_records ORDER BY sequence",
+    postgres: "SELECT sequence, transaction_id, payload, previous_hash, record_hash FROM audit.records \
+               ORDER BY sequence",
+};
+
+const RECORDED: Sql = Sql {
+    sqlite: "SELECT transaction_id, payload FROM audit_records ORDER BY transaction_id",
+    postgres: "SELECT transaction_id, payload FROM audit.records ORDER BY transaction_id",
+};
 
 /// The previous hash of the first record.
 const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The audit module running in this process, on its own tables of `database`.
+/// The audit module running in this process, on its own tables.
 pub struct LocalAudit {
-    database: Arc<Database>,
+    store: ModuleStore,
 }
 
 impl LocalAudit {
-    /// A cheap query on each of the module's tables, for health checks: it fails when the database file or one of
-    /// the tables cannot be read.
-    pub fn check_storage(&self) -> Result<(), StorageError> {
-        self.database.with_connection(|connection| {
-            connection.query_row("SELECT EXISTS (SELECT 1 FROM audit_records)", [], |_| Ok(()))
-        })
+    /// A cheap query on each of the module's tables, for health checks: it fails when the database or one of the
+    /// tables cannot be read.
+    pub async fn check_storage(&self) -> Result<(), StorageError> {
+        self.store.query_one(&CHECK_TABLES, &[]).await.map(drop)
     }
 
     /// Runs the module's migrations and returns the implementation.
-    pub fn open(database: Arc<Database>) -> Result<LocalAudit, StorageError> {
-        database.migrate(MIGRATION)?;
-        Ok(LocalAudit { database })
+    pub async fn open(store: ModuleStore) -> Result<LocalAudit, StorageError> {
+        store.migrate(&MIGRATION).await?;
+        Ok(LocalAudit { store })
     }
 }
 
@@ -48,27 +85,27 @@ fn chained_hash(previous_hash: &str, payload: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
-fn append_record(connection: &Connection, movement: &LedgerMovement, payload: &str) -> rusqlite::Result<()> {
-    let already_recorded = connection
-        .query_row("SELECT 1 FROM audit_records WHERE transaction_id = ?1", [movement.transaction_id], |_| Ok(()))
-        .optional()?
-        .is_some();
-    if already_recorded {
+async fn append_record(
+    transaction: &mut Transaction<'_>,
+    movement: &LedgerMovement,
+    payload: &str,
+) -> Result<(), StorageError> {
+    transaction.execute(&LOCK_CHAIN, &[]).await?;
+    if transaction.query_opt(&ALREADY_RECORDED, params![movement.transaction_id]).await?.is_some() {
         // The outbox delivers at least once; a second delivery of the same movement is a no-op.
         return Ok(());
     }
-    let previous_hash = connection
-        .query_row("SELECT record_hash FROM audit_records ORDER BY sequence DESC LIMIT 1", [], |row| {
-            row.get::<_, String>(0)
-        })
-        .optional()?
-        .unwrap_or_else(|| GENESIS_HASH.to_owned());
+    let previous_hash = match transaction.query_opt(&CHAIN_HEAD, &[]).await? {
+        Some(row) => row.get::<String>(0)?,
+        None => GENESIS_HASH.to_owned(),
+    };
     let record_hash = chained_hash(&previous_hash, payload);
-    connection.execute(
-        "INSERT INTO audit_records (transaction_id, payload, previous_hash, record_hash, recorded_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        rusqlite::params![movement.transaction_id, payload, previous_hash, record_hash, now_unix_seconds()],
-    )?;
+    transaction
+        .execute(
+            &APPEND,
+            params![movement.transaction_id, payload, previous_hash.as_str(), record_hash.as_str(), now_unix_seconds()],
+        )
+        .await?;
     Ok(())
 }
 
@@ -80,31 +117,23 @@ impl LedgerSubscriber for LocalAudit {
         movement: LedgerMovement,
     ) -> Result<(), SubscriberFailure> {
         let payload = serde_json::to_string(&movement).map_err(|error| SubscriberFailure(format!("audit: {error}")))?;
-        self.database
-            .within(unit_of_work, |connection| append_record(connection, &movement, &payload))
-            .map_err(|error| SubscriberFailure(format!("audit: {error}")))
+        let failure = |error: StorageError| SubscriberFailure(format!("audit: {error}"));
+        // Joins the caller's transaction when it is on audit's database, or commits one of audit's own.
+        let mut transaction = self.store.join(unit_of_work).await.map_err(failure)?;
+        append_record(&mut transaction, &movement, &payload).await.map_err(failure)?;
+        transaction.commit().await.map_err(failure)
     }
 }
 
 #[async_trait]
 impl AuditApi for LocalAudit {
     async fn chain_findings(&self) -> Result<Vec<String>, AuditError> {
-        let records = self.database.with_connection(|connection| {
-            let mut statement = connection.prepare(
-                "SELECT sequence, transaction_id, payload, previous_hash, record_hash FROM audit_records \
-                 ORDER BY sequence",
-            )?;
-            let rows = statement.query_map([], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, String>(4)?,
-                ))
-            })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
+        let mut records = Vec::new();
+        for row in self.store.query(&CHAIN, &[]).await? {
+            let record: (i64, i64, String, String, String) =
+                (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
+            records.push(record);
+        }
         let mut findings = Vec::new();
         let mut expected_previous = GENESIS_HASH.to_owned();
         for (sequence, transaction_id, payload, previous_hash, record_hash) in records {
@@ -129,12 +158,10 @@ impl AuditApi for LocalAudit {
     }
 
     async fn recorded_movements(&self) -> Result<Vec<AuditedMovement>, AuditError> {
-        let rows = self.database.with_connection(|connection| {
-            let mut statement =
-                connection.prepare("SELECT transaction_id, payload FROM audit_records ORDER BY transaction_id")?;
-            let rows = statement.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
+        let mut rows = Vec::new();
+        for row in self.store.query(&RECORDED, &[]).await? {
+            rows.push((row.get::<i64>(0)?, row.get::<String>(1)?));
+        }
         Ok(rows
             .into_iter()
             .map(|(transaction_id, payload)| AuditedMovement {
@@ -147,6 +174,7 @@ impl AuditApi for LocalAudit {
 
 #[cfg(test)]
 mod tests {
+    use rewards_platform::testing::TestDatabases;
     use rewards_points::api::MovementKind;
 
     use super::*;
@@ -163,44 +191,77 @@ mod tests {
         }
     }
 
+    /// Tampering, as someone with write access to audit's table would do it.
+    const TAMPER: Sql = Sql {
+        sqlite: "UPDATE audit_records SET payload = replace(payload, '\"points\":10', '\"points\":99') \
+                 WHERE transaction_id = 2",
+        postgres: "UPDATE audit.records SET payload = replace(payload, '\"points\":10', '\"points\":99') \
+                   WHERE transaction_id = 2",
+    };
+
+    /// A module with no tables that only begins units of work, standing in for points.
+    const NO_TABLES: Sql = Sql { sqlite: "SELECT 1", postgres: "SELECT 1" };
+
     #[tokio::test]
     async fn chain_is_idempotent_and_detects_tampering() {
-        let directory = tempfile::tempdir().unwrap();
-        let database = Database::open(&directory.path().join("audit.db")).unwrap();
-        let audit = LocalAudit::open(Arc::clone(&database)).unwrap();
-        for transaction_id in [1, 2, 2, 3] {
-            audit.record_movement(&mut UnitOfWork::detached(), movement(transaction_id)).await.unwrap();
+        for database in TestDatabases::open("chain_is_idempotent_and_detects_tampering").await.all {
+            let store = database.module_store("audit").unwrap();
+            let audit = LocalAudit::open(store.clone()).await.unwrap();
+            for transaction_id in [1, 2, 2, 3] {
+                audit.record_movement(&mut UnitOfWork::detached(), movement(transaction_id)).await.unwrap();
+            }
+            let recorded = audit.recorded_movements().await.unwrap();
+            let recorded_ids: Vec<i64> = recorded.iter().map(|record| record.transaction_id).collect();
+            assert_eq!(recorded_ids, vec![1, 2, 3]);
+            assert_eq!(recorded[1].movement, Some(movement(2)), "the second delivery of 2 changed nothing");
+            assert!(audit.chain_findings().await.unwrap().is_empty());
+            assert_eq!(store.execute(&TAMPER, &[]).await.unwrap(), 1);
+            let findings = audit.chain_findings().await.unwrap();
+            assert_eq!(findings.len(), 1, "{findings:?}");
+            assert!(findings[0].contains("transaction 2"));
         }
-        let recorded = audit.recorded_movements().await.unwrap();
-        let recorded_ids: Vec<i64> = recorded.iter().map(|record| record.transaction_id).collect();
-        assert_eq!(recorded_ids, vec![1, 2, 3]);
-        assert_eq!(recorded[1].movement, Some(movement(2)), "the second delivery of 2 changed nothing");
-        assert!(audit.chain_findings().await.unwrap().is_empty());
-        database
-            .with_connection(|connection| {
-                connection.execute(
-                    "UPDATE audit_records SET payload = replace(payload, '\"points\":10', '\"points\":99') \
-                     WHERE transaction_id = 2",
-                    [],
-                )
-            })
-            .unwrap();
-        let findings = audit.chain_findings().await.unwrap();
-        assert_eq!(findings.len(), 1, "{findings:?}");
-        assert!(findings[0].contains("transaction 2"));
+    }
+
+    #[tokio::test]
+    async fn concurrent_appends_keep_one_chain() {
+        for database in TestDatabases::open("concurrent_appends_keep_one_chain").await.all {
+            let audit = std::sync::Arc::new(LocalAudit::open(database.module_store("audit").unwrap()).await.unwrap());
+            let mut appends = tokio::task::JoinSet::new();
+            for transaction_id in 1..=40 {
+                let audit = std::sync::Arc::clone(&audit);
+                appends.spawn(async move {
+                    audit.record_movement(&mut UnitOfWork::detached(), movement(transaction_id)).await
+                });
+            }
+            while let Some(outcome) = appends.join_next().await {
+                outcome.unwrap().unwrap();
+            }
+            assert_eq!(audit.recorded_movements().await.unwrap().len(), 40);
+            assert_eq!(audit.chain_findings().await.unwrap(), Vec::<String>::new(), "{database:?}");
+        }
     }
 
     #[tokio::test]
     async fn joins_a_unit_of_work_on_its_database_and_rolls_back_with_it() {
+        for database in TestDatabases::open("joins_a_unit_of_work_on_its_database").await.all {
+            let caller = database.module_store("caller").unwrap();
+            caller.migrate(&NO_TABLES).await.unwrap();
+            let audit = LocalAudit::open(database.module_store("audit").unwrap()).await.unwrap();
+            let mut transaction = caller.begin().await.unwrap();
+            audit.record_movement(transaction.unit_of_work(), movement(1)).await.unwrap();
+            drop(transaction);
+            assert!(audit.recorded_movements().await.unwrap().is_empty());
+            let mut transaction = caller.begin().await.unwrap();
+            audit.record_movement(transaction.unit_of_work(), movement(2)).await.unwrap();
+            transaction.commit().await.unwrap();
+            assert_eq!(audit.recorded_movements().await.unwrap().len(), 1);
+        }
         let directory = tempfile::tempdir().unwrap();
-        let database = Database::open(&directory.path().join("shared.db")).unwrap();
-        let audit = LocalAudit::open(Arc::clone(&database)).unwrap();
-        let mut unit_of_work = database.begin().unwrap();
-        audit.record_movement(&mut unit_of_work, movement(1)).await.unwrap();
-        drop(unit_of_work);
-        assert!(audit.recorded_movements().await.unwrap().is_empty());
-        let other = Database::open(&directory.path().join("other.db")).unwrap();
-        let mut foreign_unit_of_work = other.begin().unwrap();
-        assert!(audit.record_movement(&mut foreign_unit_of_work, movement(1)).await.is_err());
+        let audit_database = rewards_platform::Database::open_sqlite(&directory.path().join("audit.db")).unwrap();
+        let audit = LocalAudit::open(audit_database.module_store("audit").unwrap()).await.unwrap();
+        let other = rewards_platform::Database::open_sqlite(&directory.path().join("other.db")).unwrap();
+        let caller = other.module_store("caller").unwrap();
+        let mut foreign = caller.begin().await.unwrap();
+        assert!(audit.record_movement(foreign.unit_of_work(), movement(1)).await.is_err());
     }
 }

@@ -86,6 +86,6 @@ impl rewards_platform::RemoteFailure for AuthError {
 
 impl From<rewards_platform::StorageError> for AuthError {
     fn from(error: rewards_platform::StorageError) -> Self {
-        AuthError::Internal(error.0)
+        AuthError::Internal(error.message().to_owned())
     }
 }

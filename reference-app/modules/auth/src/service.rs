@@ -1,4 +1,5 @@
-//! The in-process implementation of [`AuthApi`] over the module's own `auth_accounts` table.
+//! The in-process implementation of [`AuthApi`] over the module's own accounts table (`auth_accounts` on SQLite,
+//! `auth.accounts` on PostgreSQL).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -6,15 +7,37 @@ use std::time::Instant;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
-use rewards_platform::{Database, Role, StorageError, TokenClaims, TokenError, TokenSigner, now_unix_seconds};
-use rusqlite::OptionalExtension;
+use rewards_platform::{
+    ModuleStore, Role, Sql, StorageError, StorageErrorKind, TokenClaims, TokenError, TokenSigner, now_unix_seconds,
+    params,
+};
 
 use crate::api::{AuthApi, AuthError, LoginRequest, RegisterRequest};
 use crate::backoff::FailedLogins;
 use crate::domain::{Email, Password};
 use crate::hashing::{HashingPool, HashingStats};
 
-const MIGRATION: &str = include_str!("../migrations/0001_init.sql");
+const MIGRATION: Sql = Sql {
+    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+    postgres: include_str!("../migrations/postgres/0001_init.sql"),
+};
+
+const CHECK_TABLES: Sql = Sql {
+    sqlite: "SELECT EXISTS (SELECT 1 FROM auth_accounts)",
+    postgres: "SELECT EXISTS (SELECT 1 FROM auth.accounts)",
+};
+
+const REGISTER: Sql = Sql {
+    sqlite: "INSERT INTO auth_accounts (email, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4) \
+             RETURNING user_id",
+    postgres: "INSERT INTO auth.accounts (email, password_hash, role, created_at) VALUES ($1, $2, $3, $4) \
+               RETURNING user_id",
+};
+
+const ACCOUNT_BY_EMAIL: Sql = Sql {
+    sqlite: "SELECT user_id, password_hash, role FROM auth_accounts WHERE email = ?1",
+    postgres: "SELECT user_id, password_hash, role FROM auth.accounts WHERE email = $1",
+};
 
 /// How expensive password hashing is. Production uses [`PasswordHashing::standard`]; tests may use
 /// [`PasswordHashing::fast`] so that registering a hundred users takes milliseconds.
@@ -53,9 +76,9 @@ pub struct AuthSettings {
     pub hashing_queue: usize,
 }
 
-/// The auth module running in this process, on its own tables of `database`.
+/// The auth module running in this process, on its own tables.
 pub struct LocalAuth {
-    database: Arc<Database>,
+    store: ModuleStore,
     settings: AuthSettings,
     hasher: Arc<Argon2<'static>>,
     pool: HashingPool,
@@ -66,26 +89,24 @@ pub struct LocalAuth {
 }
 
 impl LocalAuth {
-    /// A cheap query on each of the module's tables, for health checks: it fails when the database file or one of
-    /// the tables cannot be read.
-    pub fn check_storage(&self) -> Result<(), StorageError> {
-        self.database.with_connection(|connection| {
-            connection.query_row("SELECT EXISTS (SELECT 1 FROM auth_accounts)", [], |_| Ok(()))
-        })
+    /// A cheap query on each of the module's tables, for health checks: it fails when the database or one of the
+    /// tables cannot be read.
+    pub async fn check_storage(&self) -> Result<(), StorageError> {
+        self.store.query_one(&CHECK_TABLES, &[]).await.map(drop)
     }
 
     /// Runs the module's migrations and returns the implementation.
-    pub fn open(database: Arc<Database>, settings: AuthSettings) -> Result<LocalAuth, StorageError> {
-        database.migrate(MIGRATION)?;
+    pub async fn open(store: ModuleStore, settings: AuthSettings) -> Result<LocalAuth, StorageError> {
         let params = Params::new(settings.password_hashing.memory_kib, settings.password_hashing.iterations, 1, None)
-            .map_err(|error| StorageError(format!("invalid argon2 parameters: {error}")))?;
+            .map_err(|error| StorageError::other(format!("invalid argon2 parameters: {error}")))?;
         let hasher = Arc::new(Argon2::new(Algorithm::Argon2id, Version::V0x13, params));
         let decoy_password: [u8; 16] = rand::random();
         let decoy_hash = hash_password(&hasher, &decoy_password)
-            .map_err(|error| StorageError(format!("making the decoy hash: {error}")))?;
+            .map_err(|error| StorageError::other(format!("making the decoy hash: {error}")))?;
         let pool = HashingPool::new(settings.hashing_threads, settings.hashing_queue)
-            .map_err(|error| StorageError(format!("starting the password-hashing threads: {error}")))?;
-        Ok(LocalAuth { database, settings, hasher, pool, decoy_hash, failed_logins: FailedLogins::default() })
+            .map_err(|error| StorageError::other(format!("starting the password-hashing threads: {error}")))?;
+        store.migrate(&MIGRATION).await?;
+        Ok(LocalAuth { store, settings, hasher, pool, decoy_hash, failed_logins: FailedLogins::default() })
     }
 
     /// What the password-hashing threads have done, for tests and monitoring.
@@ -126,17 +147,17 @@ impl AuthApi for LocalAuth {
         let email = Email::parse(&request.email)?;
         let password = Password::parse(&request.password)?;
         let password_hash = self.on_hashing_thread(move |hasher| hash_password(hasher, password.as_bytes())).await??;
-        let inserted = self.database.with_connection(|connection| {
-            connection.execute(
-                "INSERT INTO auth_accounts (email, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![email.as_str(), password_hash, request.role.as_str(), now_unix_seconds()],
-            )?;
-            Ok(connection.last_insert_rowid())
-        });
+        let inserted = self
+            .store
+            .query_one(
+                &REGISTER,
+                params![email.as_str(), password_hash.as_str(), request.role.as_str(), now_unix_seconds()],
+            )
+            .await;
         match inserted {
-            Ok(user_id) => Ok(user_id),
+            Ok(row) => Ok(row.get(0)?),
             // Checking for the email first would race with a concurrent registration; the unique index decides.
-            Err(error) if error.0.contains("UNIQUE constraint failed") => Err(AuthError::EmailTaken),
+            Err(error) if error.kind() == StorageErrorKind::UniqueViolation => Err(AuthError::EmailTaken),
             Err(error) => Err(error.into()),
         }
     }
@@ -152,15 +173,10 @@ impl AuthApi for LocalAuth {
         if let Err(wait) = self.failed_logins.check(email.as_str(), Instant::now()) {
             return Err(AuthError::TooManyFailedLogins { retry_after_seconds: wait.as_secs().max(1) });
         }
-        let account = self.database.with_connection(|connection| {
-            connection
-                .query_row(
-                    "SELECT user_id, password_hash, role FROM auth_accounts WHERE email = ?1",
-                    [email.as_str()],
-                    |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)),
-                )
-                .optional()
-        })?;
+        let account = match self.store.query_opt(&ACCOUNT_BY_EMAIL, params![email.as_str()]).await? {
+            Some(row) => Some((row.get::<i64>(0)?, row.get::<String>(1)?, row.get::<String>(2)?)),
+            None => None,
+        };
         // An unknown e-mail is checked against the decoy hash: the same work, the same wait, the same answer.
         let stored_hash = account.as_ref().map_or_else(|| self.decoy_hash.clone(), |(_, hash, _)| hash.clone());
         let matches =
@@ -192,12 +208,13 @@ impl AuthApi for LocalAuth {
 
 #[cfg(test)]
 mod tests {
+    use rewards_platform::testing::TestDatabases;
+
     use super::*;
 
-    fn local_auth(directory: &tempfile::TempDir) -> LocalAuth {
-        let database = Database::open(&directory.path().join("auth.db")).unwrap();
+    async fn local_auth(database: &std::sync::Arc<rewards_platform::Database>) -> LocalAuth {
         LocalAuth::open(
-            database,
+            database.module_store("auth").unwrap(),
             AuthSettings {
                 token_signer: TokenSigner::from_seed(&[7; 32]).unwrap(),
                 token_lifetime_seconds: 60,
@@ -206,6 +223,7 @@ mod tests {
                 hashing_queue: 8,
             },
         )
+        .await
         .unwrap()
     }
 
@@ -215,8 +233,12 @@ mod tests {
 
     #[tokio::test]
     async fn register_login_and_verify_round_trip() {
-        let directory = tempfile::tempdir().unwrap();
-        let auth = local_auth(&directory);
+        for database in TestDatabases::open("register_login_and_verify_round_trip").await.all {
+            register_login_and_verify_round_trip_on(local_auth(&database).await).await;
+        }
+    }
+
+    async fn register_login_and_verify_round_trip_on(auth: LocalAuth) {
         let user_id = auth.register(registration("ana@example.com")).await.unwrap();
         let token = auth
             .login(LoginRequest { email: "ANA@example.com".to_owned(), password: "correct horse".to_owned() })
@@ -228,8 +250,12 @@ mod tests {
 
     #[tokio::test]
     async fn duplicate_email_and_wrong_password_are_refused() {
-        let directory = tempfile::tempdir().unwrap();
-        let auth = local_auth(&directory);
+        for database in TestDatabases::open("duplicate_email_and_wrong_password_are_refused").await.all {
+            duplicate_email_and_wrong_password_are_refused_on(local_auth(&database).await).await;
+        }
+    }
+
+    async fn duplicate_email_and_wrong_password_are_refused_on(auth: LocalAuth) {
         auth.register(registration("ana@example.com")).await.unwrap();
         assert_eq!(auth.register(registration("Ana@Example.com")).await, Err(AuthError::EmailTaken));
         let wrong = auth
@@ -245,8 +271,10 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_email_costs_one_hash_like_a_known_one() {
+        // The hashing threads and the backoff are the same whatever the database; SQLite is enough.
         let directory = tempfile::tempdir().unwrap();
-        let auth = local_auth(&directory);
+        let database = rewards_platform::Database::open_sqlite(&directory.path().join("auth.db")).unwrap();
+        let auth = local_auth(&database).await;
         auth.register(registration("ana@example.com")).await.unwrap();
         let completed = || auth.hashing_stats().completed.load(std::sync::atomic::Ordering::SeqCst);
         let before = completed();
@@ -260,8 +288,10 @@ mod tests {
 
     #[tokio::test]
     async fn failed_logins_back_off_per_email_alike_for_known_and_unknown_ones() {
+        // The hashing threads and the backoff are the same whatever the database; SQLite is enough.
         let directory = tempfile::tempdir().unwrap();
-        let auth = local_auth(&directory);
+        let database = rewards_platform::Database::open_sqlite(&directory.path().join("auth.db")).unwrap();
+        let auth = local_auth(&database).await;
         auth.register(registration("ana@example.com")).await.unwrap();
         for email in ["ana@example.com", "nobody@example.com"] {
             let mut answers = Vec::new();

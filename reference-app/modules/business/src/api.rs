@@ -109,6 +109,6 @@ impl rewards_platform::RemoteFailure for BusinessError {
 
 impl From<rewards_platform::StorageError> for BusinessError {
     fn from(error: rewards_platform::StorageError) -> Self {
-        BusinessError::Internal(error.0)
+        BusinessError::Internal(error.message().to_owned())
     }
 }

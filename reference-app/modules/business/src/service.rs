@@ -1,45 +1,78 @@
-//! The in-process implementation of [`BusinessApi`] over the module's own `business_*` tables.
-
-use std::sync::Arc;
+//! The in-process implementation of [`BusinessApi`] over the module's own tables (`business_*` on SQLite, the
+//! `business` schema on PostgreSQL).
 
 use async_trait::async_trait;
-use rewards_platform::{Database, StorageError, now_unix_seconds};
-use rusqlite::OptionalExtension;
+use rewards_platform::{ModuleStore, Row, Sql, StorageError, now_unix_seconds, params};
 
 use crate::api::{
     Business, BusinessApi, BusinessError, CreateBusinessRequest, CreateOfferRequest, MAX_OFFERS_LISTED, Offer,
 };
 use crate::domain::{bounded_text, emission_rate, offer_cost};
 
-const MIGRATION: &str = include_str!("../migrations/0001_init.sql");
+const MIGRATION: Sql = Sql {
+    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+    postgres: include_str!("../migrations/postgres/0001_init.sql"),
+};
 
-/// The business module running in this process, on its own tables of `database`.
+const CHECK_TABLES: Sql = Sql {
+    sqlite: "SELECT EXISTS (SELECT 1 FROM business_businesses), EXISTS (SELECT 1 FROM business_offers)",
+    postgres: "SELECT EXISTS (SELECT 1 FROM business.businesses), EXISTS (SELECT 1 FROM business.offers)",
+};
+
+const CREATE_BUSINESS: Sql = Sql {
+    sqlite: "INSERT INTO business_businesses (owner_user_id, name, points_per_boliviano, created_at) \
+             VALUES (?1, ?2, ?3, ?4) RETURNING business_id",
+    postgres: "INSERT INTO business.businesses (owner_user_id, name, points_per_boliviano, created_at) \
+               VALUES ($1, $2, $3, $4) RETURNING business_id",
+};
+
+const GET_BUSINESS: Sql = Sql {
+    sqlite: "SELECT business_id, owner_user_id, name, points_per_boliviano FROM business_businesses \
+             WHERE business_id = ?1",
+    postgres: "SELECT business_id, owner_user_id, name, points_per_boliviano FROM business.businesses \
+               WHERE business_id = $1",
+};
+
+const CREATE_OFFER: Sql = Sql {
+    sqlite: "INSERT INTO business_offers (business_id, title, cost_points, created_at) VALUES (?1, ?2, ?3, ?4) \
+             RETURNING offer_id",
+    postgres: "INSERT INTO business.offers (business_id, title, cost_points, created_at) VALUES ($1, $2, $3, $4) \
+               RETURNING offer_id",
+};
+
+const GET_OFFER: Sql = Sql {
+    sqlite: "SELECT offer_id, business_id, title, cost_points FROM business_offers WHERE offer_id = ?1",
+    postgres: "SELECT offer_id, business_id, title, cost_points FROM business.offers WHERE offer_id = $1",
+};
+
+// The id list is one parameter (a JSON array on SQLite, an array on PostgreSQL), so the text never changes with it.
+const OFFERS_OF_BUSINESSES: Sql = Sql {
+    sqlite: "SELECT offer_id, business_id, title, cost_points FROM business_offers \
+             WHERE business_id IN (SELECT value FROM json_each(?1)) ORDER BY offer_id DESC LIMIT ?2",
+    postgres: "SELECT offer_id, business_id, title, cost_points FROM business.offers \
+               WHERE business_id = ANY($1) ORDER BY offer_id DESC LIMIT $2",
+};
+
+/// The business module running in this process, on its own tables.
 pub struct LocalBusiness {
-    database: Arc<Database>,
+    store: ModuleStore,
 }
 
 impl LocalBusiness {
-    /// A cheap query on each of the module's tables, for health checks: it fails when the database file or one of
-    /// the tables cannot be read.
-    pub fn check_storage(&self) -> Result<(), StorageError> {
-        self.database.with_connection(|connection| {
-            connection.query_row(
-                "SELECT EXISTS (SELECT 1 FROM business_businesses), \
-                 EXISTS (SELECT 1 FROM business_offers)",
-                [],
-                |_| Ok(()),
-            )
-        })
+    /// A cheap query on each of the module's tables, for health checks: it fails when the database or one of the
+    /// tables cannot be read.
+    pub async fn check_storage(&self) -> Result<(), StorageError> {
+        self.store.query_one(&CHECK_TABLES, &[]).await.map(drop)
     }
 
     /// Runs the module's migrations and returns the implementation.
-    pub fn open(database: Arc<Database>) -> Result<LocalBusiness, StorageError> {
-        database.migrate(MIGRATION)?;
-        Ok(LocalBusiness { database })
+    pub async fn open(store: ModuleStore) -> Result<LocalBusiness, StorageError> {
+        store.migrate(&MIGRATION).await?;
+        Ok(LocalBusiness { store })
     }
 }
 
-fn offer_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Offer> {
+fn offer_from_row(row: &Row) -> Result<Offer, StorageError> {
     Ok(Offer { offer_id: row.get(0)?, business_id: row.get(1)?, title: row.get(2)?, cost_points: row.get(3)? })
 }
 
@@ -48,37 +81,26 @@ impl BusinessApi for LocalBusiness {
     async fn create_business(&self, request: CreateBusinessRequest) -> Result<Business, BusinessError> {
         let name = bounded_text("name", &request.name)?;
         let points_per_boliviano = emission_rate(request.points_per_boliviano)?;
-        let business_id = self.database.with_connection(|connection| {
-            connection.execute(
-                "INSERT INTO business_businesses (owner_user_id, name, points_per_boliviano, created_at) \
-                 VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![request.owner_user_id, name, points_per_boliviano, now_unix_seconds()],
-            )?;
-            Ok(connection.last_insert_rowid())
-        })?;
+        let business_id = self
+            .store
+            .query_one(
+                &CREATE_BUSINESS,
+                params![request.owner_user_id, name.as_str(), points_per_boliviano, now_unix_seconds()],
+            )
+            .await?
+            .get(0)?;
         Ok(Business { business_id, owner_user_id: request.owner_user_id, name, points_per_boliviano })
     }
 
     async fn get_business(&self, business_id: i64) -> Result<Business, BusinessError> {
-        self.database
-            .with_connection(|connection| {
-                connection
-                    .query_row(
-                        "SELECT business_id, owner_user_id, name, points_per_boliviano FROM business_businesses \
-                         WHERE business_id = ?1",
-                        [business_id],
-                        |row| {
-                            Ok(Business {
-                                business_id: row.get(0)?,
-                                owner_user_id: row.get(1)?,
-                                name: row.get(2)?,
-                                points_per_boliviano: row.get(3)?,
-                            })
-                        },
-                    )
-                    .optional()
-            })?
-            .ok_or(BusinessError::BusinessNotFound)
+        let row = self.store.query_opt(&GET_BUSINESS, params![business_id]).await?;
+        let row = row.ok_or(BusinessError::BusinessNotFound)?;
+        Ok(Business {
+            business_id: row.get(0)?,
+            owner_user_id: row.get(1)?,
+            name: row.get(2)?,
+            points_per_boliviano: row.get(3)?,
+        })
     }
 
     async fn create_offer(&self, request: CreateOfferRequest) -> Result<Offer, BusinessError> {
@@ -88,46 +110,26 @@ impl BusinessApi for LocalBusiness {
         if business.owner_user_id != request.acting_user_id {
             return Err(BusinessError::NotOwner);
         }
-        let offer_id = self.database.with_connection(|connection| {
-            connection.execute(
-                "INSERT INTO business_offers (business_id, title, cost_points, created_at) VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![business.business_id, title, cost_points, now_unix_seconds()],
-            )?;
-            Ok(connection.last_insert_rowid())
-        })?;
+        let offer_id = self
+            .store
+            .query_one(&CREATE_OFFER, params![business.business_id, title.as_str(), cost_points, now_unix_seconds()])
+            .await?
+            .get(0)?;
         Ok(Offer { offer_id, business_id: business.business_id, title, cost_points })
     }
 
     async fn get_offer(&self, offer_id: i64) -> Result<Offer, BusinessError> {
-        self.database
-            .with_connection(|connection| {
-                connection
-                    .query_row(
-                        "SELECT offer_id, business_id, title, cost_points FROM business_offers WHERE offer_id = ?1",
-                        [offer_id],
-                        offer_from_row,
-                    )
-                    .optional()
-            })?
-            .ok_or(BusinessError::OfferNotFound)
+        let row = self.store.query_opt(&GET_OFFER, params![offer_id]).await?;
+        Ok(offer_from_row(&row.ok_or(BusinessError::OfferNotFound)?)?)
     }
 
     async fn offers_of_businesses(&self, business_ids: Vec<i64>, limit: u32) -> Result<Vec<Offer>, BusinessError> {
         if business_ids.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        // The id list is bound as one JSON array parameter, so the SQL text never changes with the input.
-        let ids_as_json =
-            serde_json::to_string(&business_ids).map_err(|error| BusinessError::Internal(error.to_string()))?;
         let limit = limit.min(MAX_OFFERS_LISTED);
-        let offers = self.database.with_connection(|connection| {
-            let mut statement = connection.prepare_cached(
-                "SELECT offer_id, business_id, title, cost_points FROM business_offers \
-                 WHERE business_id IN (SELECT value FROM json_each(?1)) ORDER BY offer_id DESC LIMIT ?2",
-            )?;
-            let rows = statement.query_map(rusqlite::params![ids_as_json, limit], offer_from_row)?;
-            rows.collect::<rusqlite::Result<Vec<Offer>>>()
-        })?;
+        let rows = self.store.query(&OFFERS_OF_BUSINESSES, params![&business_ids, limit]).await?;
+        let offers = rows.iter().map(offer_from_row).collect::<Result<Vec<Offer>, _>>()?;
         Ok(offers)
     }
 }
@@ -138,8 +140,14 @@ mod tests {
 
     #[tokio::test]
     async fn only_the_owner_creates_offers_and_listing_filters_by_business() {
-        let directory = tempfile::tempdir().unwrap();
-        let business = LocalBusiness::open(Database::open(&directory.path().join("business.db")).unwrap()).unwrap();
+        let databases = rewards_platform::testing::TestDatabases::open("only_the_owner_creates_offers").await;
+        for database in databases.all {
+            let business = LocalBusiness::open(database.module_store("business").unwrap()).await.unwrap();
+            only_the_owner_creates_offers_and_listing_filters_by_business_on(business).await;
+        }
+    }
+
+    async fn only_the_owner_creates_offers_and_listing_filters_by_business_on(business: LocalBusiness) {
         let cafe = business
             .create_business(CreateBusinessRequest {
                 owner_user_id: 1,

@@ -278,6 +278,6 @@ impl rewards_platform::RemoteFailure for PointsError {
 
 impl From<rewards_platform::StorageError> for PointsError {
     fn from(error: rewards_platform::StorageError) -> Self {
-        PointsError::Internal(error.0)
+        PointsError::Internal(error.message().to_owned())
     }
 }

@@ -7,5 +7,6 @@
 pub mod api;
 mod domain;
 mod service;
+mod statements;
 
 pub use service::{Delivery, LocalPoints, PointsSettings, Subscription};

@@ -1,42 +1,40 @@
-//! The in-process implementation of [`PointsApi`] over the module's own `points_*` tables, and the outbox relay.
+//! The in-process implementation of [`PointsApi`] over the module's own tables (`points_*` on SQLite, the `points`
+//! schema on PostgreSQL), and the outbox relay.
 //!
 //! Every movement follows the same steps: validate, replay an earlier answer if the idempotency key was seen, ask the
 //! business and users modules what is needed (outside any transaction, because those calls may cross the network),
-//! then in one unit of work write the ledger entry and the balance and publish the movement to each subscriber.
-//! A subscriber is delivered to either inside that unit of work (when its tables share the database) or through a
-//! row of `points_outbox` written in it, which the relay delivers later, at least once.
+//! then in one unit of work lock the member's balance, write the ledger entry and the balance, and publish the
+//! movement to each subscriber. A subscriber is delivered to either inside that unit of work (when its tables share
+//! the database) or through a row of the outbox written in it, which the relay delivers later, at least once.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use rewards_business::api::{BusinessApi, BusinessError};
-use rewards_platform::{Database, StorageError, UnitOfWork, now_unix_seconds};
+use rewards_platform::{ModuleStore, Row, StorageError, Transaction, UnitOfWork, now_unix_seconds, params};
 use rewards_users::api::{Role, UsersApi, UsersError};
-use rusqlite::{Connection, OptionalExtension};
 
 use crate::api::{
     BusinessLedgerTotals, ClaimRequest, CreateQrRequest, EmitRequest, LedgerEntry, LedgerMovement, LedgerSubscriber,
     LedgerSummary, MAX_RECENT_MOVEMENTS, MovementKind, MovementReceipt, PointsApi, PointsError, QrCode, RedeemRequest,
 };
 use crate::domain;
+use crate::statements::*;
 
-const MIGRATION: &str = include_str!("../migrations/0001_init.sql");
-
-/// How many outbox rows one relay pass reads.
+/// How many outbox rows one relay pass leases per subscriber.
 const RELAY_BATCH_SIZE: i64 = 200;
 
-impl From<rusqlite::Error> for PointsError {
-    fn from(error: rusqlite::Error) -> Self {
-        PointsError::Internal(error.to_string())
-    }
-}
+/// How long a relay's lease on the rows it took lasts: several times a delivery's deadline, so that a row is never
+/// taken by a second relay while the first still delivers it. The relay renews it while it works through a batch,
+/// and a relay that dies leaves its rows to the next one when it runs out.
+const RELAY_LEASE_SECONDS: i64 = 10;
 
 /// How a subscriber receives movements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
-    /// Inside the ledger's own transaction: the subscriber's tables live in the same database file.
+    /// Inside the ledger's own transaction: the subscriber's tables live in the same database.
     InTransaction,
-    /// Through `points_outbox`, written in the ledger's transaction and delivered later by the relay.
+    /// Through the outbox, written in the ledger's transaction and delivered later by the relay.
     Outbox,
 }
 
@@ -57,9 +55,9 @@ pub struct PointsSettings {
     pub qr_lifetime_seconds: i64,
 }
 
-/// The points module running in this process, on its own tables of `database`.
+/// The points module running in this process, on its own tables.
 pub struct LocalPoints {
-    database: Arc<Database>,
+    store: ModuleStore,
     business: Arc<dyn BusinessApi>,
     users: Arc<dyn UsersApi>,
     subscriptions: Vec<Subscription>,
@@ -100,77 +98,65 @@ fn users_error(error: UsersError) -> PointsError {
     }
 }
 
-/// Looks up an earlier movement with the same idempotency scope and returns its receipt, or `None`.
-fn replay(
-    connection: &Connection,
-    idempotency_scope: &str,
-    request_fingerprint: &str,
-) -> Result<Option<MovementReceipt>, PointsError> {
-    let earlier = connection
-        .query_row(
-            "SELECT transaction_id, points, balance_after, request_fingerprint FROM points_ledger \
-             WHERE idempotency_scope = ?1",
-            [idempotency_scope],
-            |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, i64>(2)?,
-                    row.get::<_, Option<String>>(3)?,
-                ))
-            },
-        )
-        .optional()?;
-    match earlier {
-        None => Ok(None),
-        Some((_, _, _, fingerprint)) if fingerprint.as_deref() != Some(request_fingerprint) => {
-            Err(PointsError::IdempotencyKeyReused)
-        }
-        Some((transaction_id, points, balance, _)) => {
-            Ok(Some(MovementReceipt { transaction_id, points: points.abs(), balance, replayed: true }))
-        }
+/// The receipt of an earlier movement with the same idempotency scope, from its ledger row, or `None`.
+fn replayed(row: Option<Row>, request_fingerprint: &str) -> Result<Option<MovementReceipt>, PointsError> {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let fingerprint: Option<String> = row.get(3)?;
+    if fingerprint.as_deref() != Some(request_fingerprint) {
+        return Err(PointsError::IdempotencyKeyReused);
     }
+    let points: i64 = row.get(1)?;
+    Ok(Some(MovementReceipt {
+        transaction_id: row.get(0)?,
+        points: points.abs(),
+        balance: row.get(2)?,
+        replayed: true,
+    }))
 }
 
-fn balance_of(connection: &Connection, member_id: i64) -> Result<i64, PointsError> {
-    let balance = connection
-        .query_row("SELECT balance FROM points_balances WHERE member_id = ?1", [member_id], |row| row.get::<_, i64>(0))
-        .optional()?;
-    Ok(balance.unwrap_or(0))
+/// Makes sure the member has a balance row, locks it for the rest of the unit of work (PostgreSQL; SQLite's unit of
+/// work holds the write lock already), and returns the balance.
+async fn lock_balance(transaction: &mut Transaction<'_>, member_id: i64) -> Result<i64, PointsError> {
+    transaction.execute(&ENSURE_BALANCE, params![member_id]).await?;
+    Ok(transaction.query_one(&LOCK_BALANCE, params![member_id]).await?.get(0)?)
 }
 
-/// Writes one ledger entry and the new balance inside the caller's transaction.
-fn write_movement(connection: &Connection, movement: &NewMovement<'_>) -> Result<LedgerMovement, PointsError> {
-    let balance_after = balance_of(connection, movement.member_id)?
+/// Writes one ledger entry and the new balance inside the caller's transaction, the balance's row locked.
+async fn write_movement(
+    transaction: &mut Transaction<'_>,
+    balance_before: i64,
+    movement: &NewMovement<'_>,
+) -> Result<LedgerMovement, PointsError> {
+    let balance_after = balance_before
         .checked_add(movement.points)
         .ok_or_else(|| PointsError::InvalidInput("balance would overflow".to_owned()))?;
     if balance_after < 0 {
         return Err(PointsError::InsufficientPoints);
     }
     let occurred_at = now_unix_seconds();
-    connection.execute(
-        "INSERT INTO points_balances (member_id, balance) VALUES (?1, ?2) \
-         ON CONFLICT (member_id) DO UPDATE SET balance = excluded.balance",
-        rusqlite::params![movement.member_id, balance_after],
-    )?;
-    connection.execute(
-        "INSERT INTO points_ledger (member_id, business_id, kind, points, balance_after, idempotency_scope, \
-         request_fingerprint, qr_code, offer_id, occurred_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        rusqlite::params![
-            movement.member_id,
-            movement.business_id,
-            movement.kind.as_str(),
-            movement.points,
-            balance_after,
-            movement.idempotency_scope,
-            movement.request_fingerprint,
-            movement.qr_code,
-            movement.offer_id,
-            occurred_at,
-        ],
-    )?;
+    transaction.execute(&SET_BALANCE, params![movement.member_id, balance_after]).await?;
+    let transaction_id = transaction
+        .query_one(
+            &APPEND_ENTRY,
+            params![
+                movement.member_id,
+                movement.business_id,
+                movement.kind.as_str(),
+                movement.points,
+                balance_after,
+                movement.idempotency_scope,
+                movement.request_fingerprint,
+                movement.qr_code,
+                movement.offer_id,
+                occurred_at,
+            ],
+        )
+        .await?
+        .get(0)?;
     Ok(LedgerMovement {
-        transaction_id: connection.last_insert_rowid(),
+        transaction_id,
         member_id: movement.member_id,
         business_id: movement.business_id,
         kind: movement.kind,
@@ -189,31 +175,27 @@ fn receipt_of(movement: &LedgerMovement) -> MovementReceipt {
     }
 }
 
+fn movement_kind(text: &str) -> Result<MovementKind, PointsError> {
+    MovementKind::parse(text).ok_or_else(|| PointsError::Internal(format!("stored movement kind {text} is unknown")))
+}
+
 impl LocalPoints {
-    /// A cheap query on each of the module's tables, for health checks: it fails when the database file or one of
-    /// the tables cannot be read.
-    pub fn check_storage(&self) -> Result<(), StorageError> {
-        self.database.with_connection(|connection| {
-            connection.query_row(
-                "SELECT EXISTS (SELECT 1 FROM points_ledger), \
-                 EXISTS (SELECT 1 FROM points_balances), \
-                 EXISTS (SELECT 1 FROM points_qr_codes), EXISTS (SELECT 1 FROM points_outbox)",
-                [],
-                |_| Ok(()),
-            )
-        })
+    /// A cheap query on each of the module's tables, for health checks: it fails when the database or one of the
+    /// tables cannot be read.
+    pub async fn check_storage(&self) -> Result<(), StorageError> {
+        self.store.query_one(&CHECK_TABLES, &[]).await.map(drop)
     }
 
     /// Runs the module's migrations and returns the implementation.
-    pub fn open(
-        database: Arc<Database>,
+    pub async fn open(
+        store: ModuleStore,
         business: Arc<dyn BusinessApi>,
         users: Arc<dyn UsersApi>,
         subscriptions: Vec<Subscription>,
         settings: PointsSettings,
     ) -> Result<LocalPoints, StorageError> {
-        database.migrate(MIGRATION)?;
-        Ok(LocalPoints { database, business, users, subscriptions, settings })
+        store.migrate(&MIGRATION).await?;
+        Ok(LocalPoints { store, business, users, subscriptions, settings })
     }
 
     /// Whether any subscriber is delivered through the outbox, so that a relay must run.
@@ -221,13 +203,35 @@ impl LocalPoints {
         self.subscriptions.iter().any(|subscription| subscription.delivery == Delivery::Outbox)
     }
 
+    async fn replay(&self, scope: &str, fingerprint: &str) -> Result<Option<MovementReceipt>, PointsError> {
+        replayed(self.store.query_opt(&REPLAY, params![scope]).await?, fingerprint)
+    }
+
+    /// Writes a keyed movement (emit, redeem) in a unit of work: locks the key and the member's balance, replays the
+    /// key if a concurrent request committed it meanwhile, writes and publishes, commits.
+    async fn keyed_movement(&self, movement: NewMovement<'_>) -> Result<MovementReceipt, PointsError> {
+        let scope = movement.idempotency_scope.unwrap_or_default();
+        let fingerprint = movement.request_fingerprint.unwrap_or_default();
+        let mut transaction = self.store.begin().await?;
+        transaction.execute(&LOCK_KEY, params![scope]).await?;
+        let balance = lock_balance(&mut transaction, movement.member_id).await?;
+        // An earlier request with this key has committed by now, if there was one.
+        if let Some(receipt) = replayed(transaction.query_opt(&REPLAY, params![scope]).await?, fingerprint)? {
+            return Ok(receipt);
+        }
+        let written = write_movement(&mut transaction, balance, &movement).await?;
+        self.publish(&mut transaction, &written).await?;
+        transaction.commit().await?;
+        Ok(receipt_of(&written))
+    }
+
     /// Publishes a movement to every subscriber, inside the unit of work or through the outbox.
-    async fn publish(&self, unit_of_work: &mut UnitOfWork, movement: &LedgerMovement) -> Result<(), PointsError> {
+    async fn publish(&self, transaction: &mut Transaction<'_>, movement: &LedgerMovement) -> Result<(), PointsError> {
         for subscription in &self.subscriptions {
             match subscription.delivery {
                 Delivery::InTransaction => subscription
                     .subscriber
-                    .record_movement(unit_of_work, movement.clone())
+                    .record_movement(transaction.unit_of_work(), movement.clone())
                     .await
                     .map_err(|failure| {
                         PointsError::Internal(format!("{} could not record the movement: {failure}", subscription.name))
@@ -235,11 +239,17 @@ impl LocalPoints {
                 Delivery::Outbox => {
                     let payload =
                         serde_json::to_string(movement).map_err(|error| PointsError::Internal(error.to_string()))?;
-                    unit_of_work.connection()?.execute(
-                        "INSERT INTO points_outbox (subscriber, transaction_id, payload, created_at) \
-                         VALUES (?1, ?2, ?3, ?4)",
-                        rusqlite::params![subscription.name, movement.transaction_id, payload, now_unix_seconds()],
-                    )?;
+                    transaction
+                        .execute(
+                            &ENQUEUE,
+                            params![
+                                subscription.name.as_str(),
+                                movement.transaction_id,
+                                payload.as_str(),
+                                now_unix_seconds()
+                            ],
+                        )
+                        .await?;
                 }
             }
         }
@@ -248,28 +258,42 @@ impl LocalPoints {
 
     /// Delivers pending outbox rows once, oldest first per subscriber, and returns how many were delivered.
     ///
-    /// Each subscriber is served from its own queue, so that one that is down cannot starve the others. A delivery
-    /// that fails ends that subscriber's pass, so that its movements keep their order; its rows stay pending and are
-    /// retried on the next pass. Delivery is at least once: a crash between the subscriber's commit and the row's
-    /// update delivers the row again, which the subscriber ignores by transaction id.
+    /// Each subscriber is served from its own queue, so that one that is down cannot starve the others. The relay
+    /// first leases a batch of rows (no other relay takes them while the lease lasts), then delivers them outside
+    /// any transaction. A delivery that fails ends that subscriber's pass, so that its movements keep their order;
+    /// the failed row and the rest of the batch are released and retried on the next pass. Delivery is at least
+    /// once: a crash between the subscriber's commit and the row's update delivers the row again after the lease,
+    /// which the subscriber ignores by transaction id.
     pub async fn relay_outbox_once(&self) -> Result<usize, StorageError> {
         let mut delivered = 0;
         for subscription in &self.subscriptions {
             if subscription.delivery != Delivery::Outbox {
                 continue;
             }
-            let pending = self.database.with_connection(|connection| {
-                let mut statement = connection.prepare_cached(
-                    "SELECT outbox_id, payload FROM points_outbox WHERE subscriber = ?1 AND delivered_at IS NULL \
-                     ORDER BY outbox_id LIMIT ?2",
-                )?;
-                let rows = statement.query_map(rusqlite::params![subscription.name, RELAY_BATCH_SIZE], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-                })?;
-                rows.collect::<rusqlite::Result<Vec<_>>>()
-            })?;
-            for (outbox_id, payload) in pending {
-                let outcome = match serde_json::from_str::<LedgerMovement>(&payload) {
+            let now = now_unix_seconds();
+            let mut lease_until = now + RELAY_LEASE_SECONDS;
+            let leased = self
+                .store
+                .query(&LEASE_PENDING, params![subscription.name.as_str(), now, lease_until, RELAY_BATCH_SIZE])
+                .await?;
+            let mut pending = leased
+                .iter()
+                .map(|row| Ok((row.get::<i64>(0)?, row.get::<String>(1)?)))
+                .collect::<Result<Vec<_>, StorageError>>()?;
+            pending.sort_by_key(|(outbox_id, _)| *outbox_id);
+            let ids: Vec<i64> = pending.iter().map(|(outbox_id, _)| *outbox_id).collect();
+            for (position, (outbox_id, payload)) in pending.iter().enumerate() {
+                if now_unix_seconds() + RELAY_LEASE_SECONDS / 2 >= lease_until {
+                    let renewed = now_unix_seconds() + RELAY_LEASE_SECONDS;
+                    let rest = &ids[position..];
+                    let kept = self.store.execute(&MOVE_LEASE, params![renewed, rest, lease_until]).await?;
+                    lease_until = renewed;
+                    if kept < rest.len() as u64 {
+                        // This relay was too slow and another took rows over; leave the rest of the batch to it.
+                        break;
+                    }
+                }
+                let outcome = match serde_json::from_str::<LedgerMovement>(payload) {
                     Ok(movement) => subscription
                         .subscriber
                         .record_movement(&mut UnitOfWork::detached(), movement)
@@ -279,23 +303,16 @@ impl LocalPoints {
                 };
                 match outcome {
                     Ok(()) => {
-                        self.database.with_connection(|connection| {
-                            connection.execute(
-                                "UPDATE points_outbox SET delivered_at = ?1, attempts = attempts + 1 \
-                                 WHERE outbox_id = ?2",
-                                rusqlite::params![now_unix_seconds(), outbox_id],
-                            )
-                        })?;
+                        self.store.execute(&MARK_DELIVERED, params![now_unix_seconds(), *outbox_id]).await?;
                         delivered += 1;
                     }
                     Err(message) => {
                         tracing::warn!(outbox_id, subscriber = %subscription.name, %message, "outbox delivery failed; will retry");
-                        self.database.with_connection(|connection| {
-                            connection.execute(
-                                "UPDATE points_outbox SET attempts = attempts + 1 WHERE outbox_id = ?1",
-                                [outbox_id],
-                            )
-                        })?;
+                        self.store.execute(&MARK_FAILED, params![*outbox_id]).await?;
+                        let untried = &ids[position + 1..];
+                        if !untried.is_empty() {
+                            self.store.execute(&MOVE_LEASE, params![None::<i64>, untried, lease_until]).await?;
+                        }
                         break;
                     }
                 }
@@ -320,9 +337,7 @@ impl PointsApi for LocalPoints {
         let purchase_cents = domain::purchase_cents(request.purchase_cents)?;
         let scope = format!("emit:{}:{key}", request.acting_user_id);
         let fingerprint = format!("{}:{}:{purchase_cents}", request.business_id, request.member_id);
-        if let Some(receipt) =
-            self.database.with_connection(|connection| Ok(replay(connection, &scope, &fingerprint)))??
-        {
+        if let Some(receipt) = self.replay(&scope, &fingerprint).await? {
             return Ok(receipt);
         }
         let rate = self.owned_business_rate(request.acting_user_id, request.business_id).await?;
@@ -331,27 +346,17 @@ impl PointsApi for LocalPoints {
             return Err(PointsError::InvalidInput("member_id must name a member account".to_owned()));
         }
         let points = domain::points_for_purchase(purchase_cents, rate)?;
-        let mut unit_of_work = self.database.begin()?;
-        // A concurrent request with the same key may have committed since the first check; the write lock is held now.
-        if let Some(receipt) = replay(unit_of_work.connection()?, &scope, &fingerprint)? {
-            return Ok(receipt);
-        }
-        let movement = write_movement(
-            unit_of_work.connection()?,
-            &NewMovement {
-                member_id: request.member_id,
-                business_id: request.business_id,
-                kind: MovementKind::Emit,
-                points,
-                idempotency_scope: Some(&scope),
-                request_fingerprint: Some(&fingerprint),
-                qr_code: None,
-                offer_id: None,
-            },
-        )?;
-        self.publish(&mut unit_of_work, &movement).await?;
-        unit_of_work.commit()?;
-        Ok(receipt_of(&movement))
+        self.keyed_movement(NewMovement {
+            member_id: request.member_id,
+            business_id: request.business_id,
+            kind: MovementKind::Emit,
+            points,
+            idempotency_scope: Some(&scope),
+            request_fingerprint: Some(&fingerprint),
+            qr_code: None,
+            offer_id: None,
+        })
+        .await
     }
 
     async fn create_qr(&self, request: CreateQrRequest) -> Result<QrCode, PointsError> {
@@ -361,37 +366,21 @@ impl PointsApi for LocalPoints {
         let code = domain::new_qr_code();
         let created_at = now_unix_seconds();
         let expires_at = created_at.saturating_add(self.settings.qr_lifetime_seconds);
-        self.database.with_connection(|connection| {
-            connection.execute(
-                "INSERT INTO points_qr_codes (code, business_id, points, created_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                rusqlite::params![code, request.business_id, points, created_at, expires_at],
-            )
-        })?;
+        self.store
+            .execute(&CREATE_QR, params![code.as_str(), request.business_id, points, created_at, expires_at])
+            .await?;
         Ok(QrCode { code, points, expires_at })
     }
 
     async fn claim(&self, request: ClaimRequest) -> Result<MovementReceipt, PointsError> {
         let code = domain::qr_code(&request.code)?;
-        let mut unit_of_work = self.database.begin()?;
-        let connection = unit_of_work.connection()?;
-        let stored = connection
-            .query_row(
-                "SELECT business_id, points, expires_at, claimed_by FROM points_qr_codes WHERE code = ?1",
-                [code],
-                |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, i64>(1)?,
-                        row.get::<_, i64>(2)?,
-                        row.get::<_, Option<i64>>(3)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let Some((business_id, points, expires_at, claimed_by)) = stored else {
+        let mut transaction = self.store.begin().await?;
+        // Locks the code (PostgreSQL): a concurrent claim waits here and then finds it claimed.
+        let Some(stored) = transaction.query_opt(&LOCK_QR, params![code]).await? else {
             return Err(PointsError::CodeNotFound);
         };
+        let (business_id, points, expires_at, claimed_by): (i64, i64, i64, Option<i64>) =
+            (stored.get(0)?, stored.get(1)?, stored.get(2)?, stored.get(3)?);
         if claimed_by.is_some() {
             return Err(PointsError::CodeUsed);
         }
@@ -399,16 +388,13 @@ impl PointsApi for LocalPoints {
         if now >= expires_at {
             return Err(PointsError::CodeExpired);
         }
-        // The write lock is held, but the guard on `claimed_by` keeps the claim single even if that ever changes.
-        let claimed = connection.execute(
-            "UPDATE points_qr_codes SET claimed_by = ?1, claimed_at = ?2 WHERE code = ?3 AND claimed_by IS NULL",
-            rusqlite::params![request.member_id, now, code],
-        )?;
-        if claimed != 1 {
+        if transaction.execute(&CLAIM_QR, params![request.member_id, now, code]).await? != 1 {
             return Err(PointsError::CodeUsed);
         }
+        let balance = lock_balance(&mut transaction, request.member_id).await?;
         let movement = write_movement(
-            connection,
+            &mut transaction,
+            balance,
             &NewMovement {
                 member_id: request.member_id,
                 business_id,
@@ -419,9 +405,10 @@ impl PointsApi for LocalPoints {
                 qr_code: Some(code),
                 offer_id: None,
             },
-        )?;
-        self.publish(&mut unit_of_work, &movement).await?;
-        unit_of_work.commit()?;
+        )
+        .await?;
+        self.publish(&mut transaction, &movement).await?;
+        transaction.commit().await?;
         Ok(receipt_of(&movement))
     }
 
@@ -429,180 +416,122 @@ impl PointsApi for LocalPoints {
         let key = domain::idempotency_key(&request.idempotency_key)?;
         let scope = format!("redeem:{}:{key}", request.member_id);
         let fingerprint = request.offer_id.to_string();
-        if let Some(receipt) =
-            self.database.with_connection(|connection| Ok(replay(connection, &scope, &fingerprint)))??
-        {
+        if let Some(receipt) = self.replay(&scope, &fingerprint).await? {
             return Ok(receipt);
         }
         let offer = self.business.get_offer(request.offer_id).await.map_err(business_error)?;
-        let mut unit_of_work = self.database.begin()?;
-        if let Some(receipt) = replay(unit_of_work.connection()?, &scope, &fingerprint)? {
-            return Ok(receipt);
-        }
-        let movement = write_movement(
-            unit_of_work.connection()?,
-            &NewMovement {
-                member_id: request.member_id,
-                business_id: offer.business_id,
-                kind: MovementKind::Redeem,
-                points: -offer.cost_points,
-                idempotency_scope: Some(&scope),
-                request_fingerprint: Some(&fingerprint),
-                qr_code: None,
-                offer_id: Some(offer.offer_id),
-            },
-        )?;
-        self.publish(&mut unit_of_work, &movement).await?;
-        unit_of_work.commit()?;
-        Ok(receipt_of(&movement))
+        self.keyed_movement(NewMovement {
+            member_id: request.member_id,
+            business_id: offer.business_id,
+            kind: MovementKind::Redeem,
+            points: -offer.cost_points,
+            idempotency_scope: Some(&scope),
+            request_fingerprint: Some(&fingerprint),
+            qr_code: None,
+            offer_id: Some(offer.offer_id),
+        })
+        .await
     }
 
     async fn balance(&self, member_id: i64) -> Result<i64, PointsError> {
-        self.database.with_connection(|connection| Ok(balance_of(connection, member_id)))?
+        match self.store.query_opt(&BALANCE, params![member_id]).await? {
+            Some(row) => Ok(row.get(0)?),
+            None => Ok(0),
+        }
     }
 
     async fn recent_movements(&self, member_id: i64, limit: u32) -> Result<Vec<LedgerEntry>, PointsError> {
         let limit = limit.min(MAX_RECENT_MOVEMENTS);
-        let rows = self.database.with_connection(|connection| {
-            let mut statement = connection.prepare_cached(
-                "SELECT transaction_id, business_id, kind, points, occurred_at FROM points_ledger \
-                 WHERE member_id = ?1 ORDER BY transaction_id DESC LIMIT ?2",
-            )?;
-            let rows = statement.query_map(rusqlite::params![member_id, limit], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, i64>(3)?,
-                    row.get::<_, i64>(4)?,
-                ))
-            })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        rows.into_iter()
-            .map(|(transaction_id, business_id, kind, points, occurred_at)| {
-                let kind = MovementKind::parse(&kind)
-                    .ok_or_else(|| PointsError::Internal(format!("stored movement kind {kind} is unknown")))?;
-                Ok(LedgerEntry { transaction_id, business_id, kind, points, occurred_at })
+        let rows = self.store.query(&RECENT_MOVEMENTS, params![member_id, limit]).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LedgerEntry {
+                    transaction_id: row.get(0)?,
+                    business_id: row.get(1)?,
+                    kind: movement_kind(&row.get::<String>(2)?)?,
+                    points: row.get(3)?,
+                    occurred_at: row.get(4)?,
+                })
             })
             .collect()
     }
 
     async fn invariant_findings(&self) -> Result<Vec<String>, PointsError> {
-        let findings = self.database.with_connection(|connection| {
-            let mut findings = Vec::new();
-            let mut mismatched = connection.prepare(
-                "SELECT b.member_id, b.balance, COALESCE(SUM(l.points), 0) FROM points_balances b \
-                 LEFT JOIN points_ledger l ON l.member_id = b.member_id GROUP BY b.member_id, b.balance \
-                 HAVING b.balance != COALESCE(SUM(l.points), 0)",
-            )?;
-            for row in mismatched
-                .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?)))?
-            {
-                let (member_id, balance, ledger_sum) = row?;
-                findings.push(format!(
-                    "points: member {member_id} has balance {balance} but its ledger sums to {ledger_sum}"
-                ));
-            }
-            let mut unbalanced = connection.prepare(
-                "SELECT member_id, SUM(points) FROM points_ledger \
-                 WHERE member_id NOT IN (SELECT member_id FROM points_balances) GROUP BY member_id",
-            )?;
-            for row in unbalanced.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))? {
-                let (member_id, ledger_sum) = row?;
-                findings.push(format!(
-                    "points: member {member_id} has ledger entries summing to {ledger_sum} but no balance"
-                ));
-            }
-            let mut negative =
-                connection.prepare("SELECT member_id, balance FROM points_balances WHERE balance < 0")?;
-            for row in negative.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))? {
-                let (member_id, balance) = row?;
-                findings.push(format!("points: member {member_id} has a negative balance {balance}"));
-            }
-            let mut reused_keys = connection.prepare(
-                "SELECT idempotency_scope, COUNT(*) FROM points_ledger WHERE idempotency_scope IS NOT NULL \
-                 GROUP BY idempotency_scope HAVING COUNT(*) > 1",
-            )?;
-            for row in reused_keys.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))? {
-                let (scope, count) = row?;
-                findings.push(format!("points: idempotency key {scope} was used by {count} ledger entries"));
-            }
-            let mut reused_codes = connection.prepare(
-                "SELECT qr_code, COUNT(*) FROM points_ledger WHERE qr_code IS NOT NULL \
-                 GROUP BY qr_code HAVING COUNT(*) > 1",
-            )?;
-            for row in reused_codes.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))? {
-                let (code, count) = row?;
-                findings.push(format!("points: QR code {code} was claimed by {count} ledger entries"));
-            }
-            let mut claimed_without_entry = connection.prepare(
-                "SELECT code FROM points_qr_codes WHERE claimed_by IS NOT NULL \
-                 AND code NOT IN (SELECT qr_code FROM points_ledger WHERE qr_code IS NOT NULL)",
-            )?;
-            for row in claimed_without_entry.query_map([], |row| row.get::<_, String>(0))? {
-                findings.push(format!("points: QR code {} is marked claimed but has no ledger entry", row?));
-            }
-            Ok(findings)
-        })?;
+        let mut findings = Vec::new();
+        for row in self.store.query(&MISMATCHED_BALANCES, &[]).await? {
+            let (member_id, balance, ledger_sum): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            findings
+                .push(format!("points: member {member_id} has balance {balance} but its ledger sums to {ledger_sum}"));
+        }
+        for row in self.store.query(&UNBALANCED_MEMBERS, &[]).await? {
+            let (member_id, ledger_sum): (i64, i64) = (row.get(0)?, row.get(1)?);
+            findings
+                .push(format!("points: member {member_id} has ledger entries summing to {ledger_sum} but no balance"));
+        }
+        for row in self.store.query(&NEGATIVE_BALANCES, &[]).await? {
+            let (member_id, balance): (i64, i64) = (row.get(0)?, row.get(1)?);
+            findings.push(format!("points: member {member_id} has a negative balance {balance}"));
+        }
+        for row in self.store.query(&REUSED_KEYS, &[]).await? {
+            let (scope, count): (String, i64) = (row.get(0)?, row.get(1)?);
+            findings.push(format!("points: idempotency key {scope} was used by {count} ledger entries"));
+        }
+        for row in self.store.query(&REUSED_CODES, &[]).await? {
+            let (code, count): (String, i64) = (row.get(0)?, row.get(1)?);
+            findings.push(format!("points: QR code {code} was claimed by {count} ledger entries"));
+        }
+        for row in self.store.query(&CLAIMED_WITHOUT_ENTRY, &[]).await? {
+            findings
+                .push(format!("points: QR code {} is marked claimed but has no ledger entry", row.get::<String>(0)?));
+        }
         Ok(findings)
     }
 
     async fn ledger_summary(&self) -> Result<LedgerSummary, PointsError> {
-        let summary = self.database.with_connection(|connection| {
-            let mut statement = connection.prepare(
-                "SELECT transaction_id, member_id, business_id, kind, points, balance_after, occurred_at \
-                 FROM points_ledger ORDER BY transaction_id",
-            )?;
-            let entries = statement
-                .query_map([], |row| {
-                    let kind = row.get::<_, String>(3)?;
-                    let kind = MovementKind::parse(&kind).ok_or_else(|| {
-                        let unknown = format!("stored movement kind {kind} is unknown");
-                        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, unknown.into())
-                    })?;
-                    Ok(LedgerMovement {
-                        transaction_id: row.get(0)?,
-                        member_id: row.get(1)?,
-                        business_id: row.get(2)?,
-                        kind,
-                        points: row.get(4)?,
-                        balance_after: row.get(5)?,
-                        occurred_at: row.get(6)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut totals = connection.prepare(
-                "SELECT business_id, \
-                 COALESCE(SUM(CASE WHEN points > 0 THEN points ELSE 0 END), 0), \
-                 COALESCE(SUM(CASE WHEN points < 0 THEN -points ELSE 0 END), 0), \
-                 COUNT(DISTINCT member_id) \
-                 FROM points_ledger GROUP BY business_id ORDER BY business_id",
-            )?;
-            let totals_by_business = totals
-                .query_map([], |row| {
-                    Ok(BusinessLedgerTotals {
-                        business_id: row.get(0)?,
-                        emitted: row.get(1)?,
-                        redeemed: row.get(2)?,
-                        members: row.get(3)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let undelivered_outbox_rows =
-                connection.query_row("SELECT COUNT(*) FROM points_outbox WHERE delivered_at IS NULL", [], |row| {
-                    row.get::<_, i64>(0)
-                })?;
-            Ok(LedgerSummary { entries, totals_by_business, undelivered_outbox_rows })
-        })?;
-        Ok(summary)
+        let entries = self
+            .store
+            .query(&ALL_ENTRIES, &[])
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(LedgerMovement {
+                    transaction_id: row.get(0)?,
+                    member_id: row.get(1)?,
+                    business_id: row.get(2)?,
+                    kind: movement_kind(&row.get::<String>(3)?)?,
+                    points: row.get(4)?,
+                    balance_after: row.get(5)?,
+                    occurred_at: row.get(6)?,
+                })
+            })
+            .collect::<Result<Vec<_>, PointsError>>()?;
+        let totals_by_business = self
+            .store
+            .query(&TOTALS_BY_BUSINESS, &[])
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(BusinessLedgerTotals {
+                    business_id: row.get(0)?,
+                    emitted: row.get(1)?,
+                    redeemed: row.get(2)?,
+                    members: row.get(3)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        let undelivered_outbox_rows = self.store.query_one(&UNDELIVERED, &[]).await?.get(0)?;
+        Ok(LedgerSummary { entries, totals_by_business, undelivered_outbox_rows })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use rewards_business::LocalBusiness;
     use rewards_business::api::CreateBusinessRequest;
+    use rewards_platform::Database;
+    use rewards_platform::testing::TestDatabases;
     use rewards_users::LocalUsers;
     use rewards_users::api::CreateProfileRequest;
 
@@ -622,14 +551,39 @@ mod tests {
         }
     }
 
+    /// A subscriber that remembers every delivery and takes a few milliseconds over each, as a remote one does.
+    #[derive(Default)]
+    struct CountingSubscriber {
+        delivered: Mutex<Vec<i64>>,
+    }
+
+    #[async_trait]
+    impl LedgerSubscriber for CountingSubscriber {
+        async fn record_movement(
+            &self,
+            _unit_of_work: &mut UnitOfWork,
+            movement: LedgerMovement,
+        ) -> Result<(), crate::api::SubscriberFailure> {
+            tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+            self.delivered.lock().unwrap().push(movement.transaction_id);
+            Ok(())
+        }
+    }
+
+    struct Fixture {
+        points: LocalPoints,
+        owner_id: i64,
+        member_id: i64,
+        business_id: i64,
+    }
+
     async fn points_with(
-        directory: &tempfile::TempDir,
+        database: &Arc<Database>,
         subscriber: Arc<dyn LedgerSubscriber>,
         delivery: Delivery,
-    ) -> (LocalPoints, i64, i64, i64) {
-        let database = Database::open(&directory.path().join("rewards.db")).unwrap();
-        let business = Arc::new(LocalBusiness::open(Arc::clone(&database)).unwrap());
-        let users = Arc::new(LocalUsers::open(Arc::clone(&database)).unwrap());
+    ) -> Fixture {
+        let business = Arc::new(LocalBusiness::open(database.module_store("business").unwrap()).await.unwrap());
+        let users = Arc::new(LocalUsers::open(database.module_store("users").unwrap()).await.unwrap());
         let owner_id = 1;
         let member_id = 2;
         users
@@ -649,44 +603,145 @@ mod tests {
             .await
             .unwrap();
         let subscriptions = vec![Subscription { name: "audit".to_owned(), subscriber, delivery }];
-        let points =
-            LocalPoints::open(database, business, users, subscriptions, PointsSettings { qr_lifetime_seconds: 60 })
-                .unwrap();
-        (points, owner_id, member_id, shop.business_id)
+        let points = LocalPoints::open(
+            database.module_store("points").unwrap(),
+            business,
+            users,
+            subscriptions,
+            PointsSettings { qr_lifetime_seconds: 60 },
+        )
+        .await
+        .unwrap();
+        Fixture { points, owner_id, member_id, business_id: shop.business_id }
     }
 
-    fn emit_request(owner_id: i64, member_id: i64, business_id: i64) -> EmitRequest {
+    fn emit_request(fixture: &Fixture, key: &str) -> EmitRequest {
         EmitRequest {
-            acting_user_id: owner_id,
-            business_id,
-            member_id,
+            acting_user_id: fixture.owner_id,
+            business_id: fixture.business_id,
+            member_id: fixture.member_id,
             purchase_cents: 10_000,
-            idempotency_key: "purchase-1".to_owned(),
+            idempotency_key: key.to_owned(),
         }
     }
 
     #[tokio::test]
     async fn a_failing_in_transaction_subscriber_rolls_the_movement_back() {
-        let directory = tempfile::tempdir().unwrap();
-        let (points, owner_id, member_id, business_id) =
-            points_with(&directory, Arc::new(FailingSubscriber), Delivery::InTransaction).await;
-        let outcome = points.emit(emit_request(owner_id, member_id, business_id)).await;
-        assert!(matches!(outcome, Err(PointsError::Internal(_))), "{outcome:?}");
-        assert_eq!(points.balance(member_id).await.unwrap(), 0);
-        assert!(points.ledger_summary().await.unwrap().entries.is_empty());
+        for database in TestDatabases::open("a_failing_in_transaction_subscriber_rolls_back").await.all {
+            let fixture = points_with(&database, Arc::new(FailingSubscriber), Delivery::InTransaction).await;
+            let outcome = fixture.points.emit(emit_request(&fixture, "purchase-1")).await;
+            assert!(matches!(outcome, Err(PointsError::Internal(_))), "{outcome:?}");
+            assert_eq!(fixture.points.balance(fixture.member_id).await.unwrap(), 0);
+            assert!(fixture.points.ledger_summary().await.unwrap().entries.is_empty());
+        }
     }
 
     #[tokio::test]
     async fn an_outbox_subscriber_does_not_block_the_movement_and_stays_pending_until_delivered() {
-        let directory = tempfile::tempdir().unwrap();
-        let (points, owner_id, member_id, business_id) =
-            points_with(&directory, Arc::new(FailingSubscriber), Delivery::Outbox).await;
-        let receipt = points.emit(emit_request(owner_id, member_id, business_id)).await.unwrap();
-        assert_eq!((receipt.points, receipt.balance, receipt.replayed), (100, 100, false));
-        let replay = points.emit(emit_request(owner_id, member_id, business_id)).await.unwrap();
-        assert_eq!((replay.transaction_id, replay.balance, replay.replayed), (receipt.transaction_id, 100, true));
-        assert_eq!(points.relay_outbox_once().await.unwrap(), 0);
-        assert_eq!(points.ledger_summary().await.unwrap().undelivered_outbox_rows, 1);
-        assert!(points.invariant_findings().await.unwrap().is_empty());
+        for database in TestDatabases::open("an_outbox_subscriber_does_not_block").await.all {
+            let fixture = points_with(&database, Arc::new(FailingSubscriber), Delivery::Outbox).await;
+            let points = &fixture.points;
+            let receipt = points.emit(emit_request(&fixture, "purchase-1")).await.unwrap();
+            assert_eq!((receipt.points, receipt.balance, receipt.replayed), (100, 100, false));
+            let replay = points.emit(emit_request(&fixture, "purchase-1")).await.unwrap();
+            assert_eq!((replay.transaction_id, replay.balance, replay.replayed), (receipt.transaction_id, 100, true));
+            assert_eq!(points.relay_outbox_once().await.unwrap(), 0);
+            // The failed row was released: the next pass tries it again at once.
+            assert_eq!(points.relay_outbox_once().await.unwrap(), 0);
+            assert_eq!(points.ledger_summary().await.unwrap().undelivered_outbox_rows, 1);
+            assert!(points.invariant_findings().await.unwrap().is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn two_relays_never_deliver_the_same_row() {
+        for database in TestDatabases::open("two_relays_never_deliver_the_same_row").await.all {
+            let subscriber = Arc::new(CountingSubscriber::default());
+            let fixture = points_with(&database, Arc::clone(&subscriber) as _, Delivery::Outbox).await;
+            for index in 0..30 {
+                fixture.points.emit(emit_request(&fixture, &format!("purchase-{index}"))).await.unwrap();
+            }
+            // A second points process on the same database, relaying to the same subscriber.
+            let second = LocalPoints::open(
+                database.module_store("points").unwrap(),
+                Arc::clone(&fixture.points.business),
+                Arc::clone(&fixture.points.users),
+                vec![Subscription {
+                    name: "audit".to_owned(),
+                    subscriber: Arc::clone(&subscriber) as _,
+                    delivery: Delivery::Outbox,
+                }],
+                fixture.points.settings,
+            )
+            .await
+            .unwrap();
+            let (first_count, second_count) =
+                tokio::join!(fixture.points.relay_outbox_once(), second.relay_outbox_once());
+            let (first_count, second_count) = (first_count.unwrap(), second_count.unwrap());
+            assert_eq!(first_count + second_count, 30, "{database:?}");
+            let mut delivered = subscriber.delivered.lock().unwrap().clone();
+            delivered.sort_unstable();
+            delivered.dedup();
+            assert_eq!(delivered.len(), 30, "a row was delivered twice: {database:?}");
+            assert_eq!(fixture.points.ledger_summary().await.unwrap().undelivered_outbox_rows, 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_with_one_key_write_one_entry_and_redeems_never_overdraw() {
+        for database in TestDatabases::open("concurrent_requests_with_one_key").await.all {
+            let fixture =
+                Arc::new(points_with(&database, Arc::new(CountingSubscriber::default()), Delivery::Outbox).await);
+            let mut emits = tokio::task::JoinSet::new();
+            for _ in 0..20 {
+                let fixture = Arc::clone(&fixture);
+                emits.spawn(async move { fixture.points.emit(emit_request(&fixture, "same-key")).await });
+            }
+            let mut transaction_ids = Vec::new();
+            while let Some(outcome) = emits.join_next().await {
+                transaction_ids.push(outcome.unwrap().unwrap().transaction_id);
+            }
+            transaction_ids.dedup();
+            assert_eq!(transaction_ids.len(), 1, "{database:?}");
+            assert_eq!(fixture.points.balance(fixture.member_id).await.unwrap(), 100);
+            // Thirty points each against a balance of 100: three succeed, whatever the interleaving.
+            let offer = fixture
+                .points
+                .business
+                .create_offer(rewards_business::api::CreateOfferRequest {
+                    acting_user_id: fixture.owner_id,
+                    business_id: fixture.business_id,
+                    title: "Coffee".to_owned(),
+                    cost_points: 30,
+                })
+                .await
+                .unwrap();
+            let mut redeems = tokio::task::JoinSet::new();
+            for index in 0..20 {
+                let fixture = Arc::clone(&fixture);
+                let offer_id = offer.offer_id;
+                redeems.spawn(async move {
+                    fixture
+                        .points
+                        .redeem(RedeemRequest {
+                            member_id: fixture.member_id,
+                            offer_id,
+                            idempotency_key: format!("redeem-{index}"),
+                        })
+                        .await
+                });
+            }
+            let mut succeeded = 0;
+            while let Some(outcome) = redeems.join_next().await {
+                match outcome.unwrap() {
+                    Ok(_) => succeeded += 1,
+                    Err(PointsError::InsufficientPoints) => {}
+                    Err(other) => panic!("unexpected {other:?} on {database:?}"),
+                }
+            }
+            assert_eq!(succeeded, 3, "{database:?}");
+            assert_eq!(fixture.points.balance(fixture.member_id).await.unwrap(), 10);
+            assert_eq!(fixture.points.invariant_findings().await.unwrap(), Vec::<String>::new());
+        }
     }
 }

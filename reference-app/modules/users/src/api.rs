@@ -92,6 +92,6 @@ impl rewards_platform::RemoteFailure for UsersError {
 
 impl From<rewards_platform::StorageError> for UsersError {
     fn from(error: rewards_platform::StorageError) -> Self {
-        UsersError::Internal(error.0)
+        UsersError::Internal(error.message().to_owned())
     }
 }

@@ -1,58 +1,58 @@
-//! The in-process implementation of [`UsersApi`] over the module's own `users_profiles` table.
-
-use std::sync::Arc;
+//! The in-process implementation of [`UsersApi`] over the module's own profiles table (`users_profiles` on SQLite,
+//! `users.profiles` on PostgreSQL).
 
 use async_trait::async_trait;
-use rewards_platform::{Database, Role, StorageError, now_unix_seconds};
-use rusqlite::OptionalExtension;
+use rewards_platform::{ModuleStore, Role, Sql, StorageError, now_unix_seconds, params};
 
 use crate::api::{CreateProfileRequest, Profile, UsersApi, UsersError, validate_display_name};
 
-const MIGRATION: &str = include_str!("../migrations/0001_init.sql");
+const MIGRATION: Sql = Sql {
+    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+    postgres: include_str!("../migrations/postgres/0001_init.sql"),
+};
 
-/// The users module running in this process, on its own tables of `database`.
+const CHECK_TABLES: Sql = Sql {
+    sqlite: "SELECT EXISTS (SELECT 1 FROM users_profiles)",
+    postgres: "SELECT EXISTS (SELECT 1 FROM users.profiles)",
+};
+
+const READ_PROFILE: Sql = Sql {
+    sqlite: "SELECT user_id, display_name, role, created_at FROM users_profiles WHERE user_id = ?1",
+    postgres: "SELECT user_id, display_name, role, created_at FROM users.profiles WHERE user_id = $1",
+};
+
+const CREATE_PROFILE: Sql = Sql {
+    sqlite: "INSERT INTO users_profiles (user_id, display_name, role, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (user_id) DO NOTHING",
+    postgres: "INSERT INTO users.profiles (user_id, display_name, role, created_at) VALUES ($1, $2, $3, $4) \
+               ON CONFLICT (user_id) DO NOTHING",
+};
+
+/// The users module running in this process, on its own tables.
 pub struct LocalUsers {
-    database: Arc<Database>,
+    store: ModuleStore,
 }
 
 impl LocalUsers {
-    /// A cheap query on each of the module's tables, for health checks: it fails when the database file or one of
-    /// the tables cannot be read.
-    pub fn check_storage(&self) -> Result<(), StorageError> {
-        self.database.with_connection(|connection| {
-            connection.query_row("SELECT EXISTS (SELECT 1 FROM users_profiles)", [], |_| Ok(()))
-        })
+    /// A cheap query on each of the module's tables, for health checks: it fails when the database or one of the
+    /// tables cannot be read.
+    pub async fn check_storage(&self) -> Result<(), StorageError> {
+        self.store.query_one(&CHECK_TABLES, &[]).await.map(drop)
     }
 
     /// Runs the module's migrations and returns the implementation.
-    pub fn open(database: Arc<Database>) -> Result<LocalUsers, StorageError> {
-        database.migrate(MIGRATION)?;
-        Ok(LocalUsers { database })
+    pub async fn open(store: ModuleStore) -> Result<LocalUsers, StorageError> {
+        store.migrate(&MIGRATION).await?;
+        Ok(LocalUsers { store })
     }
 
-    fn read_profile(&self, user_id: i64) -> Result<Option<Profile>, UsersError> {
-        let row = self.database.with_connection(|connection| {
-            connection
-                .query_row(
-                    "SELECT user_id, display_name, role, created_at FROM users_profiles WHERE user_id = ?1",
-                    [user_id],
-                    |row| {
-                        Ok((
-                            row.get::<_, i64>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, String>(2)?,
-                            row.get::<_, i64>(3)?,
-                        ))
-                    },
-                )
-                .optional()
-        })?;
-        row.map(|(user_id, display_name, role, member_since)| {
-            let role =
-                Role::parse(&role).ok_or_else(|| UsersError::Internal(format!("stored role {role} is unknown")))?;
-            Ok(Profile { user_id, display_name, role, member_since })
-        })
-        .transpose()
+    async fn read_profile(&self, user_id: i64) -> Result<Option<Profile>, UsersError> {
+        let Some(row) = self.store.query_opt(&READ_PROFILE, params![user_id]).await? else {
+            return Ok(None);
+        };
+        let role: String = row.get(2)?;
+        let role = Role::parse(&role).ok_or_else(|| UsersError::Internal(format!("stored role {role} is unknown")))?;
+        Ok(Some(Profile { user_id: row.get(0)?, display_name: row.get(1)?, role, member_since: row.get(3)? }))
     }
 }
 
@@ -63,14 +63,13 @@ impl UsersApi for LocalUsers {
         if request.user_id <= 0 {
             return Err(UsersError::InvalidInput("user id must be positive".to_owned()));
         }
-        self.database.with_connection(|connection| {
-            connection.execute(
-                "INSERT INTO users_profiles (user_id, display_name, role, created_at) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (user_id) DO NOTHING",
-                rusqlite::params![request.user_id, display_name, request.role.as_str(), now_unix_seconds()],
+        self.store
+            .execute(
+                &CREATE_PROFILE,
+                params![request.user_id, display_name.as_str(), request.role.as_str(), now_unix_seconds()],
             )
-        })?;
-        let stored = self.read_profile(request.user_id)?.ok_or(UsersError::NotFound)?;
+            .await?;
+        let stored = self.read_profile(request.user_id).await?.ok_or(UsersError::NotFound)?;
         if stored.display_name != display_name || stored.role != request.role {
             return Err(UsersError::Conflict);
         }
@@ -78,7 +77,7 @@ impl UsersApi for LocalUsers {
     }
 
     async fn get_profile(&self, user_id: i64) -> Result<Profile, UsersError> {
-        self.read_profile(user_id)?.ok_or(UsersError::NotFound)
+        self.read_profile(user_id).await?.ok_or(UsersError::NotFound)
     }
 }
 
@@ -88,8 +87,13 @@ mod tests {
 
     #[tokio::test]
     async fn profiles_are_created_once_and_read_back() {
-        let directory = tempfile::tempdir().unwrap();
-        let users = LocalUsers::open(Database::open(&directory.path().join("users.db")).unwrap()).unwrap();
+        for database in rewards_platform::testing::TestDatabases::open("profiles_are_created_once").await.all {
+            profiles_are_created_once_and_read_back_on(database.module_store("users").unwrap()).await;
+        }
+    }
+
+    async fn profiles_are_created_once_and_read_back_on(store: ModuleStore) {
+        let users = LocalUsers::open(store).await.unwrap();
         let request = CreateProfileRequest { user_id: 5, display_name: "  Ana  ".to_owned(), role: Role::Member };
         let created = users.create_profile(request.clone()).await.unwrap();
         assert_eq!(created.display_name, "Ana");

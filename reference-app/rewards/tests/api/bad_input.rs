@@ -249,9 +249,9 @@ async fn malformed_bodies_bad_tokens_and_invalid_fields_are_refused_without_writ
     assert_eq!(status, 200, "{dashboard}");
     assert_eq!(dashboard["balance"], json!(0));
     assert_eq!(dashboard["recent_transactions"], json!([]));
-    let report = rewards::verify::verify(app.data_dir(), std::time::Duration::ZERO).await.unwrap();
+    let report = rewards::verify::verify(app.data_dir(), &app.storage, std::time::Duration::ZERO).await.unwrap();
     assert_eq!(report.ledger_entries, 0);
-    assert_verify_passes(app.data_dir()).await;
+    assert_verify_passes(&app).await;
     app.stop().await;
 }
 
@@ -405,6 +405,6 @@ async fn an_idempotency_key_reused_for_a_different_request_is_refused() {
     let (_, dashboard) = api.get("/v1/dashboard", member).await;
     assert_eq!(dashboard["balance"], json!(90));
     assert_eq!(dashboard["recent_transactions"].as_array().unwrap().len(), 2);
-    assert_verify_passes(app.data_dir()).await;
+    assert_verify_passes(&app).await;
     app.stop().await;
 }

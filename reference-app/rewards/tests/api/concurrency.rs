@@ -1,15 +1,17 @@
-//! Fifty parallel claims of one QR code, and fifty parallel redeems that together exceed the balance, in the
-//! monolith and in the services topology.
+//! Fifty parallel claims of one QR code, and fifty parallel redeems that together exceed the balance, in each of the
+//! three topologies (the monolith, services, and points and audit extracted), on SQLite and on PostgreSQL.
 
 use rewards::config::Topology;
 use serde_json::json;
 
-use crate::support::{assert_verify_passes, cast, error_code, start_app, test_tuning};
+use crate::support::{Db, assert_verify_passes, cast, error_code, start_app_on, test_tuning};
 
 const PARALLEL_REQUESTS: usize = 50;
 
-async fn race_in(topology: Topology) {
-    let app = start_app(topology, test_tuning()).await;
+async fn race_in(db: Db, topology: Topology) {
+    let Some(app) = start_app_on(db, "parallel_claims_and_redeems", topology, test_tuning()).await else {
+        return;
+    };
     let api = app.api.clone();
     let people = cast(&api, 1).await;
 
@@ -74,16 +76,42 @@ async fn race_in(topology: Topology) {
     assert_eq!(status, 200, "{dashboard}");
     assert_eq!(dashboard["balance"], json!(500 - 30 * (500 / 30)));
     assert_eq!(people.member_id, dashboard["profile"]["user_id"].as_i64().unwrap());
-    assert_verify_passes(app.data_dir()).await;
+    assert_verify_passes(&app).await;
     app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_claims_and_redeems_respect_single_use_and_balance_in_the_monolith() {
-    race_in(Topology::Monolith).await;
+    race_in(Db::Sqlite, Topology::Monolith).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_claims_and_redeems_respect_single_use_and_balance_in_the_monolith_on_postgres() {
+    race_in(Db::Postgres, Topology::Monolith).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_claims_and_redeems_respect_single_use_and_balance_in_services_on_postgres() {
+    race_in(Db::Postgres, Topology::Services).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_claims_and_redeems_respect_single_use_and_balance_in_services() {
-    race_in(Topology::Services).await;
+    race_in(Db::Sqlite, Topology::Services).await;
+}
+
+/// Points and audit run as services while the rest stays in the gateway: the claim and the redeem cross the network
+/// into a points process whose unit of work spans only its own database connection.
+fn points_and_audit_extracted() -> Topology {
+    "extract=points,audit".parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_claims_and_redeems_respect_single_use_and_balance_with_points_extracted() {
+    race_in(Db::Sqlite, points_and_audit_extracted()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_claims_and_redeems_respect_single_use_and_balance_with_points_extracted_on_postgres() {
+    race_in(Db::Postgres, points_and_audit_extracted()).await;
 }

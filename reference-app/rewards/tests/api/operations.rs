@@ -4,12 +4,80 @@
 
 use std::process::{Command, Stdio};
 
+use rewards_platform::testing::ScratchPostgres;
+
 use crate::support::{RewardsProcess, is_running, rewards_binary, service_pids, survivors_after_grace};
 
 fn run_rewards(arguments: &[&str]) -> (i32, String) {
-    let output = Command::new(rewards_binary()).args(arguments).output().unwrap();
+    let output = Command::new(rewards_binary()).args(arguments).env_remove("REWARDS_DATABASE_URL").output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     (output.status.code().unwrap_or(-1), stdout)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_and_verify_run_on_postgres_through_the_binary_and_verify_catches_tampering() {
+    let Some(scratch) = ScratchPostgres::create("seed_and_verify_run_on_postgres").await else {
+        return;
+    };
+    let data_dir = tempfile::tempdir().unwrap();
+    let directory = data_dir.path().to_str().unwrap();
+    let (status, stdout) = run_rewards(&[
+        "seed",
+        "--db",
+        "postgres",
+        "--database-url",
+        scratch.url(),
+        "--data-dir",
+        directory,
+        "--topology",
+        "services",
+        "--members",
+        "6",
+        "--businesses",
+        "2",
+        "--password-hashing",
+        "fast",
+    ]);
+    assert_eq!(status, 0, "{stdout}");
+    // The URL may also come from the environment.
+    let verify = || {
+        let output = Command::new(rewards_binary())
+            .args(["verify", "--db", "postgres", "--data-dir", directory])
+            .env("REWARDS_DATABASE_URL", scratch.url())
+            .output()
+            .unwrap();
+        (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let (status, stdout) = verify();
+    assert_eq!(status, 0, "{stdout}");
+    assert!(stdout.contains("6 ledger entries, 6 audit records, 2 businesses"), "{stdout}");
+    assert!(
+        std::fs::read_dir(data_dir.path())
+            .unwrap()
+            .all(|entry| { !entry.unwrap().file_name().to_string_lossy().ends_with(".db") })
+    );
+
+    let (client, connection) = tokio_postgres::connect(scratch.url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let tampered = client
+        .execute(
+            "UPDATE audit.records SET payload = replace(payload, '\"points\":', '\"points\":1') WHERE sequence = 2",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(tampered, 1);
+    let (status, stdout) = verify();
+    assert_eq!(status, 1, "{stdout}");
+    assert!(stdout.contains("record 2") && stdout.contains("does not match its hash"), "{stdout}");
+
+    let output = Command::new(rewards_binary())
+        .args(["verify", "--db", "postgres", "--data-dir", directory])
+        .env_remove("REWARDS_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--db postgres needs --database-url"));
 }
 
 #[test]

@@ -7,12 +7,13 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use rewards::config::StorageArgs;
 use rewards::secrets::ServiceCredential;
 use rewards_platform::TokenSigner;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Api, RewardsProcess, assert_verify_passes, cast, error_code, is_running, rewards_binary, row_count, service_pids,
+    Api, RewardsProcess, assert_verify_passes_in, cast, error_code, is_running, rewards_binary, row_count, service_pids,
 };
 
 /// Whether a JSON log line was written inside a span whose `trace_id` is `trace_id`.
@@ -101,7 +102,7 @@ async fn serve_reaches_a_hand_started_service_and_one_trace_id_runs_through_both
         carries_trace_id(line, trace_id) && line["span"]["path"] == json!("/rpc/analytics/business_stats")
     });
     assert!(served.is_some(), "no service log line with the trace id: {:#?}", analytics.log_lines());
-    assert_verify_passes(data_dir.path()).await;
+    assert_verify_passes_in(data_dir.path(), &StorageArgs::default()).await;
 
     // Stopping the gateway stops the child it started, and leaves the service it was only given alone.
     let status = gateway.terminate();

@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use rewards::config::Topology;
+use rewards_platform::{Sql, StorageErrorKind};
 use serde_json::{Value, json};
 
-use crate::support::{Api, assert_verify_passes, start_app, test_tuning};
+use crate::support::{Api, Db, RunningApp, assert_verify_passes, start_app_on, test_tuning};
 
 /// Removes what legitimately differs between runs (times and random codes), keeping everything else.
 fn without_volatile_fields(mut value: Value) -> Value {
@@ -139,14 +140,61 @@ fn expected_statuses() -> Vec<(&'static str, u16)> {
     ]
 }
 
+/// A read of another module's table, as a module that tried it would run it through its own store.
+const AUDIT_READS_THE_LEDGER: Sql =
+    Sql { sqlite: "SELECT COUNT(*) FROM points_ledger", postgres: "SELECT COUNT(*) FROM points.ledger" };
+const POINTS_READS_THE_AUDIT_RECORD: Sql =
+    Sql { sqlite: "SELECT COUNT(*) FROM audit_records", postgres: "SELECT COUNT(*) FROM audit.records" };
+const AUDIT_READS_ITS_RECORD: Sql =
+    Sql { sqlite: "SELECT COUNT(*) FROM audit_records", postgres: "SELECT COUNT(*) FROM audit.records" };
+
+/// On PostgreSQL, each module's role may use only its own schema: the database refuses the read, whoever logs in.
+async fn assert_postgres_refuses_cross_module_reads(app: &RunningApp) {
+    let Some(scratch) = app.postgres() else {
+        return;
+    };
+    let database = rewards_platform::Database::connect_postgres(scratch.url(), 2).await.unwrap();
+    let audit = database.module_store("audit").unwrap();
+    let points = database.module_store("points").unwrap();
+    let records: i64 = audit.query_one(&AUDIT_READS_ITS_RECORD, &[]).await.unwrap().get(0).unwrap();
+    assert_eq!(records, 3, "audit reads its own schema");
+    for (store, sql, schema) in
+        [(&audit, &AUDIT_READS_THE_LEDGER, "points"), (&points, &POINTS_READS_THE_AUDIT_RECORD, "audit")]
+    {
+        let refused = store.query(sql, &[]).await.unwrap_err();
+        assert_eq!(refused.kind(), StorageErrorKind::PermissionDenied, "{refused}");
+        // "for schema" when the statement is prepared by the role; "for table" when the connection had it prepared
+        // already (another role ran the same text): the schema is checked when a statement is parsed, the table
+        // every time it runs.
+        let message = refused.message();
+        assert!(
+            message.contains(&format!("permission denied for schema {schema}"))
+                || message.contains("permission denied for table"),
+            "{refused}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_journey_gives_identical_answers_in_every_topology_and_verify_passes() {
+    journey_in_every_topology(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journey_gives_identical_answers_in_every_topology_and_verify_passes_on_postgres() {
+    journey_in_every_topology(Db::Postgres).await;
+}
+
+async fn journey_in_every_topology(db: Db) {
     let topologies = [Topology::Monolith, Topology::Services, "extract=points,audit".parse::<Topology>().unwrap()];
     let mut transcripts = Vec::new();
     for topology in topologies {
-        let app = start_app(topology.clone(), test_tuning()).await;
+        let Some(app) = start_app_on(db, "the_journey_on_postgres", topology.clone(), test_tuning()).await else {
+            return;
+        };
         let transcript = run_journey(&app.api).await;
-        assert_verify_passes(app.data_dir()).await;
+        assert_verify_passes(&app).await;
+        assert_postgres_refuses_cross_module_reads(&app).await;
         app.stop().await;
         transcripts.push((topology, transcript));
     }

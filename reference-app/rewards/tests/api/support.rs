@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use reqwest::Method;
 use rewards::app::{Application, ServeConfig};
-use rewards::config::{HashingCost, Topology, Tuning};
+use rewards::config::{HashingCost, StorageArgs, Topology, Tuning};
 use rewards::gateway::TrustedProxies;
 use rewards::supervisor::Supervisor;
 use rewards::transport::tls::InternalTls;
+use rewards_platform::testing::ScratchPostgres;
 use serde_json::{Value, json};
 
 /// Settings that keep tests fast: cheap password hashing, no practical rate limit, short breaker and relay timings.
@@ -29,21 +30,36 @@ pub fn test_tuning() -> Tuning {
     }
 }
 
-/// A running app and its data directory, stopped (children included) when dropped.
+/// The database a test runs the app on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A running app, its data directory and its database, stopped (children included) when dropped; a scratch
+/// PostgreSQL database is dropped after the app.
 pub struct RunningApp {
     pub api: Api,
     pub supervisor: Option<Arc<Supervisor>>,
     /// The gateway's internal listener, when the topology gives it one.
     pub internal_url: Option<String>,
+    pub storage: StorageArgs,
     data_path: PathBuf,
     _data_dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    scratch: Option<ScratchPostgres>,
 }
 
 impl RunningApp {
     pub fn data_dir(&self) -> &Path {
         &self.data_path
+    }
+
+    /// The scratch PostgreSQL database, when the app runs on one.
+    pub fn postgres(&self) -> Option<&ScratchPostgres> {
+        self.scratch.as_ref()
     }
 
     /// Stops the server and waits for it, so that every child service has been killed on return.
@@ -69,10 +85,11 @@ pub fn rewards_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rewards"))
 }
 
-/// The configuration `start_app` serves with, on `data_dir`.
+/// The configuration `start_app` serves with, on `data_dir`, on SQLite.
 pub fn serve_config(data_dir: &Path, topology: Topology, tuning: Tuning) -> ServeConfig {
     ServeConfig {
         data_dir: data_dir.to_path_buf(),
+        storage: StorageArgs::default(),
         listen: "127.0.0.1:0".to_owned(),
         internal_listen: "127.0.0.1:0".to_owned(),
         topology,
@@ -85,16 +102,40 @@ pub fn serve_config(data_dir: &Path, topology: Topology, tuning: Tuning) -> Serv
     }
 }
 
-/// Starts the app in `topology` with `tuning`.
+/// Starts the app on SQLite in `topology` with `tuning`.
 pub async fn start_app(topology: Topology, tuning: Tuning) -> RunningApp {
     let data_dir = tempfile::tempdir().unwrap();
     let config = serve_config(data_dir.path(), topology, tuning);
     start_app_with(data_dir, config).await
 }
 
+/// Starts the app on `db`, or returns `None` when the test needs PostgreSQL and none is configured (outside CI; see
+/// `rewards_platform::testing`). Each app gets a database of its own.
+pub async fn start_app_on(db: Db, test_name: &str, topology: Topology, tuning: Tuning) -> Option<RunningApp> {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut config = serve_config(data_dir.path(), topology, tuning);
+    match db {
+        Db::Sqlite => Some(start_app_in(data_dir, config, None).await),
+        Db::Postgres => {
+            let scratch = ScratchPostgres::create(test_name).await?;
+            config.storage = StorageArgs::postgres(scratch.url());
+            Some(start_app_in(data_dir, config, Some(scratch)).await)
+        }
+    }
+}
+
 /// Starts the app with `config`, whose data directory lives in (or is) `data_dir`.
 pub async fn start_app_with(data_dir: tempfile::TempDir, config: ServeConfig) -> RunningApp {
+    start_app_in(data_dir, config, None).await
+}
+
+async fn start_app_in(
+    data_dir: tempfile::TempDir,
+    config: ServeConfig,
+    scratch: Option<ScratchPostgres>,
+) -> RunningApp {
     let data_path = config.data_dir.clone();
+    let storage = config.storage.clone();
     let application = Application::build(config).await.unwrap();
     let internal_url = application.internal_url();
     let api = Api::new(format!("http://127.0.0.1:{}", application.port()));
@@ -103,7 +144,17 @@ pub async fn start_app_with(data_dir: tempfile::TempDir, config: ServeConfig) ->
     let server = tokio::spawn(application.run_until_stopped(async move {
         stopped.await.ok();
     }));
-    RunningApp { api, supervisor, internal_url, data_path, _data_dir: data_dir, stop: Some(stop), server: Some(server) }
+    RunningApp {
+        api,
+        supervisor,
+        internal_url,
+        storage,
+        data_path,
+        _data_dir: data_dir,
+        stop: Some(stop),
+        server: Some(server),
+        scratch,
+    }
 }
 
 /// A JSON client of the public API.
@@ -237,9 +288,14 @@ pub fn row_count(database_file: &Path, table: &str) -> i64 {
     connection.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0)).unwrap()
 }
 
-/// Runs `verify` on the app's files, letting the outbox drain first, and asserts that it finds nothing.
-pub async fn assert_verify_passes(data_dir: &Path) {
-    let report = rewards::verify::verify(data_dir, Duration::from_secs(10)).await.unwrap();
+/// Runs `verify` on the app's databases, letting the outbox drain first, and asserts that it finds nothing.
+pub async fn assert_verify_passes(app: &RunningApp) {
+    assert_verify_passes_in(app.data_dir(), &app.storage).await;
+}
+
+/// Runs `verify` on a deployment's databases, letting the outbox drain first, and asserts that it finds nothing.
+pub async fn assert_verify_passes_in(data_dir: &Path, storage: &StorageArgs) {
+    let report = rewards::verify::verify(data_dir, storage, Duration::from_secs(10)).await.unwrap();
     assert!(report.findings.is_empty(), "verify found: {:#?}", report.findings);
 }
 

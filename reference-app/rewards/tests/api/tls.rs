@@ -8,7 +8,7 @@ use std::process::Command;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::json;
 
-use crate::support::{Api, RewardsProcess, assert_verify_passes, cast, error_code, rewards_binary};
+use crate::support::{Api, RewardsProcess, assert_verify_passes_in, cast, error_code, rewards_binary};
 
 /// A certificate authority and a certificate it signed for 127.0.0.1 and localhost, written as PEM files into
 /// `directory`: `ca.pem`, `cert.pem`, `key.pem`. Returns the authority's file.
@@ -87,7 +87,7 @@ async fn services_talk_over_tls_with_a_private_authority_and_refuse_any_other() 
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert_eq!(stats, json!({"emitted": 20, "redeemed": 0, "members": 1}));
-    assert_verify_passes(data_dir.path()).await;
+    assert_verify_passes_in(data_dir.path(), &rewards::config::StorageArgs::default()).await;
 
     // Plain HTTP to the TLS port gets no HTTP answer.
     let plain = analytics.url.replacen("https://", "http://", 1);

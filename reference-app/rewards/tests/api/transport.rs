@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use axum::routing::post;
 use axum::{Json, Router};
 use rewards::composition::{Placement, compose, monolith_database_file};
-use rewards::config::Topology;
+use rewards::config::{StorageArgs, Topology};
 use rewards::secrets::{Caller, CallerVerifiers, Secrets, ServiceCredential};
 use rewards::seed::{SeedRequest, seed};
 use rewards::transport::bindings::{AuthClient, PointsClient, points_routes};
@@ -202,10 +202,10 @@ async fn points_over_loopback() -> PointsOverLoopback {
     let directory = tempfile::tempdir().unwrap();
     let tuning = crate::support::test_tuning();
     let request = SeedRequest { members: 2, businesses: 1, offers_per_business: 1, welcome_purchase_bs: 10 };
-    let seeded = seed(directory.path(), &Topology::Monolith, &tuning, &request).await.unwrap();
+    let seeded = seed(directory.path(), &StorageArgs::default(), &Topology::Monolith, &tuning, &request).await.unwrap();
     let secrets = Secrets::load_for_all_modules(directory.path()).unwrap();
     let composition =
-        compose(&Placement::all_local_in(&monolith_database_file(directory.path())), &secrets, &tuning).unwrap();
+        compose(&Placement::all_local_in(&monolith_database_file(directory.path())), &secrets, &tuning).await.unwrap();
     let guard = RpcGuard {
         callers: CallerVerifiers::of(&[(Caller::Gateway, &credential())]),
         tokens: secrets.token_verifier.clone(),

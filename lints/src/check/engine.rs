@@ -1,0 +1,111 @@
+//! The incremental engine: it keeps the facts of every file between checks, so that a re-check
+//! parses only the files whose text or place changed, and it checks an editor's unsaved buffers
+//! in place of the files on disk. Watch mode re-checks through it on every save; a one-shot check
+//! is an engine used once, with its cache on disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::parse::{Buffers, FactsCache, ParseCounts};
+use crate::timings::{self, Stage};
+use crate::workspace::Workspace;
+
+use super::outcome::{CheckError, CheckOptions, CheckOutcome};
+use super::pipeline::check_workspace;
+
+/// Where the engine keeps facts between checks.
+#[derive(Debug)]
+enum Memory {
+    /// Nothing is kept: every check parses every file.
+    None,
+    /// Facts are kept in memory only.
+    Resident(FactsCache),
+    /// Facts are kept in memory and in the facts cache under the workspace's target directory,
+    /// which is loaded on the first check and written after each one that changed it.
+    OnDisk { cache: Option<FactsCache>, path: Option<PathBuf> },
+}
+
+/// Runs checks one after another, re-using what earlier checks parsed.
+#[derive(Debug)]
+pub struct Engine {
+    options: CheckOptions,
+    memory: Memory,
+    buffers: Buffers,
+    last_counts: ParseCounts,
+}
+
+impl Engine {
+    /// An engine whose checks use the facts cache on disk when `options.use_cache` is set, and
+    /// parse every file otherwise.
+    pub fn new(options: CheckOptions) -> Engine {
+        let memory = if options.use_cache { Memory::OnDisk { cache: None, path: None } } else { Memory::None };
+        Engine { options, memory, buffers: Buffers::default(), last_counts: ParseCounts::default() }
+    }
+
+    /// An engine that keeps facts in memory only, whatever `options.use_cache` says: watch mode's.
+    pub fn in_memory(options: CheckOptions) -> Engine {
+        Engine {
+            options,
+            memory: Memory::Resident(FactsCache::default()),
+            buffers: Buffers::default(),
+            last_counts: ParseCounts::default(),
+        }
+    }
+
+    /// Checks `path` (absolute, as Cargo reports the workspace's files) with `text` in place of
+    /// what is on disk, until [`Engine::remove_buffer`]: an editor's unsaved buffer.
+    pub fn set_buffer(&mut self, path: PathBuf, text: String) {
+        self.buffers.set(path, text);
+    }
+
+    /// Checks what is on disk at `path` again.
+    pub fn remove_buffer(&mut self, path: &Path) {
+        self.buffers.remove(path);
+    }
+
+    /// How many files the last check parsed, and how many it took from what earlier checks kept.
+    pub fn parse_counts(&self) -> ParseCounts {
+        self.last_counts
+    }
+
+    /// Loads the workspace and runs every stage, parsing only the files that changed.
+    pub fn check(&mut self) -> Result<CheckOutcome, CheckError> {
+        let started = Instant::now();
+        let workspace = timings::time(Stage::Workspace, || Workspace::load_from(self.options.manifest_path()))?;
+        if let Memory::OnDisk { cache, path } = &mut self.memory
+            && cache.is_none()
+        {
+            let cache_path = FactsCache::path(&workspace.target_directory);
+            *cache = Some(timings::time(Stage::CacheLoad, || FactsCache::load(&cache_path)));
+            *path = Some(cache_path);
+        }
+        let cache = match &self.memory {
+            Memory::None => None,
+            Memory::Resident(cache) => Some(cache),
+            Memory::OnDisk { cache, .. } => cache.as_ref(),
+        };
+        let result = check_workspace(&self.options, workspace, cache, &self.buffers, started);
+        self.last_counts = cache.map(FactsCache::counts).unwrap_or_default();
+        let Ok(outcome) = &result else {
+            return result;
+        };
+        // The cache becomes exactly the facts this check used, shared with its model.
+        let entries =
+            || outcome.model.files.iter().filter_map(|file| file.cache_key.map(|key| (key, Arc::clone(&file.facts))));
+        match &mut self.memory {
+            Memory::None => {}
+            Memory::Resident(cache) => {
+                cache.replace(entries());
+            }
+            Memory::OnDisk { cache: Some(cache), path: Some(path) } => {
+                let changed = cache.replace(entries());
+                if changed || !path.is_file() {
+                    timings::time(Stage::CacheSave, || cache.save(path));
+                }
+            }
+            Memory::OnDisk { .. } => {}
+        }
+        result
+    }
+}
