@@ -73,9 +73,15 @@ impl PostgresServer {
         Ok(PostgresServer { script, directory, admin_url })
     }
 
-    /// Creates an empty database named `name` (dropping one left from an earlier deployment) and returns its URL.
+    /// Creates an empty database named `name` (dropping one left from an earlier deployment, after ending any session
+    /// still connected to it) and returns its URL.
     pub fn create_database(&self, name: &str) -> anyhow::Result<String> {
-        for statement in [format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), format!("CREATE DATABASE {name}")] {
+        let statements = [
+            format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"),
+            format!("DROP DATABASE IF EXISTS {name}"),
+            format!("CREATE DATABASE {name}"),
+        ];
+        for statement in statements {
             let output = Command::new("psql")
                 .args(["--quiet", "--no-psqlrc", "--set=ON_ERROR_STOP=1", "--dbname", &self.admin_url, "--command"])
                 .arg(&statement)
