@@ -86,7 +86,7 @@ impl Violation {
 
     /// For table rules: the one module that owns the target table (`None` for other rules, for
     /// an unowned table, and for a shared one).
-    pub fn owner(&self) -> Option<&str> {
+    pub(crate) fn owner(&self) -> Option<&str> {
         match &self.details {
             ViolationDetails::Table { owner } => owner.as_deref(),
             _ => None,
@@ -94,7 +94,7 @@ impl Violation {
     }
 
     /// For `shared-table`: the modules that claim the table (empty for other rules).
-    pub fn claimants(&self) -> &[String] {
+    pub(crate) fn claimants(&self) -> &[String] {
         match &self.details {
             ViolationDetails::SharedTable { claimants } => claimants,
             _ => &[],
@@ -102,7 +102,7 @@ impl Violation {
     }
 
     /// For `dependency-cycle`: the modules of the component (empty for other rules).
-    pub fn component(&self) -> &[String] {
+    pub(crate) fn component(&self) -> &[String] {
         match &self.details {
             ViolationDetails::DependencyCycle { component } => component,
             _ => &[],
