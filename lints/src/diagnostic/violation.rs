@@ -5,8 +5,9 @@ use super::location::{Site, SourceRef};
 
 /// One violation of one rule at one site. It is built only by [`Violation::new`], so that the
 /// fields every rule shares are filled in the same way, and what only some rules know is in
-/// [`ViolationDetails`].
+/// [`ViolationDetails`]. Outside the crate it can be read but not built (`non_exhaustive`).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Violation {
     pub rule: RuleCode,
     pub severity: Severity,
