@@ -32,13 +32,13 @@ pub(crate) const DEFAULT_BASELINE_FILE: &str = "boundaries-baseline.toml";
 /// joins the component look like the same one.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct Fingerprint {
-    pub to: String,
-    pub rule: String,
-    pub from: String,
-    pub file: String,
-    pub target: String,
+    pub(crate) to: String,
+    pub(crate) rule: String,
+    pub(crate) from: String,
+    pub(crate) file: String,
+    pub(crate) target: String,
     /// The modules of a dependency cycle's component, sorted by name (empty for other rules).
-    pub modules: Vec<String>,
+    pub(crate) modules: Vec<String>,
 }
 
 impl Fingerprint {
@@ -87,18 +87,18 @@ impl Fingerprint {
 /// One recorded entry, with its place in the baseline file.
 #[derive(Debug, Clone)]
 pub(crate) struct BaselineEntry {
-    pub fingerprint: Fingerprint,
-    pub count: usize,
-    pub span: Range<usize>,
+    pub(crate) fingerprint: Fingerprint,
+    pub(crate) count: usize,
+    pub(crate) span: Range<usize>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Baseline {
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The path relative to the workspace root, for reports.
-    pub relative: String,
-    pub source: Arc<String>,
-    pub entries: Vec<BaselineEntry>,
+    pub(crate) relative: String,
+    pub(crate) source: Arc<String>,
+    pub(crate) entries: Vec<BaselineEntry>,
 }
 
 #[derive(Deserialize)]

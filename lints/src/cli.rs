@@ -23,7 +23,7 @@ pub const EXIT_VIOLATIONS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// miette diagnostics and a summary line.
     Human,
     /// One JSON object on stdout.
@@ -37,7 +37,7 @@ pub enum OutputFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
@@ -48,41 +48,41 @@ pub enum ColorChoice {
 pub struct CheckArgs {
     /// Path to Cargo.toml of the workspace to check.
     #[arg(long, value_name = "PATH")]
-    pub manifest_path: Option<PathBuf>,
+    pub(crate) manifest_path: Option<PathBuf>,
     /// Path to boundaries.toml (default: the workspace root's).
     #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
-    pub format: OutputFormat,
+    pub(crate) format: OutputFormat,
     /// When to use colour in human output.
     #[arg(long, value_enum, default_value = "auto")]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
     /// Write a starter boundaries.toml with one module per workspace member, and exit.
     #[arg(long)]
-    pub init: bool,
+    pub(crate) init: bool,
     /// Also write the report (in --format) to FILE; human output still goes to the terminal.
     #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Record today's violations as the baseline (adds new ones, removes fixed ones), and exit.
     #[arg(long, conflicts_with = "prune_baseline")]
-    pub update_baseline: bool,
+    pub(crate) update_baseline: bool,
     /// Lower or remove baseline entries that matched fewer sites; never adds any. Then exit.
     #[arg(long)]
-    pub prune_baseline: bool,
+    pub(crate) prune_baseline: bool,
     /// List the violations covered by the baseline instead of one summary line.
     #[arg(long)]
-    pub show_baselined: bool,
+    pub(crate) show_baselined: bool,
     /// Report only violations in files changed since this git revision (the whole workspace is
     /// still analysed; cycles and stale baseline entries are always reported).
     #[arg(long, value_name = "REV")]
-    pub changed_since: Option<String>,
+    pub(crate) changed_since: Option<String>,
     /// Do not read or write the facts cache (under the workspace's target directory).
     #[arg(long)]
-    pub no_cache: bool,
+    pub(crate) no_cache: bool,
     /// Re-check on every save, re-parsing only the files that changed.
     #[arg(long, conflicts_with_all = ["init", "update_baseline", "prune_baseline"])]
-    pub watch: bool,
+    pub(crate) watch: bool,
 }
 
 impl CheckArgs {
@@ -314,7 +314,7 @@ fn terminal_width() -> usize {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     /// A Mermaid flowchart, for GitHub markdown.
     Mermaid,
     /// Graphviz DOT.
@@ -332,25 +332,25 @@ pub enum GraphFormat {
 pub struct GraphArgs {
     /// Path to Cargo.toml of the workspace.
     #[arg(long, value_name = "PATH")]
-    pub manifest_path: Option<PathBuf>,
+    pub(crate) manifest_path: Option<PathBuf>,
     /// Path to boundaries.toml (default: the workspace root's).
     #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "mermaid")]
-    pub format: GraphFormat,
+    pub(crate) format: GraphFormat,
     /// Write to this file instead of stdout.
     #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Draw only this module and its direct neighbours.
     #[arg(long, value_name = "MODULE")]
-    pub focus: Option<String>,
+    pub(crate) focus: Option<String>,
     /// Add tables: ownership and cross-module access.
     #[arg(long)]
-    pub tables: bool,
+    pub(crate) tables: bool,
     /// Title of the drawing (default: the workspace directory's name).
     #[arg(long)]
-    pub title: Option<String>,
+    pub(crate) title: Option<String>,
 }
 
 /// Why `graph` drew nothing: the check itself failed (printed as its diagnostic), or the view

@@ -24,36 +24,36 @@ pub(crate) const DEFAULT_PUBLIC: &[&str] = &["api"];
 /// model is built, with the same span information.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    pub path: PathBuf,
-    pub source: Arc<String>,
-    pub defaults: Defaults,
+    pub(crate) path: PathBuf,
+    pub(crate) source: Arc<String>,
+    pub(crate) defaults: Defaults,
     /// Modules in the order they appear in the file.
-    pub modules: Vec<ModuleConfig>,
+    pub(crate) modules: Vec<ModuleConfig>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Defaults {
-    pub public: Vec<Spanned<String>>,
-    pub include_tests: bool,
-    pub require_owner: bool,
+    pub(crate) public: Vec<Spanned<String>>,
+    pub(crate) include_tests: bool,
+    pub(crate) require_owner: bool,
     /// The baseline file, relative to the workspace root, when configured.
-    pub baseline: Option<Spanned<String>>,
+    pub(crate) baseline: Option<Spanned<String>>,
     /// Rules whose severity is changed from `error`.
-    pub severity: BTreeMap<crate::diagnostic::RuleCode, crate::diagnostic::Severity>,
+    pub(crate) severity: BTreeMap<crate::diagnostic::RuleCode, crate::diagnostic::Severity>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct ModuleConfig {
-    pub name: String,
+    pub(crate) name: String,
     /// The span of the module's table header key (`orders` in `[modules.orders]`).
-    pub name_span: Range<usize>,
-    pub crate_name: Spanned<String>,
-    pub path: Option<Spanned<String>>,
-    pub public: Option<Vec<Spanned<String>>>,
-    pub depends_on: Option<Vec<Spanned<String>>>,
-    pub tables: Vec<Spanned<String>>,
-    pub why: Option<String>,
-    pub instructions: Option<String>,
+    pub(crate) name_span: Range<usize>,
+    pub(crate) crate_name: Spanned<String>,
+    pub(crate) path: Option<Spanned<String>>,
+    pub(crate) public: Option<Vec<Spanned<String>>>,
+    pub(crate) depends_on: Option<Vec<Spanned<String>>>,
+    pub(crate) tables: Vec<Spanned<String>>,
+    pub(crate) why: Option<String>,
+    pub(crate) instructions: Option<String>,
 }
 
 impl ModuleConfig {
@@ -368,15 +368,15 @@ pub enum ConfigError {
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct InvalidConfig {
-    pub kind: ConfigErrorKind,
-    pub message: String,
-    pub source_code: NamedSource<Arc<String>>,
-    pub span: SourceSpan,
-    pub label: String,
-    pub help: String,
+    pub(crate) kind: ConfigErrorKind,
+    pub(crate) message: String,
+    pub(crate) source_code: NamedSource<Arc<String>>,
+    pub(crate) span: SourceSpan,
+    pub(crate) label: String,
+    pub(crate) help: String,
     /// The 1-based line and column of the span's start, for JSON and tests.
-    pub line: usize,
-    pub column: usize,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
 }
 
 impl Diagnostic for InvalidConfig {
@@ -404,7 +404,7 @@ impl ConfigError {
     }
 
     /// An error that points into any TOML file of seams (the configuration or the baseline).
-    pub fn in_file(
+    pub(crate) fn in_file(
         kind: ConfigErrorKind,
         path: &Path,
         source: &Arc<String>,

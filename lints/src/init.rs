@@ -8,13 +8,13 @@ use crate::workspace::{Workspace, WorkspaceError};
 
 /// What `--init` wrote.
 #[derive(Debug)]
-pub struct WrittenConfig {
-    pub path: PathBuf,
-    pub text: String,
+pub(crate) struct WrittenConfig {
+    pub(crate) path: PathBuf,
+    pub(crate) text: String,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum InitError {
+pub(crate) enum InitError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Workspace(#[from] WorkspaceError),
@@ -64,7 +64,7 @@ fn starter_config(workspace: &Workspace) -> String {
 }
 
 /// Writes the starter file next to the workspace root, refusing to overwrite one.
-pub fn write_starter_config(options: &CheckOptions) -> Result<WrittenConfig, InitError> {
+pub(crate) fn write_starter_config(options: &CheckOptions) -> Result<WrittenConfig, InitError> {
     let workspace = Workspace::load_from(options.manifest_path())?;
     let path = options.config_path(&workspace.root);
     if path.exists() {

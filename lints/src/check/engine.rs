@@ -44,7 +44,7 @@ impl Engine {
     }
 
     /// An engine that keeps facts in memory only, whatever `options.use_cache` says: watch mode's.
-    pub fn in_memory(options: CheckOptions) -> Engine {
+    pub(crate) fn in_memory(options: CheckOptions) -> Engine {
         Engine {
             options,
             memory: Memory::Resident(FactsCache::default()),

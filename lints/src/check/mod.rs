@@ -10,7 +10,8 @@ pub use crate::config::{ConfigError, ConfigErrorKind, InvalidConfig};
 pub use crate::parse::ParseCounts;
 pub use crate::workspace::WorkspaceError;
 pub use engine::Engine;
-pub use outcome::{CheckError, CheckOptions, CheckOutcome, ReportScope, Stats};
+pub(crate) use outcome::ReportScope;
+pub use outcome::{CheckError, CheckOptions, CheckOutcome, Stats};
 
 /// Loads the workspace, the configuration and the model, and runs every rule.
 pub fn run_check(options: &CheckOptions) -> Result<CheckOutcome, CheckError> {

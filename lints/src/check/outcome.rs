@@ -55,13 +55,13 @@ pub struct Stats {
 /// The findings a `--changed-since` report keeps: the whole workspace is analysed, but only
 /// violations in changed files are reported (with every cycle and stale baseline entry).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportScope {
+pub(crate) struct ReportScope {
     /// The git revision the files are compared with.
-    pub changed_since: String,
+    pub(crate) changed_since: String,
     /// How many files changed since that revision (committed, staged, unstaged or untracked).
-    pub changed_files: usize,
+    pub(crate) changed_files: usize,
     /// Violations found in the whole workspace, before keeping only the changed files'.
-    pub violations_found: usize,
+    pub(crate) violations_found: usize,
 }
 
 impl CheckOutcome {
@@ -86,11 +86,6 @@ impl CheckOutcome {
     /// Problems with single inputs that did not stop the check, sorted by file and position.
     pub fn warnings(&self) -> &[Warning] {
         &self.model.warnings
-    }
-
-    /// What the report covers, when it is not everything (`--changed-since`).
-    pub fn scope(&self) -> Option<&ReportScope> {
-        self.scope.as_ref()
     }
 
     /// The names of the modules of `boundaries.toml`, in the order of the file.

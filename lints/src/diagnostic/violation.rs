@@ -5,8 +5,9 @@ use super::location::{Site, SourceRef};
 
 /// One violation of one rule at one site. It is built only by [`Violation::new`], so that the
 /// fields every rule shares are filled in the same way, and what only some rules know is in
-/// [`ViolationDetails`].
+/// [`ViolationDetails`]. Outside the crate it can be read but not built (`non_exhaustive`).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Violation {
     pub rule: RuleCode,
     pub severity: Severity,
@@ -86,7 +87,7 @@ impl Violation {
 
     /// For table rules: the one module that owns the target table (`None` for other rules, for
     /// an unowned table, and for a shared one).
-    pub fn owner(&self) -> Option<&str> {
+    pub(crate) fn owner(&self) -> Option<&str> {
         match &self.details {
             ViolationDetails::Table { owner } => owner.as_deref(),
             _ => None,
@@ -94,7 +95,7 @@ impl Violation {
     }
 
     /// For `shared-table`: the modules that claim the table (empty for other rules).
-    pub fn claimants(&self) -> &[String] {
+    pub(crate) fn claimants(&self) -> &[String] {
         match &self.details {
             ViolationDetails::SharedTable { claimants } => claimants,
             _ => &[],
@@ -102,7 +103,7 @@ impl Violation {
     }
 
     /// For `dependency-cycle`: the modules of the component (empty for other rules).
-    pub fn component(&self) -> &[String] {
+    pub(crate) fn component(&self) -> &[String] {
         match &self.details {
             ViolationDetails::DependencyCycle { component } => component,
             _ => &[],

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::config::Config;
 use crate::diagnostic::{LineIndex, Site, Warning, WarningCode};
 use crate::extract::TableUse;
-use crate::sql::{extract_table_references, looks_like_prose};
+use crate::sql::{TableReference, extract_table_references, looks_like_prose};
 use crate::workspace::Workspace;
 
 use super::modules::{ModuleId, Modules};
@@ -87,20 +87,20 @@ pub(crate) fn analyse_sql_file(full_text: &str, relative: &str) -> (Vec<TableUse
         let (line, column) = index.line_column(full_text, start);
         Site { line, column, bytes: start..end.max(start) }
     };
+    // A table reference of a statement that starts at `offset` in the text.
+    let table_use = |offset: usize, reference: TableReference| TableUse {
+        name: reference.name,
+        access: reference.access,
+        declared_by: reference.declared_by,
+        site: site_at(offset + reference.byte_range.start, offset + reference.byte_range.end),
+        scope: Vec::new(),
+        in_test: false,
+    };
     let mut uses = Vec::new();
     let mut warnings = Vec::new();
     let chunks: Vec<(usize, &str)> = match extract_table_references(text) {
         Ok(references) => {
-            for reference in references {
-                uses.push(TableUse {
-                    name: reference.name,
-                    access: reference.access,
-                    declared_by: reference.declared_by,
-                    site: site_at(reference.byte_range.start, reference.byte_range.end),
-                    scope: Vec::new(),
-                    in_test: false,
-                });
-            }
+            uses.extend(references.into_iter().map(|reference| table_use(0, reference)));
             return (uses, warnings);
         }
         Err(_) => split_statements(text),
@@ -110,18 +110,7 @@ pub(crate) fn analyse_sql_file(full_text: &str, relative: &str) -> (Vec<TableUse
             continue;
         }
         match extract_table_references(chunk) {
-            Ok(references) => {
-                for reference in references {
-                    uses.push(TableUse {
-                        name: reference.name,
-                        access: reference.access,
-                        declared_by: reference.declared_by,
-                        site: site_at(offset + reference.byte_range.start, offset + reference.byte_range.end),
-                        scope: Vec::new(),
-                        in_test: false,
-                    });
-                }
-            }
+            Ok(references) => uses.extend(references.into_iter().map(|reference| table_use(offset, reference))),
             Err(error) if !looks_like_prose(chunk) => {
                 let at = offset + error.byte_offset.unwrap_or_else(|| chunk.len() - chunk.trim_start().len());
                 warnings.push(Warning {

@@ -12,7 +12,7 @@
 use super::labels::{counted, owner_label, size_label};
 use super::svg::{FONT_STACK, legend_items, legend_sample, render_inline_svg};
 use super::view::{CutSearch, EdgeKind, ExtractionBlocker, GraphView, ModuleNode, RenderError};
-use crate::text::{XmlContext, escape_xml, thousands};
+use crate::text::{XmlContext, escape_xml, noun, thousands};
 use std::fmt::Write as _;
 
 /// Draws the view as a complete HTML document.
@@ -59,7 +59,6 @@ pub fn render_html(view: &GraphView) -> Result<String, RenderError> {
 fn write_stats(out: &mut String, view: &GraphView) {
     let violations: usize = view.edges.iter().map(|edge| edge.violation_count).sum();
     let declared_only = view.edges.iter().filter(|edge| edge.kind == EdgeKind::Declared).count();
-    let noun = |count: usize, one: &'static str, many: &'static str| if count == 1 { one } else { many };
     let mut stats = vec![
         (view.nodes.len(), noun(view.nodes.len(), "module", "modules"), false),
         (view.edges.len(), noun(view.edges.len(), "dependency", "dependencies"), false),

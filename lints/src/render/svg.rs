@@ -438,11 +438,11 @@ fn write_nodes(out: &mut String, view: &GraphView, drawn: &[Drawn], layout: &Lay
 
 /// One entry of the legend: a line sample and what it means.
 pub(super) struct LegendItem {
-    pub classes: &'static str,
-    pub marker: Option<&'static str>,
+    pub(super) classes: &'static str,
+    pub(super) marker: Option<&'static str>,
     /// A mark drawn on the middle of the sample line, as on the edges it stands for.
-    pub glyph: Option<&'static str>,
-    pub text: &'static str,
+    pub(super) glyph: Option<&'static str>,
+    pub(super) text: &'static str,
 }
 
 impl LegendItem {

@@ -13,11 +13,11 @@ use crate::text::plural;
 /// How to draw the report.
 #[derive(Debug, Clone, Copy)]
 pub struct HumanStyle {
-    pub color: bool,
+    pub(crate) color: bool,
     /// Terminal width used for wrapping.
-    pub width: usize,
+    pub(crate) width: usize,
     /// List baselined violations instead of counting them on one line.
-    pub show_baselined: bool,
+    pub(crate) show_baselined: bool,
 }
 
 impl HumanStyle {

@@ -201,12 +201,12 @@ struct ArtifactLocation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Region {
-    pub start_line: usize,
-    pub start_column: usize,
+    pub(crate) start_line: usize,
+    pub(crate) start_column: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_line: Option<usize>,
+    pub(crate) end_line: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_column: Option<usize>,
+    pub(crate) end_column: Option<usize>,
 }
 
 /// Every warning code, in the order of their descriptors after the rules'.

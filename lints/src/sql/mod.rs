@@ -12,4 +12,4 @@ mod tests;
 
 pub(crate) use detect::{looks_like_broken_sql, looks_like_prose, looks_like_sql};
 pub(crate) use names::{normalize_table_name, table_pattern_matches};
-pub(crate) use tables::{TableAccess, extract_table_references};
+pub(crate) use tables::{TableAccess, TableReference, extract_table_references};

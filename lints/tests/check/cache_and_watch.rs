@@ -1,5 +1,6 @@
-//! The facts cache (re-checks parse only changed files, a corrupt cache is ignored) and watch
-//! mode (a saved file gives a fresh result), on temporary copies of fixtures.
+//! The facts cache (re-checks parse only changed files, a corrupt cache is ignored), an editor's
+//! unsaved buffers, and watch mode (a saved file gives a fresh result), on temporary copies of
+//! fixtures.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -53,6 +54,27 @@ fn a_warm_check_parses_only_changed_files_and_finds_the_same() {
             .iter()
             .any(|line| line.contains("crate::c::internal::Secret") && line.contains(":20:"))
     );
+}
+
+#[test]
+fn an_unsaved_buffer_is_checked_in_place_of_the_file_on_disk() {
+    let workspace = scratch("fail/use_groups");
+    // Cargo reports the workspace's files by their canonical absolute paths, and so must an editor.
+    let file = std::fs::canonicalize(workspace.path().join("src/a.rs")).unwrap();
+    let on_disk = std::fs::read_to_string(&file).unwrap();
+    let mut engine = Engine::new(CheckOptions { use_cache: false, ..options(workspace.path()) });
+    let saved = expectation_lines(&engine.check());
+
+    engine.set_buffer(file.clone(), format!("{on_disk}\npub fn later() {{ crate::c::internal::Secret; }}\n"));
+    let edited = expectation_lines(&engine.check());
+    assert!(
+        edited.iter().any(|line| line.contains("crate::c::internal::Secret") && line.contains(":20:")),
+        "{edited:#?}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), on_disk, "a buffer is never written to disk");
+
+    engine.remove_buffer(&file);
+    assert_eq!(expectation_lines(&engine.check()), saved);
 }
 
 #[test]

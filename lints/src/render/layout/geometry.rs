@@ -21,52 +21,52 @@ pub(crate) const LABEL_HEIGHT: f64 = 15.0;
 /// What the layout needs to know about a node: its box.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NodeSize {
-    pub width: f64,
-    pub height: f64,
+    pub(crate) width: f64,
+    pub(crate) height: f64,
 }
 
 /// An edge to lay out, from `from` to `to` (indexes into the node sizes).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EdgeInput {
-    pub from: usize,
-    pub to: usize,
+    pub(crate) from: usize,
+    pub(crate) to: usize,
     /// The width of the edge's label, used to size the gaps between columns.
-    pub label_width: f64,
+    pub(crate) label_width: f64,
     /// Draw this edge against the flow if it closes a cycle (a suggested cut), so that the
     /// rest of its cycle reads left to right.
-    pub prefer_backwards: bool,
+    pub(crate) prefer_backwards: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Point {
-    pub x: f64,
-    pub y: f64,
+    pub(crate) x: f64,
+    pub(crate) y: f64,
 }
 
 /// A node's box, by its top-left corner.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct PlacedNode {
-    pub x: f64,
-    pub y: f64,
-    pub width: f64,
-    pub height: f64,
+    pub(crate) x: f64,
+    pub(crate) y: f64,
+    pub(crate) width: f64,
+    pub(crate) height: f64,
 }
 
 /// An edge's drawing: an SVG path from source to target and where its label goes.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RoutedEdge {
-    pub path: String,
-    pub label: Point,
+    pub(crate) path: String,
+    pub(crate) label: Point,
     /// Whether the edge points against the left-to-right flow (it closes a cycle).
-    pub backwards: bool,
+    pub(crate) backwards: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Layout {
-    pub nodes: Vec<PlacedNode>,
-    pub edges: Vec<RoutedEdge>,
-    pub width: f64,
-    pub height: f64,
+    pub(crate) nodes: Vec<PlacedNode>,
+    pub(crate) edges: Vec<RoutedEdge>,
+    pub(crate) width: f64,
+    pub(crate) height: f64,
 }
 
 /// Formats a coordinate with at most one decimal, without a trailing `.0`.
