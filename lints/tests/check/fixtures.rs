@@ -210,7 +210,7 @@ fixture_cases! {
         dev_dependency_test_code, extern_crate_alias, extern_crate_self, glob_imports,
         impl_test_method_scopes, include_tests, inline_module, inline_module_cfg_variants, inline_scopes,
         longest_prefix, macro_aliases, macros, mixed_shapes, module_files, nested_in_whole_crate,
-        path_attr, path_attr_children, paths_in_code, paths_in_types, public_override, public_star,
+        path_attr, path_attr_cfg_variants, path_attr_children, paths_in_code, paths_in_types, public_override, public_star,
         reexports, shared_file_twice, stale_baseline, tables_claims, tables_crlf, tables_cross_fk,
         tables_cte_shadowing, tables_ddl, tables_dml, tables_include_tests, tables_keyword_detection,
         tables_literal_positions, tables_macros, tables_names, tables_nested_modules,
