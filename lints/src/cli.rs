@@ -112,7 +112,7 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
     if args.init {
         return match crate::init::write_starter_config(&args.options()) {
             Ok(written) => {
-                println!("wrote {}:\n\n{}", written.path.display(), written.text);
+                println!("{}\n{}", written.text, written.summary);
                 ExitCode::from(EXIT_CLEAN)
             }
             Err(error) => print_error(&error, style),

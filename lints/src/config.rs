@@ -338,7 +338,7 @@ pub enum ConfigError {
     #[diagnostic(
         code("missing-config"),
         help(
-            "run `cargo xtask check-boundaries --init` (or `cargo seams check --init`) to write a starter file with one module per workspace member, then edit it"
+            "run `cargo xtask check-boundaries --init` (or `cargo seams check --init`) to write a starter file that describes the code as it is today, then tighten it"
         )
     )]
     Missing { path: PathBuf },

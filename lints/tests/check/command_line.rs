@@ -94,6 +94,66 @@ fn init_writes_a_starter_config_that_the_checker_accepts_and_never_overwrites() 
     assert_eq!(std::fs::read_to_string(scratch.path().join("boundaries.toml")).unwrap(), written);
 }
 
+/// Runs `--init` on a copy of an `init/` fixture, then the check in every format: returns the
+/// scratch copy, what `--init` printed, and the JSON report of the check that follows.
+fn init_then_check(case: &str) -> (tempfile::TempDir, String, serde_json::Value) {
+    let scratch = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures_root().join("init").join(case), scratch.path());
+    let manifest = scratch.path().join("Cargo.toml").display().to_string();
+    let init = seams(&["check", "--manifest-path", &manifest, "--init"]);
+    assert_eq!(init.status.code(), Some(0), "{}", String::from_utf8_lossy(&init.stderr));
+    let printed = String::from_utf8_lossy(&init.stdout).into_owned();
+    for format in ["human", "github", "sarif", "junit"] {
+        let check = seams(&["check", "--manifest-path", &manifest, "--format", format]);
+        assert_eq!(check.status.code(), Some(0), "{format}: {}", String::from_utf8_lossy(&check.stderr));
+    }
+    let check = seams(&["check", "--manifest-path", &manifest, "--format", "json"]);
+    assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stderr));
+    (scratch, printed, serde_json::from_slice(&check.stdout).unwrap())
+}
+
+/// The rules of a JSON report's violations, in order.
+fn rules_of(report: &serde_json::Value) -> Vec<String> {
+    report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|violation| violation["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn init_on_a_modular_monolith_writes_one_module_per_top_level_mod_and_passes() {
+    let (scratch, printed, report) = init_then_check("monolith");
+    let written = std::fs::read_to_string(scratch.path().join("boundaries.toml")).unwrap();
+    assert!(printed.starts_with(&written), "{printed}");
+    // The test module is no module, the inline `util` is one, and `depends_on` is what the
+    // checked code uses: orders' test-only use of shipping is no dependency.
+    insta::assert_snapshot!("init_monolith", printed);
+    assert!(rules_of(&report).is_empty(), "{report}");
+    assert_eq!(report["stats"]["modules"], 4);
+}
+
+#[test]
+fn init_reports_todays_cycles_as_warnings_and_says_so() {
+    let (scratch, printed, report) = init_then_check("monolith_cycles");
+    let written = std::fs::read_to_string(scratch.path().join("boundaries.toml")).unwrap();
+    assert!(written.contains("severity = { \"dependency-cycle\" = \"warn\" }\n"), "{written}");
+    assert!(printed.contains("break today's dependency cycles (1;"), "{printed}");
+    insta::assert_snapshot!("init_monolith_cycles", printed);
+    assert_eq!(rules_of(&report), ["dependency-cycle"]);
+    assert_eq!(report["violations"][0]["severity"], "warning");
+}
+
+#[test]
+fn init_on_several_members_writes_whole_crates_with_every_pub_item_public() {
+    let (_scratch, printed, report) = init_then_check("members");
+    // `app` uses `shop-core` through its Cargo rename and reaches below its root; `extra` is a
+    // Cargo dependency that the code never names.
+    insta::assert_snapshot!("init_members", printed);
+    assert!(rules_of(&report).is_empty(), "{report}");
+}
+
 #[test]
 fn without_manifest_path_the_workspace_is_found_from_any_subdirectory() {
     // As with Cargo itself: the nearest `Cargo.toml` upwards (here a member's), then its workspace.
