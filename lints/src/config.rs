@@ -36,6 +36,8 @@ pub(crate) struct Defaults {
     pub public: Vec<Spanned<String>>,
     pub include_tests: bool,
     pub require_owner: bool,
+    /// Every `depends_on` entry must be used: `unused-dependency` is an error rather than a warning.
+    pub exact: bool,
     /// The baseline file, relative to the workspace root, when configured.
     pub baseline: Option<Spanned<String>>,
     /// Rules whose severity is changed from `error`.
@@ -139,6 +141,7 @@ impl Config {
                 public: default_public,
                 include_tests: defaults.include_tests.unwrap_or(false),
                 require_owner: defaults.require_owner.unwrap_or(false),
+                exact: defaults.exact.unwrap_or(false),
                 baseline: defaults.baseline,
                 severity: BTreeMap::new(),
             },
@@ -266,6 +269,7 @@ struct RawDefaults {
     public: Option<Vec<Spanned<String>>>,
     include_tests: Option<bool>,
     require_owner: Option<bool>,
+    exact: Option<bool>,
     baseline: Option<Spanned<String>>,
     severity: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
 }

@@ -132,7 +132,8 @@ struct RunProperties {
 struct Scope {
     /// Always `workspace`: every file was analysed.
     analysed: &'static str,
-    /// Always `changed-files`: results in changed files, plus every cycle and stale baseline entry.
+    /// Always `changed-files`: results in changed files, plus every cycle, unused dependency and stale
+    /// baseline entry.
     reported: &'static str,
     changed_since: String,
     changed_files: usize,

@@ -192,3 +192,65 @@ fn github_annotations_match_their_snapshot() {
     let outcome = crate::fixtures::check(&fixtures_root().join("fail/tables_cross_fk")).unwrap();
     insta::assert_snapshot!("github_tables_cross_fk", seams::report::github::render(&outcome));
 }
+
+#[test]
+fn unused_dependency_warns_in_every_format_and_fails_with_exact() {
+    let scratch = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures_root().join("fail/unused_dependency"), scratch.path());
+    let manifest = scratch.path().join("Cargo.toml").display().to_string();
+    let run = |format: &str| {
+        let output = seams(&["check", "--manifest-path", &manifest, "--format", format, "--no-cache"]);
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    // A warning by default: listed at the entry in boundaries.toml, and the run passes.
+    let (code, github) = run("github");
+    assert_eq!(code, Some(0));
+    assert!(
+        github.starts_with("::warning file=boundaries.toml,line=8,col=27,title=seams(unused-dependency)::"),
+        "{github}"
+    );
+    let (_, sarif) = run("sarif");
+    let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["level"], "warning");
+    assert_eq!(result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "boundaries.toml");
+    assert_eq!(result["locations"][0]["physicalLocation"]["region"]["startColumn"], 27);
+    assert_eq!(result["locations"][0]["physicalLocation"]["region"]["endColumn"], 37);
+    let (_, junit) = run("junit");
+    assert!(
+        junit.contains("failures=\"0\"") && junit.contains("warning: unused-dependency at boundaries.toml:8:27"),
+        "{junit}"
+    );
+
+    // `exact = true` makes it an error: it fails the run, and the baseline records it.
+    let config = scratch.path().join("boundaries.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replacen("public = [\"*\"]\n", "public = [\"*\"]\nexact = true\n", 1)).unwrap();
+    let (code, json) = run("json");
+    assert_eq!(code, Some(1));
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let severities: Vec<&str> =
+        report["violations"].as_array().unwrap().iter().map(|v| v["severity"].as_str().unwrap()).collect();
+    assert_eq!(severities, ["error", "error", "error"]);
+    let (_, junit) = run("junit");
+    assert!(junit.contains("failures=\"1\""), "{junit}");
+    let update = seams(&["check", "--manifest-path", &manifest, "--update-baseline", "--no-cache"]);
+    assert_eq!(update.status.code(), Some(0));
+    let baseline = std::fs::read_to_string(scratch.path().join("boundaries-baseline.toml")).unwrap();
+    assert!(
+        baseline
+            .contains("rule = \"unused-dependency\", from = \"orders\", file = \"boundaries.toml\", target = \"util\""),
+        "{baseline}"
+    );
+    assert_eq!(run("json").0, Some(0));
+
+    // An explicit severity wins over `exact`.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replacen("exact = true\n", "exact = true\nseverity = { \"unused-dependency\" = \"warn\" }\n", 1),
+    )
+    .unwrap();
+    std::fs::remove_file(scratch.path().join("boundaries-baseline.toml")).unwrap();
+    assert_eq!(run("json").0, Some(0));
+}

@@ -198,7 +198,7 @@ fixture_cases! {
         composition_root, cycles_composition_root, cycles_none, cycles_test_code_excluded,
         graph_declared_dependencies, local_module_shadows_crate, local_names, own_internals, public_paths,
         strings_and_comments, tables_composition_root, tables_english, tables_own_only,
-        tables_sql_test_dirs, tables_test_only, tables_unowned_default, test_code_excluded,
+        tables_sql_test_dirs, tables_test_only, tables_unowned_default, test_code_excluded, unused_dependency_tests_included,
     ];
     fail: [
         aliases, bin_only_package, block_scoped_use, cfg_not_test, crate_names, cycles_exact_cut,
@@ -217,7 +217,7 @@ fixture_cases! {
         tables_nested_packages, tables_placeholders, tables_select_joins, tables_shared_config,
         tables_shared_create, tables_shared_orm, tables_sql_files, tables_sql_test_dirs_included,
         tables_unowned_required, tables_unparsed, tables_unparsed_shapes, undeclared_dependency,
-        unparsed_file, use_groups, use_simple, whole_crate_targets,
+        unparsed_file, unused_dependency, use_groups, use_simple, whole_crate_targets,
     ];
     config: [
         bad_glob, duplicate_root_crate, duplicate_root_path, invalid_toml, missing_config, missing_path,
