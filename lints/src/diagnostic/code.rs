@@ -15,6 +15,8 @@ pub enum RuleCode {
     CrossModuleForeignKey,
     UnownedTable,
     DependencyCycle,
+    LayerViolation,
+    ForbiddenDependency,
     UnusedDependency,
     StaleBaseline,
 }
@@ -28,6 +30,8 @@ impl RuleCode {
         RuleCode::CrossModuleForeignKey,
         RuleCode::UnownedTable,
         RuleCode::DependencyCycle,
+        RuleCode::LayerViolation,
+        RuleCode::ForbiddenDependency,
         RuleCode::UnusedDependency,
         RuleCode::StaleBaseline,
     ];
@@ -41,6 +45,8 @@ impl RuleCode {
             RuleCode::CrossModuleForeignKey => "cross-module-foreign-key",
             RuleCode::UnownedTable => "unowned-table",
             RuleCode::DependencyCycle => "dependency-cycle",
+            RuleCode::LayerViolation => "layer-violation",
+            RuleCode::ForbiddenDependency => "forbidden-dependency",
             RuleCode::UnusedDependency => "unused-dependency",
             RuleCode::StaleBaseline => "stale-baseline",
         }
@@ -56,6 +62,12 @@ impl RuleCode {
             RuleCode::CrossModuleForeignKey => "a table declares a foreign key to a table that another module owns",
             RuleCode::UnownedTable => "a module's SQL names a table that no module owns (with require_owner)",
             RuleCode::DependencyCycle => "modules depend on each other in a cycle",
+            RuleCode::LayerViolation => {
+                "a module uses a module of a higher layer or of its own layer, directly or through unlayered modules"
+            }
+            RuleCode::ForbiddenDependency => {
+                "a module reaches a module that its `forbid` names, directly or through others"
+            }
             RuleCode::UnusedDependency => "a `depends_on` entry names a module that the module's code never uses",
             RuleCode::StaleBaseline => "a baseline entry matches fewer violations than it allows",
         }

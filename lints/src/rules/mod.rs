@@ -2,13 +2,16 @@
 
 mod cross_module_foreign_key;
 mod dependency_cycle;
+mod forbidden_dependency;
 mod foreign_table;
 mod internal_import;
+mod layer_violation;
 mod shared_table;
 mod undeclared_dependency;
 mod unowned_table;
 mod unused_dependency;
 
+mod chains;
 mod common;
 
 use crate::config::Config;
@@ -28,6 +31,8 @@ pub(crate) fn run_all(model: &Model) -> Vec<Violation> {
     cross_module_foreign_key::check(model, &mut violations);
     unowned_table::check(model, &mut violations);
     unused_dependency::check(model, &mut violations);
+    layer_violation::check(model, &mut violations);
+    forbidden_dependency::check(model, &mut violations);
     apply_severity(&model.config, &mut violations);
     violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     violations

@@ -207,8 +207,8 @@ fixture_cases! {
         cycles_shortest_elsewhere, cycles_test_code_included, cycles_three_modules,
         cycles_tie_alphabetical, cycles_tie_fewer_edges, cycles_two_components, cycles_two_edge_cut,
         cycles_two_modules, cycles_with_internal_import, defaults_public, dependency_rename,
-        dev_dependency_test_code, extern_crate_alias, extern_crate_self, glob_imports,
-        impl_test_method_scopes, include_tests, inline_module, inline_module_cfg_variants, inline_scopes,
+        dev_dependency_test_code, extern_crate_alias, extern_crate_self, forbid, glob_imports,
+        impl_test_method_scopes, include_tests, inline_module, inline_module_cfg_variants, inline_scopes, layers,
         longest_prefix, macro_aliases, macros, mixed_shapes, module_files, nested_in_whole_crate,
         path_attr, path_attr_cfg_variants, path_attr_children, paths_in_code, paths_in_types, public_override, public_star,
         reexports, shared_file_twice, stale_baseline, tables_claims, tables_crlf, tables_cross_fk,
@@ -220,8 +220,9 @@ fixture_cases! {
         unparsed_file, unused_dependency, use_groups, use_simple, whole_crate_targets,
     ];
     config: [
-        bad_glob, duplicate_root_crate, duplicate_root_path, invalid_toml, missing_config, missing_path,
-        unknown_crate, unknown_dependency, unknown_key_defaults, unknown_key_module, unknown_key_top,
+        bad_glob, duplicate_root_crate, duplicate_root_path, forbid_contradicts_depends_on, forbid_unknown_module,
+        invalid_toml, layer_twice, layer_unknown_module, missing_config, missing_path, unknown_crate,
+        unknown_dependency, unknown_key_defaults, unknown_key_module, unknown_key_top,
     ];
 }
 
