@@ -74,7 +74,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub(crate) show_baselined: bool,
     /// Report only violations in files changed since this git revision (the whole workspace is
-    /// still analysed; cycles and stale baseline entries are always reported).
+    /// still analysed; cycles, unused dependencies and stale baseline entries are always reported).
     #[arg(long, value_name = "REV")]
     pub(crate) changed_since: Option<String>,
     /// Do not read or write the facts cache (under the workspace's target directory).
@@ -112,7 +112,7 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
     if args.init {
         return match crate::init::write_starter_config(&args.options()) {
             Ok(written) => {
-                println!("wrote {}:\n\n{}", written.path.display(), written.text);
+                println!("{}\n{}", written.text, written.summary);
                 ExitCode::from(EXIT_CLEAN)
             }
             Err(error) => print_error(&error, style),
@@ -135,7 +135,7 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
                 outcome.restrict_to_changed_files(revision, &changed);
                 let found = outcome.scope.as_ref().map_or(0, |scope| scope.violations_found);
                 notes.push(format!(
-                    "note: the whole workspace was analysed; reporting only violations in the {} files changed since {revision} ({} of {found} findings; cycles and stale baseline entries are always reported)",
+                    "note: the whole workspace was analysed; reporting only violations in the {} files changed since {revision} ({} of {found} findings; cycles, unused dependencies and stale baseline entries are always reported)",
                     changed.len(),
                     outcome.violations.len()
                 ));

@@ -29,6 +29,8 @@ pub(crate) struct Config {
     pub(crate) defaults: Defaults,
     /// Modules in the order they appear in the file.
     pub(crate) modules: Vec<ModuleConfig>,
+    /// `[layers] order`, highest layer first: each layer's module names with their spans.
+    pub(crate) layers: Vec<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +38,8 @@ pub(crate) struct Defaults {
     pub(crate) public: Vec<Spanned<String>>,
     pub(crate) include_tests: bool,
     pub(crate) require_owner: bool,
+    /// Every `depends_on` entry must be used: `unused-dependency` is an error rather than a warning.
+    pub(crate) exact: bool,
     /// The baseline file, relative to the workspace root, when configured.
     pub(crate) baseline: Option<Spanned<String>>,
     /// Rules whose severity is changed from `error`.
@@ -51,6 +55,8 @@ pub(crate) struct ModuleConfig {
     pub(crate) path: Option<Spanned<String>>,
     pub(crate) public: Option<Vec<Spanned<String>>>,
     pub(crate) depends_on: Option<Vec<Spanned<String>>>,
+    /// Modules this one must not reach by any chain.
+    pub(crate) forbid: Vec<Spanned<String>>,
     pub(crate) tables: Vec<Spanned<String>>,
     pub(crate) why: Option<String>,
     pub(crate) instructions: Option<String>,
@@ -125,6 +131,7 @@ impl Config {
                 path: module.path,
                 public: module.public,
                 depends_on: module.depends_on,
+                forbid: module.forbid.unwrap_or_default(),
                 tables: module.tables.unwrap_or_default(),
                 why: module.why,
                 instructions: module.instructions,
@@ -139,12 +146,16 @@ impl Config {
                 public: default_public,
                 include_tests: defaults.include_tests.unwrap_or(false),
                 require_owner: defaults.require_owner.unwrap_or(false),
+                exact: defaults.exact.unwrap_or(false),
                 baseline: defaults.baseline,
                 severity: BTreeMap::new(),
             },
             modules,
+            layers: Vec::new(),
         };
+        config.layers = raw.layers.map(|layers| config.split_layers(&layers.order)).unwrap_or_default();
         config.validate_names()?;
+        config.validate_layers_and_forbid()?;
         for (rule, level) in severity_entries {
             let Some(code) =
                 crate::diagnostic::RuleCode::ALL.iter().copied().find(|code| code.as_str() == rule.get_ref())
@@ -221,6 +232,98 @@ impl Config {
         Ok(())
     }
 
+    /// The layer (0 is the highest) that `[layers] order` puts a module in.
+    pub(crate) fn layer_of(&self, module: &str) -> Option<usize> {
+        self.layers.iter().position(|layer| layer.iter().any(|name| name.get_ref() == module))
+    }
+
+    /// Splits each entry of `order` at `|` into module names, each with the span of its own text
+    /// inside the string when the string is written without escapes (its whole span otherwise).
+    fn split_layers(&self, order: &[Spanned<String>]) -> Vec<Vec<Spanned<String>>> {
+        order
+            .iter()
+            .map(|entry| {
+                let span = entry.span();
+                let written = self.source.get(span.clone()).unwrap_or_default();
+                // The text between the quotes, when it is exactly the value.
+                let inner = written.get(1..written.len().saturating_sub(1)).filter(|inner| inner == entry.get_ref());
+                let mut offset = 0;
+                entry
+                    .get_ref()
+                    .split('|')
+                    .map(|part| {
+                        let name = part.trim();
+                        let name_span = match inner {
+                            Some(_) => {
+                                let start = span.start + 1 + offset + (part.len() - part.trim_start().len());
+                                start..start + name.len().max(1)
+                            }
+                            None => span.clone(),
+                        };
+                        offset += part.len() + 1;
+                        Spanned::new(name_span, name.to_owned())
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Checks `[layers]` and every `forbid`: each names modules of the file, a module is in one
+    /// layer only, and no module forbids what its `depends_on` allows.
+    fn validate_layers_and_forbid(&self) -> Result<(), ConfigError> {
+        let known: Vec<&str> = self.modules.iter().map(|m| m.name.as_str()).collect();
+        let unknown = |name: &Spanned<String>, what: &str| {
+            self.error(
+                ConfigErrorKind::UnknownModule,
+                name.span(),
+                if name.get_ref().is_empty() {
+                    format!("an empty module name in {what}")
+                } else {
+                    format!("{what} names `{}`, which is not a module in this file", name.get_ref())
+                },
+                format!("use one of the declared modules: {}", known.join(", ")),
+            )
+        };
+        let mut seen: BTreeMap<&str, Range<usize>> = BTreeMap::new();
+        for name in self.layers.iter().flatten() {
+            if !known.contains(&name.get_ref().as_str()) {
+                return Err(unknown(name, "`[layers] order`"));
+            }
+            if let Some(first) = seen.insert(name.get_ref(), name.span()) {
+                let (line, _) = crate::diagnostic::line_column(&self.source, first.start);
+                return Err(self.error(
+                    ConfigErrorKind::DuplicateLayer,
+                    name.span(),
+                    format!("module `{}` is in `[layers] order` twice (first on line {line})", name.get_ref()),
+                    "a module is in one layer: remove one of the two".to_owned(),
+                ));
+            }
+        }
+        for module in &self.modules {
+            for name in &module.forbid {
+                if !known.contains(&name.get_ref().as_str()) {
+                    return Err(unknown(name, &format!("`forbid` of module `{}`", module.name)));
+                }
+                if let Some(allowed) =
+                    module.depends_on.iter().flatten().find(|allowed| allowed.get_ref() == name.get_ref())
+                {
+                    let (line, _) = crate::diagnostic::line_column(&self.source, allowed.span().start);
+                    return Err(self.error(
+                        ConfigErrorKind::ContradictoryForbid,
+                        name.span(),
+                        format!(
+                            "module `{}` forbids `{}`, which its `depends_on` allows (line {line})",
+                            module.name,
+                            name.get_ref()
+                        ),
+                        "remove the module from `depends_on` or from `forbid`".to_owned(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Builds a configuration error that points at `span` in this file.
     pub(crate) fn error(
         &self,
@@ -257,7 +360,14 @@ fn validate_glob(pattern: &str) -> Result<(), &'static str> {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     defaults: Option<RawDefaults>,
+    layers: Option<RawLayers>,
     modules: Option<BTreeMap<Spanned<String>, RawModule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLayers {
+    order: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -266,6 +376,7 @@ struct RawDefaults {
     public: Option<Vec<Spanned<String>>>,
     include_tests: Option<bool>,
     require_owner: Option<bool>,
+    exact: Option<bool>,
     baseline: Option<Spanned<String>>,
     severity: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
 }
@@ -278,6 +389,7 @@ struct RawModule {
     path: Option<Spanned<String>>,
     public: Option<Vec<Spanned<String>>>,
     depends_on: Option<Vec<Spanned<String>>>,
+    forbid: Option<Vec<Spanned<String>>>,
     tables: Option<Vec<Spanned<String>>>,
     why: Option<String>,
     instructions: Option<String>,
@@ -297,6 +409,9 @@ pub enum ConfigErrorKind {
     BadGlob,
     MissingBaseline,
     InvalidBaseline,
+    UnknownModule,
+    DuplicateLayer,
+    ContradictoryForbid,
 }
 
 impl ConfigErrorKind {
@@ -312,6 +427,9 @@ impl ConfigErrorKind {
         ConfigErrorKind::BadGlob,
         ConfigErrorKind::MissingBaseline,
         ConfigErrorKind::InvalidBaseline,
+        ConfigErrorKind::UnknownModule,
+        ConfigErrorKind::DuplicateLayer,
+        ConfigErrorKind::ContradictoryForbid,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -327,6 +445,9 @@ impl ConfigErrorKind {
             ConfigErrorKind::BadGlob => "bad-glob",
             ConfigErrorKind::MissingBaseline => "missing-baseline",
             ConfigErrorKind::InvalidBaseline => "invalid-baseline",
+            ConfigErrorKind::UnknownModule => "unknown-module",
+            ConfigErrorKind::DuplicateLayer => "duplicate-layer",
+            ConfigErrorKind::ContradictoryForbid => "contradictory-forbid",
         }
     }
 }
@@ -338,7 +459,7 @@ pub enum ConfigError {
     #[diagnostic(
         code("missing-config"),
         help(
-            "run `cargo xtask check-boundaries --init` (or `cargo seams check --init`) to write a starter file with one module per workspace member, then edit it"
+            "run `cargo xtask check-boundaries --init` (or `cargo seams check --init`) to write a starter file that describes the code as it is today, then tighten it"
         )
     )]
     Missing { path: PathBuf },

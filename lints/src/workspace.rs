@@ -108,11 +108,6 @@ pub enum WorkspaceError {
 }
 
 impl Workspace {
-    /// Loads the workspace that `manifest_path` belongs to.
-    pub(crate) fn load(manifest_path: &Path) -> Result<Workspace, WorkspaceError> {
-        Workspace::load_from(Some(manifest_path))
-    }
-
     /// Loads the workspace that `manifest_path` belongs to or, without one, the workspace that
     /// the current directory is in, found as every Cargo command finds it (the nearest
     /// `Cargo.toml` upwards, then its workspace root).

@@ -64,6 +64,11 @@ impl Engine {
         self.buffers.remove(path);
     }
 
+    /// What the engine checks.
+    pub(crate) fn options(&self) -> &CheckOptions {
+        &self.options
+    }
+
     /// How many files the last check parsed, and how many it took from what earlier checks kept.
     pub fn parse_counts(&self) -> ParseCounts {
         self.last_counts
@@ -71,6 +76,16 @@ impl Engine {
 
     /// Loads the workspace and runs every stage, parsing only the files that changed.
     pub fn check(&mut self) -> Result<CheckOutcome, CheckError> {
+        self.check_with(None)
+    }
+
+    /// Checks with `config_text` in place of the `boundaries.toml` on disk: `--init` checks the
+    /// configurations it drafts before it writes one.
+    pub(crate) fn check_with_config_text(&mut self, config_text: &str) -> Result<CheckOutcome, CheckError> {
+        self.check_with(Some(config_text))
+    }
+
+    fn check_with(&mut self, config_text: Option<&str>) -> Result<CheckOutcome, CheckError> {
         let started = Instant::now();
         let workspace = timings::time(Stage::Workspace, || Workspace::load_from(self.options.manifest_path()))?;
         if let Memory::OnDisk { cache, path } = &mut self.memory
@@ -85,7 +100,7 @@ impl Engine {
             Memory::Resident(cache) => Some(cache),
             Memory::OnDisk { cache, .. } => cache.as_ref(),
         };
-        let result = check_workspace(&self.options, workspace, cache, &self.buffers, started);
+        let result = check_workspace(&self.options, config_text, workspace, cache, &self.buffers, started);
         self.last_counts = cache.map(FactsCache::counts).unwrap_or_default();
         let Ok(outcome) = &result else {
             return result;

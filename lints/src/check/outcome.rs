@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::{CONFIG_FILE_NAME, ConfigError};
-use crate::diagnostic::{RuleCode, Severity, Violation, Warning, WarningCode};
+use crate::diagnostic::{Severity, Violation, Warning, WarningCode};
 use crate::model::Model;
 use crate::workspace::WorkspaceError;
 
@@ -53,7 +53,7 @@ pub struct Stats {
 }
 
 /// The findings a `--changed-since` report keeps: the whole workspace is analysed, but only
-/// violations in changed files are reported (with every cycle and stale baseline entry).
+/// violations in changed files are reported (with every cycle, unused dependency and stale baseline entry).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ReportScope {
     /// The git revision the files are compared with.
@@ -66,14 +66,12 @@ pub(crate) struct ReportScope {
 
 impl CheckOutcome {
     /// Keeps only violations whose site is in one of `files` (workspace-relative paths changed
-    /// since `revision`), and every cycle and stale baseline entry, which belong to no single
+    /// since `revision`), and every cycle, unused dependency and stale baseline entry, which belong to no single
     /// changed file; records the scope for the reports.
     pub fn restrict_to_changed_files(&mut self, revision: &str, files: &std::collections::BTreeSet<String>) {
         let violations_found = self.violations.len();
-        self.violations.retain(|violation| {
-            matches!(violation.rule, RuleCode::DependencyCycle | RuleCode::StaleBaseline)
-                || files.contains(&violation.source.file)
-        });
+        self.violations
+            .retain(|violation| violation.rule.is_workspace_wide() || files.contains(&violation.source.file));
         self.scope =
             Some(ReportScope { changed_since: revision.to_owned(), changed_files: files.len(), violations_found });
     }

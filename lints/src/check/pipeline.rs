@@ -13,17 +13,23 @@ use crate::workspace::Workspace;
 
 use super::outcome::{CheckError, CheckOptions, CheckOutcome};
 
-/// Runs every stage after `cargo metadata` on a loaded workspace. `started` is when the check
-/// began, for the outcome's run time.
+/// Runs every stage after `cargo metadata` on a loaded workspace, with `config_text` in place of
+/// the configuration file when it is given. `started` is when the check began, for the outcome's
+/// run time.
 pub(crate) fn check_workspace(
     options: &CheckOptions,
+    config_text: Option<&str>,
     workspace: Workspace,
     cache: Option<&FactsCache>,
     buffers: &Buffers,
     started: Instant,
 ) -> Result<CheckOutcome, CheckError> {
     let (config, modules) = timings::time(Stage::Config, || -> Result<_, CheckError> {
-        let config = Config::load(&options.config_path(&workspace.root))?;
+        let path = options.config_path(&workspace.root);
+        let config = match config_text {
+            Some(text) => Config::parse(&path, text.to_owned())?,
+            None => Config::load(&path)?,
+        };
         let modules = resolve_modules(&workspace, &config)?;
         Ok((config, modules))
     })?;

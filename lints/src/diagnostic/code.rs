@@ -15,6 +15,9 @@ pub enum RuleCode {
     CrossModuleForeignKey,
     UnownedTable,
     DependencyCycle,
+    LayerViolation,
+    ForbiddenDependency,
+    UnusedDependency,
     StaleBaseline,
 }
 
@@ -27,6 +30,9 @@ impl RuleCode {
         RuleCode::CrossModuleForeignKey,
         RuleCode::UnownedTable,
         RuleCode::DependencyCycle,
+        RuleCode::LayerViolation,
+        RuleCode::ForbiddenDependency,
+        RuleCode::UnusedDependency,
         RuleCode::StaleBaseline,
     ];
 
@@ -39,6 +45,9 @@ impl RuleCode {
             RuleCode::CrossModuleForeignKey => "cross-module-foreign-key",
             RuleCode::UnownedTable => "unowned-table",
             RuleCode::DependencyCycle => "dependency-cycle",
+            RuleCode::LayerViolation => "layer-violation",
+            RuleCode::ForbiddenDependency => "forbidden-dependency",
+            RuleCode::UnusedDependency => "unused-dependency",
             RuleCode::StaleBaseline => "stale-baseline",
         }
     }
@@ -53,6 +62,13 @@ impl RuleCode {
             RuleCode::CrossModuleForeignKey => "a table declares a foreign key to a table that another module owns",
             RuleCode::UnownedTable => "a module's SQL names a table that no module owns (with require_owner)",
             RuleCode::DependencyCycle => "modules depend on each other in a cycle",
+            RuleCode::LayerViolation => {
+                "a module uses a module of a higher layer or of its own layer, directly or through unlayered modules"
+            }
+            RuleCode::ForbiddenDependency => {
+                "a module reaches a module that its `forbid` names, directly or through others"
+            }
+            RuleCode::UnusedDependency => "a `depends_on` entry names a module that the module's code never uses",
             RuleCode::StaleBaseline => "a baseline entry matches fewer violations than it allows",
         }
     }
@@ -64,6 +80,21 @@ impl RuleCode {
             self,
             RuleCode::ForeignTable | RuleCode::SharedTable | RuleCode::CrossModuleForeignKey | RuleCode::UnownedTable
         )
+    }
+
+    /// The severity the rule has when `[defaults]` says nothing about it. A declared dependency
+    /// that is not used yet is a warning: the design may be ahead of the code.
+    pub fn default_severity(self) -> Severity {
+        match self {
+            RuleCode::UnusedDependency => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
+    /// Whether the rule's finding belongs to no one source file: `--changed-since` always
+    /// reports it, since a change anywhere can make it.
+    pub fn is_workspace_wide(self) -> bool {
+        matches!(self, RuleCode::DependencyCycle | RuleCode::UnusedDependency | RuleCode::StaleBaseline)
     }
 
     /// Where the rule is documented.

@@ -40,6 +40,9 @@ pub enum ViolationDetails {
     /// `dependency-cycle`: the modules of the component, sorted by name. They, not the first
     /// evidence site, identify the cycle in the baseline.
     DependencyCycle { component: Vec<String> },
+    /// `layer-violation` and `forbidden-dependency`: the modules from the user to the module it
+    /// must not reach; two for a direct reference, more for a chain through other modules.
+    Chain { chain: Vec<String> },
 }
 
 /// Where a violation is and whom it concerns: the part every rule fills in.
@@ -99,6 +102,15 @@ impl Violation {
         match &self.details {
             ViolationDetails::SharedTable { claimants } => claimants,
             _ => &[],
+        }
+    }
+
+    /// For `layer-violation` and `forbidden-dependency`: the chain of modules (`None` for other
+    /// rules).
+    pub fn chain(&self) -> Option<&[String]> {
+        match &self.details {
+            ViolationDetails::Chain { chain } => Some(chain),
+            _ => None,
         }
     }
 

@@ -54,6 +54,14 @@ impl ModuleGraph {
         ModuleGraph { graph, nodes }
     }
 
+    pub(crate) fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub(crate) fn node(&self, module: ModuleId) -> NodeIndex {
+        self.nodes[module.index()]
+    }
+
     /// The dependency from one module to another, if any.
     pub(crate) fn dependency(&self, from: ModuleId, to: ModuleId) -> Option<&Dependency> {
         self.graph.find_edge(self.nodes[from.index()], self.nodes[to.index()]).map(|edge| &self.graph[edge])

@@ -6,6 +6,7 @@
 
 mod cycles;
 mod edges;
+mod paths;
 
 pub(crate) use cycles::{Cycle, find_cycles};
 pub(crate) use edges::{Dependency, EvidenceSite, ModuleGraph};

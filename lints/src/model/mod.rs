@@ -17,7 +17,7 @@ use crate::graph::{Cycle, ModuleGraph, find_cycles};
 use crate::parse::{ParsedWorkspace, SourceFile};
 use crate::workspace::{UnitId, Workspace};
 
-pub(crate) use modules::{ModuleId, Modules, resolve_modules};
+pub(crate) use modules::{Module, ModuleId, Modules, resolve_modules};
 pub(crate) use references::CrossReference;
 pub(crate) use tables::{Claim, ClaimKind, TableCatalog, TableSite};
 
@@ -111,6 +111,11 @@ impl Model {
     /// A target written for a report: `crate::…` inside the same crate, `name::…` outside it.
     pub(crate) fn display_target(&self, from_unit: UnitId, target: &Target) -> String {
         references::display_target(&self.workspace, from_unit, target)
+    }
+
+    /// Every module's name, indexed by module id.
+    pub(crate) fn module_names(&self) -> Vec<&str> {
+        self.modules.iter().map(|module| module.name.as_str()).collect()
     }
 
     pub(crate) fn module_config(&self, module: ModuleId) -> &ModuleConfig {

@@ -24,6 +24,10 @@ pub(crate) struct Module {
     pub(crate) public: Vec<String>,
     /// `None` when the module may depend on any module.
     pub(crate) depends_on: Option<Vec<String>>,
+    /// Its layer in `[layers] order` (0 is the highest), if it is in one.
+    pub(crate) layer: Option<usize>,
+    /// The modules it must not reach by any chain.
+    pub(crate) forbid: Vec<ModuleId>,
     /// The directory that holds the module's own files (for `.sql` discovery).
     pub(crate) directory: PathBuf,
     /// Index of the module's entry in [`Config::modules`].
@@ -156,8 +160,16 @@ pub(crate) fn resolve_modules(workspace: &Workspace, config: &Config) -> Result<
         let public = config.public_names(entry).iter().map(|name| name.get_ref().clone()).collect();
         let depends_on =
             entry.depends_on.as_ref().map(|names| names.iter().map(|name| name.get_ref().clone()).collect());
+        let forbid = entry
+            .forbid
+            .iter()
+            .filter_map(|name| config.modules.iter().position(|other| other.name == *name.get_ref()))
+            .map(ModuleId::new)
+            .collect();
         modules.push(Module {
             name: entry.name.clone(),
+            layer: config.layer_of(&entry.name),
+            forbid,
             package,
             units,
             prefix,

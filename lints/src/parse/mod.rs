@@ -80,7 +80,7 @@ struct FileTask {
 
 struct ParseState<'a> {
     input: ParseInput<'a>,
-    visited: Mutex<HashSet<(UnitId, Vec<String>)>>,
+    visited: Mutex<HashSet<(UnitId, Vec<String>, PathBuf)>>,
     files: Mutex<Vec<SourceFile>>,
     warnings: Mutex<Vec<Warning>>,
 }
@@ -144,15 +144,17 @@ pub(crate) fn parse_workspace(input: ParseInput<'_>) -> ParsedWorkspace {
 }
 
 fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: FileTask) {
-    // A module path is defined once per unit. Keying on it (not on the file) lets one file be
-    // loaded by two `mod` declarations, as rustc allows, while a `#[path]` loop, whose module
-    // paths only grow, is cut off by the depth limit.
+    // A file is parsed once per module path of a unit. Keying on both lets one file be loaded by
+    // two `mod` declarations, as rustc allows, and parses every `#[cfg]` variant of a module
+    // (`#[cfg(a)] #[path = "x_a.rs"] mod x;` beside `#[cfg(not(a))] … mod x;`), whichever the
+    // threads reach first; a `#[path]` loop, whose module paths only grow, is cut off by the
+    // depth limit.
     if task.module_path.len() > MAX_MODULE_DEPTH {
         return;
     }
     {
         let mut visited = state.visited.lock().unwrap_or_else(|poison| poison.into_inner());
-        if !visited.insert((task.unit, task.module_path.clone())) {
+        if !visited.insert((task.unit, task.module_path.clone(), task.path.clone())) {
             return;
         }
     }

@@ -155,7 +155,13 @@ pub fn render_diagnostic(diagnostic: &dyn Diagnostic, style: HumanStyle) -> Stri
 
 /// The language miette is told a file is in, from its extension.
 fn language_of(file: &str) -> &'static str {
-    if file.ends_with(".sql") { "SQL" } else { "Rust" }
+    if file.ends_with(".sql") {
+        "SQL"
+    } else if file.ends_with(".toml") {
+        "TOML"
+    } else {
+        "Rust"
+    }
 }
 
 /// The text a warning points into: a Rust file of the model, or a `.sql` file, whose text the

@@ -22,8 +22,8 @@ pub struct JsonReport {
 pub struct JsonScope {
     /// Always `workspace`: a change can create a violation in a file it did not touch.
     pub analysed: &'static str,
-    /// Always `changed-files`: violations whose site is in a changed file, plus every cycle and
-    /// stale baseline entry.
+    /// Always `changed-files`: violations whose site is in a changed file, plus every cycle,
+    /// unused dependency and stale baseline entry.
     pub reported: &'static str,
     pub changed_since: String,
     pub changed_files: usize,
@@ -64,6 +64,10 @@ pub struct JsonViolation {
     /// Present on `shared-table` only: every claiming module, sorted by name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claimants: Option<Vec<String>>,
+    /// Present on `layer-violation` and `forbidden-dependency` only: the modules from
+    /// `from_module` to `to_module`, two for a direct reference, more for a chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -184,6 +188,7 @@ pub fn build(outcome: &CheckOutcome) -> JsonReport {
             owner: violation.rule.is_table_rule().then(|| violation.owner().map(str::to_owned)),
             claimants: (violation.rule == crate::diagnostic::RuleCode::SharedTable)
                 .then(|| violation.claimants().to_vec()),
+            chain: violation.chain().map(<[String]>::to_vec),
         })
         .collect();
     let warnings = outcome

@@ -132,7 +132,8 @@ struct RunProperties {
 struct Scope {
     /// Always `workspace`: every file was analysed.
     analysed: &'static str,
-    /// Always `changed-files`: results in changed files, plus every cycle and stale baseline entry.
+    /// Always `changed-files`: results in changed files, plus every cycle, unused dependency and stale
+    /// baseline entry.
     reported: &'static str,
     changed_since: String,
     changed_files: usize,
@@ -174,6 +175,9 @@ struct ResultProperties {
     target: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     owner: Option<String>,
+    /// The chain of modules of a `layer-violation` or `forbidden-dependency`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chain: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -347,6 +351,7 @@ fn violation_results(outcome: &CheckOutcome) -> Vec<SarifResult> {
                 to_module: violation.to_module.clone(),
                 target: violation.target.clone(),
                 owner: violation.owner().map(str::to_owned),
+                chain: violation.chain().map(<[String]>::to_vec),
             }),
         });
     }

@@ -58,15 +58,26 @@ fn run_block(block: &[String], workspace: &Path) {
 }
 
 /// A workspace with violations and no configuration yet (a fixture without its own config),
-/// taken through the page's adoption path.
+/// taken through the page's adoption path: `--init`, the tightening the page describes, then the
+/// baseline.
 fn adopted_workspace() -> tempfile::TempDir {
-    let blocks = fenced_blocks(&ci_page(), "sh");
-    let adoption = &blocks[0];
-    assert!(adoption.len() >= 5, "{adoption:?}");
+    let page = ci_page();
+    let blocks = fenced_blocks(&page, "sh");
+    let (starter, tightened) = (&blocks[0], &blocks[1]);
+    assert!(starter.len() >= 2 && tightened.len() >= 4, "{starter:?} {tightened:?}");
     let scratch = tempfile::tempdir().unwrap();
     copy_tree(&fixtures_root().join("fail/crate_names"), scratch.path());
     std::fs::remove_file(scratch.path().join("boundaries.toml")).unwrap();
-    run_block(adoption, scratch.path());
+    run_block(starter, scratch.path());
+    // "for example `public = ["api"]`": the line the page tells the reader to give a module.
+    let public = page.split("for example `").nth(1).unwrap().split('`').next().unwrap();
+    assert_eq!(public, "public = [\"api\"]");
+    edit(&scratch.path().join("boundaries.toml"), |text| {
+        let header = "[modules.\"billing-core\"]\n";
+        assert!(text.contains(header), "{text}");
+        text.replacen(header, &format!("{header}{public}\n"), 1)
+    });
+    run_block(tightened, scratch.path());
     assert!(scratch.path().join(BASELINE).is_file());
     scratch
 }

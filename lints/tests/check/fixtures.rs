@@ -198,7 +198,7 @@ fixture_cases! {
         composition_root, cycles_composition_root, cycles_none, cycles_test_code_excluded,
         graph_declared_dependencies, local_module_shadows_crate, local_names, own_internals, public_paths,
         strings_and_comments, tables_composition_root, tables_english, tables_own_only,
-        tables_sql_test_dirs, tables_test_only, tables_unowned_default, test_code_excluded,
+        tables_sql_test_dirs, tables_test_only, tables_unowned_default, test_code_excluded, unused_dependency_tests_included,
     ];
     fail: [
         aliases, bin_only_package, block_scoped_use, cfg_not_test, crate_names, cycles_exact_cut,
@@ -207,21 +207,22 @@ fixture_cases! {
         cycles_shortest_elsewhere, cycles_test_code_included, cycles_three_modules,
         cycles_tie_alphabetical, cycles_tie_fewer_edges, cycles_two_components, cycles_two_edge_cut,
         cycles_two_modules, cycles_with_internal_import, defaults_public, dependency_rename,
-        dev_dependency_test_code, extern_crate_alias, extern_crate_self, glob_imports,
-        impl_test_method_scopes, include_tests, inline_module, inline_module_cfg_variants, inline_scopes,
+        dev_dependency_test_code, extern_crate_alias, extern_crate_self, forbid, glob_imports,
+        impl_test_method_scopes, include_tests, inline_module, inline_module_cfg_variants, inline_scopes, layers,
         longest_prefix, macro_aliases, macros, mixed_shapes, module_files, nested_in_whole_crate,
-        path_attr, path_attr_children, paths_in_code, paths_in_types, public_override, public_star,
+        path_attr, path_attr_cfg_variants, path_attr_children, paths_in_code, paths_in_types, public_override, public_star,
         reexports, shared_file_twice, stale_baseline, tables_claims, tables_crlf, tables_cross_fk,
         tables_cte_shadowing, tables_ddl, tables_dml, tables_include_tests, tables_keyword_detection,
         tables_literal_positions, tables_macros, tables_names, tables_nested_modules,
         tables_nested_packages, tables_placeholders, tables_select_joins, tables_shared_config,
         tables_shared_create, tables_shared_orm, tables_sql_files, tables_sql_test_dirs_included,
         tables_unowned_required, tables_unparsed, tables_unparsed_shapes, undeclared_dependency,
-        unparsed_file, use_groups, use_simple, whole_crate_targets,
+        unparsed_file, unused_dependency, use_groups, use_simple, whole_crate_targets,
     ];
     config: [
-        bad_glob, duplicate_root_crate, duplicate_root_path, invalid_toml, missing_config, missing_path,
-        unknown_crate, unknown_dependency, unknown_key_defaults, unknown_key_module, unknown_key_top,
+        bad_glob, duplicate_root_crate, duplicate_root_path, forbid_contradicts_depends_on, forbid_unknown_module,
+        invalid_toml, layer_twice, layer_unknown_module, missing_config, missing_path, unknown_crate,
+        unknown_dependency, unknown_key_defaults, unknown_key_module, unknown_key_top,
     ];
 }
 

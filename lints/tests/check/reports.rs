@@ -217,7 +217,11 @@ fn sarif_declares_every_rule_and_warning_code() {
         assert_eq!(rules[index]["id"], rule.as_str());
         assert_eq!(rules[index]["shortDescription"]["text"], rule.description());
         assert_eq!(rules[index]["helpUri"], rule.help_url());
-        assert_eq!(rules[index]["defaultConfiguration"]["level"], "error");
+        let level = match rule.default_severity() {
+            seams::diagnostic::Severity::Error => "error",
+            seams::diagnostic::Severity::Warning => "warning",
+        };
+        assert_eq!(rules[index]["defaultConfiguration"]["level"], level);
     }
     let warning_ids: Vec<&str> =
         rules[seams::diagnostic::RuleCode::ALL.len()..].iter().map(|rule| rule["id"].as_str().unwrap()).collect();

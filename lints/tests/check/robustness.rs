@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use seams::check::{CheckError, CheckOptions, CheckOutcome, run_check};
-use seams::diagnostic::WarningCode;
+use seams::diagnostic::{RuleCode, WarningCode};
 
 use crate::fixtures::{check, expectation_lines, fixtures_root};
 
@@ -358,6 +358,9 @@ enum SweepResult {
         files: usize,
         unparsed: Vec<String>,
         internal_errors: Vec<String>,
+        /// `internal-import` and `undeclared-dependency` findings with the `--init` configuration,
+        /// which must never have any: a first run passes on any crate that compiles.
+        first_run_findings: Vec<String>,
     },
     /// The crate could not be loaded offline; the reason is counted, not failed.
     Skipped(String),
@@ -369,9 +372,9 @@ enum SweepResult {
 /// file, so that nothing is written into the registry.
 fn sweep_crate(crate_dir: &Path) -> SweepResult {
     let manifest = crate_dir.join("Cargo.toml");
-    let starter = match seams::init::starter_config_for(&manifest) {
-        Ok(starter) => starter,
-        Err(error) => {
+    let starter = match std::panic::catch_unwind(|| seams::init::starter_config_for(&manifest)) {
+        Ok(Ok(starter)) => starter.text,
+        Ok(Err(CheckError::Workspace(error))) => {
             let reason = format!("{:?}", miette::Report::new(error));
             let first_cargo_line = reason
                 .lines()
@@ -381,9 +384,11 @@ fn sweep_crate(crate_dir: &Path) -> SweepResult {
                 .to_owned();
             return SweepResult::Skipped(first_cargo_line);
         }
+        Ok(Err(error)) => return SweepResult::Failed(format!("--init: {error}")),
+        Err(_) => return SweepResult::Failed("--init panicked".to_owned()),
     };
     let config = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(config.path(), starter).unwrap();
+    std::fs::write(config.path(), &starter).unwrap();
     let options = CheckOptions {
         manifest_path: Some(manifest),
         config_path: Some(config.path().to_owned()),
@@ -393,7 +398,7 @@ fn sweep_crate(crate_dir: &Path) -> SweepResult {
     };
     let outcome = match std::panic::catch_unwind(|| run_check(&options)) {
         Ok(Ok(outcome)) => outcome,
-        Ok(Err(error)) => return SweepResult::Failed(format!("{error}")),
+        Ok(Err(error)) => return SweepResult::Failed(format!("{error}\n{starter}")),
         Err(_) => return SweepResult::Failed("the check panicked".to_owned()),
     };
     let with_code = |code: WarningCode| -> Vec<String> {
@@ -404,10 +409,19 @@ fn sweep_crate(crate_dir: &Path) -> SweepResult {
             .map(|warning| format!("{}/{}: {}", crate_dir.display(), warning.file, warning.message))
             .collect()
     };
+    let first_run_findings = outcome
+        .violations()
+        .iter()
+        .filter(|violation| matches!(violation.rule, RuleCode::InternalImport | RuleCode::UndeclaredDependency))
+        .map(|violation| {
+            format!("{}/{}:{}: {}", crate_dir.display(), violation.source.file, violation.site.line, violation.message)
+        })
+        .collect();
     SweepResult::Checked {
         files: outcome.stats().files,
         unparsed: with_code(WarningCode::UnparsedFile),
         internal_errors: with_code(WarningCode::InternalError),
+        first_run_findings,
     }
 }
 
@@ -438,12 +452,19 @@ fn every_crate_in_the_registry_cache() {
 
     let (mut checked, mut files) = (0, 0);
     let (mut unparsed, mut internal_errors, mut failures) = (Vec::new(), Vec::new(), Vec::new());
+    let mut first_run_findings = Vec::new();
     let mut skipped: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
     for (crate_dir, result) in results {
         let name = crate_dir.file_name().unwrap().to_string_lossy().into_owned();
         match result {
-            SweepResult::Checked { files: crate_files, unparsed: crate_unparsed, internal_errors: crate_errors } => {
+            SweepResult::Checked {
+                files: crate_files,
+                unparsed: crate_unparsed,
+                internal_errors: crate_errors,
+                first_run_findings: crate_findings,
+            } => {
                 checked += 1;
+                first_run_findings.extend(crate_findings);
                 files += crate_files;
                 unparsed.extend(crate_unparsed);
                 internal_errors.extend(crate_errors);
@@ -473,6 +494,11 @@ fn every_crate_in_the_registry_cache() {
     }
     assert!(checked > 0, "no registry crate could be loaded offline; skipped: {skipped:?}");
     assert!(failures.is_empty(), "the check failed on registry crates:\n{}", failures.join("\n"));
+    assert!(
+        first_run_findings.is_empty(),
+        "--init then check reported boundary findings on registry crates:\n{}",
+        first_run_findings.join("\n")
+    );
     assert!(internal_errors.is_empty(), "seams failed on registry files:\n{}", internal_errors.join("\n"));
     assert!(rate < 0.01, "{} of {files} registry files did not parse:\n{}", unparsed.len(), unparsed.join("\n"));
 }
