@@ -278,14 +278,14 @@ impl CpuGroup {
     }
 
     fn create_named(controller: &Controller, name: &str, cores: f64) -> anyhow::Result<CpuGroup> {
-        if !(cores > 0.0) {
+        if cores.is_nan() || cores <= 0.0 {
             bail!("a CPU budget must be above zero cores, got {cores}");
         }
         let period_us = PERIOD_US.max((MIN_QUOTA_US as f64 / cores).ceil() as u64);
         let quota_us = ((cores * period_us as f64).round() as u64).max(MIN_QUOTA_US);
         let directory = controller.root().join(name);
         if directory.exists() {
-            remove_group(controller, &directory)?;
+            remove_group(&directory)?;
         }
         if let Controller::V2(root) = controller {
             // The root must hand the controller down; writing it again is harmless.
@@ -345,7 +345,7 @@ impl CpuGroup {
 
 impl Drop for CpuGroup {
     fn drop(&mut self) {
-        if let Err(error) = remove_group(&self.controller, &self.directory) {
+        if let Err(error) = remove_group(&self.directory) {
             eprintln!("warning: {error:#}");
         }
     }
@@ -360,11 +360,11 @@ fn read_pids(directory: &Path) -> Vec<u32> {
 }
 
 /// Kills every process left in a group (and in any group under it), waits until they are gone, and removes it.
-fn remove_group(controller: &Controller, directory: &Path) -> anyhow::Result<()> {
+fn remove_group(directory: &Path) -> anyhow::Result<()> {
     if let Ok(entries) = std::fs::read_dir(directory) {
         for entry in entries.flatten() {
             if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-                remove_group(controller, &entry.path())?;
+                remove_group(&entry.path())?;
             }
         }
     }
@@ -411,7 +411,7 @@ pub fn clean_leftovers(controller: &Controller) -> anyhow::Result<Vec<String>> {
         if Path::new(&format!("/proc/{owner}")).exists() {
             continue;
         }
-        remove_group(controller, &entry.path())?;
+        remove_group(&entry.path())?;
         removed.push(name);
     }
     Ok(removed)

@@ -208,7 +208,7 @@ pub fn nearest_paragraph(rows: &[Row]) -> String {
          more than the monolith, {:.0} times what the `{}` profile costs them here: the published table was \
          measured where each hop cost far more than a network round trip, such as an app saturated by its own \
          hops (see *Saturation* in benchmarks.md) or a much slower network, not on a healthy network at a fraction \
-         of capacity.\n",
+         of capacity.",
         PUBLISHED_MONOLITH.0,
         PUBLISHED_MONOLITH.0 - nearest.monolith.0.measured,
         nearest.profile,
@@ -222,6 +222,7 @@ pub fn nearest_paragraph(rows: &[Row]) -> String {
         if added > 0.0 { (PUBLISHED_SERVICES.0 - PUBLISHED_MONOLITH.0) / added } else { f64::INFINITY },
         nearest.profile,
     );
+    text.push('\n');
     text
 }
 

@@ -46,14 +46,18 @@ impl LinkDelay {
 
 /// How late a segment leaves after its timer fires: the reactor's wake-up, the task's turn on a worker, and the
 /// write. On a busy machine that is tens of microseconds, a tenth of a `lan` round trip, so the relay learns it
-/// and sets its timers that much early: after each write it compares the moment the segment left with the moment it
-/// was due and moves the estimate an eighth of the way, so that segments leave on time on the median. The estimate
-/// never exceeds a quarter of a millisecond, and a segment never leaves before it was read.
+/// and sets its timers that much early. After each write it compares the moment the segment left with the moment
+/// it was due and moves the estimate one step towards it (up when it left late, down when early): the estimate
+/// settles on the median lateness, so that segments leave on time on the median, whatever the tail. It stays
+/// between zero and a quarter of a millisecond.
 struct Lateness {
     nanoseconds: AtomicI64,
 }
 
 static LATENESS: Lateness = Lateness { nanoseconds: AtomicI64::new(0) };
+
+/// How far one observation moves the estimate.
+const LATENESS_STEP_NS: i64 = 1_000;
 
 impl Lateness {
     fn estimate(&self) -> Duration {
@@ -61,15 +65,9 @@ impl Lateness {
     }
 
     fn observe(&self, due: Instant) {
-        let now = Instant::now();
-        let late = if now >= due {
-            now.duration_since(due).as_nanos() as i64
-        } else {
-            -(due.duration_since(now).as_nanos() as i64)
-        };
+        let step = if Instant::now() > due { LATENESS_STEP_NS } else { -LATENESS_STEP_NS };
         let current = self.nanoseconds.load(Ordering::Relaxed);
-        let next = (current + late / 8).clamp(0, 250_000);
-        self.nanoseconds.store(next, Ordering::Relaxed);
+        self.nanoseconds.store((current + step).clamp(0, 250_000), Ordering::Relaxed);
     }
 }
 
@@ -140,9 +138,9 @@ async fn pump(mut from: tokio::net::tcp::OwnedReadHalf, mut to: tokio::net::tcp:
         let Ok(timer) = PreciseTimer::new() else { return };
         while let Some((leave_at, segment)) = receiver.recv().await {
             let wake_at = leave_at.checked_sub(LATENESS.estimate()).unwrap_or(leave_at);
-            // Only a segment that waited for its timer says how late timers are; one that queued behind others
-            // says how busy the link is.
-            let waits = wake_at > Instant::now();
+            // Only a segment that is not yet due when its turn comes says how late the relay is; one that queued
+            // past its time behind others says how busy the link is.
+            let waits = leave_at > Instant::now();
             if timer.sleep_until(wake_at).await.is_err() || to.write_all(&segment).await.is_err() {
                 return;
             }

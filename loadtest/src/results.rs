@@ -81,7 +81,7 @@ impl ReproduceOptions {
         names.insert(0, "loopback".to_owned());
         let networks = crate::network::select(&names)?;
         let app_cpu = app_cpu.unwrap_or(DEFAULT_APP_CPU);
-        if !(app_cpu > 0.0 && app_cpu.is_finite()) {
+        if app_cpu.is_nan() || app_cpu <= 0.0 || app_cpu.is_infinite() {
             anyhow::bail!("--app-cpu must be a positive number of cores, got {app_cpu}");
         }
         Ok(if quick {

@@ -50,6 +50,17 @@ fn executable_of(messages: &str, name: &str) -> Option<String> {
     })
 }
 
+/// Passes a child's exit code on.
+pub fn exit_code_of(status: std::io::Result<std::process::ExitStatus>) -> ExitCode {
+    match status {
+        Ok(status) => ExitCode::from(status.code().and_then(|code| u8::try_from(code).ok()).unwrap_or(2)),
+        Err(error) => {
+            eprintln!("error: could not run cargo: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,16 +76,5 @@ mod tests {
         );
         assert_eq!(executable_of(messages, "seams-loadtest").as_deref(), Some("/t/release/seams-loadtest"));
         assert_eq!(executable_of(messages, "rewards"), None);
-    }
-}
-
-/// Passes a child's exit code on.
-pub fn exit_code_of(status: std::io::Result<std::process::ExitStatus>) -> ExitCode {
-    match status {
-        Ok(status) => ExitCode::from(status.code().and_then(|code| u8::try_from(code).ok()).unwrap_or(2)),
-        Err(error) => {
-            eprintln!("error: could not run cargo: {error}");
-            ExitCode::from(2)
-        }
     }
 }
