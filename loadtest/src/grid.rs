@@ -184,17 +184,26 @@ pub fn nearest_paragraph(rows: &[Row]) -> String {
         }
     );
     let (first, last) = (&rows[0], &rows[rows.len() - 1]);
+    let change = |difference: f64| {
+        if difference >= 0.0 {
+            format!("rises by {difference:.2} ms")
+        } else {
+            format!("falls by {:.2} ms", -difference)
+        }
+    };
     if rows.len() > 1 {
         let _ = write!(
             text,
-            " From `{}` to `{}` the services' average rises by {:.2} ms and the monolith's by {:.2} ms, and the \
-             average ratio goes from {:.1}× to {:.1}×: a round trip on every link adds the same milliseconds to \
-             both topologies' one generator link and five more to the services' dashboard, so the ratio tends to \
-             six (the links each pays) as round trips come to dominate the work.",
+            " From `{}` to `{}` the services' average {} and the monolith's {}, and the average ratio goes from \
+             {:.1}× to {:.1}×. A round trip on every link adds the same milliseconds to both topologies' one \
+             generator link and five more to the services' dashboard, so on a network alone the ratio would tend to \
+             six as round trips come to dominate the work; where it moves otherwise, the topologies' distance from \
+             their own limits (queueing under the CPU budget) moved more than the network did, which the per-hop \
+             prediction leaves out and its errors show.",
             first.profile,
             last.profile,
-            last.services.0.measured - first.services.0.measured,
-            last.monolith.0.measured - first.monolith.0.measured,
+            change(last.services.0.measured - first.services.0.measured),
+            change(last.monolith.0.measured - first.monolith.0.measured),
             first.ratio.0.measured,
             last.ratio.0.measured,
         );
