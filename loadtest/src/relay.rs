@@ -313,13 +313,15 @@ pub fn measure_round_trips(direct: SocketAddr, relayed: SocketAddr, samples: usi
     let mut times: [Vec<f64>; 2] = [Vec::with_capacity(samples), Vec::with_capacity(samples)];
     let message = [7u8; 64];
     let mut answer = [0u8; 64];
-    // A few round trips first, so that neither path's first connection costs count.
-    for round in 0..samples + 10 {
+    // Round trips first that are not counted: neither path's first connection costs count, and the relay learns
+    // how late it wakes (see `Lateness`), as it does during a deployment's warm-up.
+    const WARM_UP: usize = 100;
+    for round in 0..samples + WARM_UP {
         for (stream, times) in streams.iter_mut().zip(times.iter_mut()) {
             let started = std::time::Instant::now();
             stream.write_all(&message)?;
             stream.read_exact(&mut answer)?;
-            if round >= 10 {
+            if round >= WARM_UP {
                 times.push(started.elapsed().as_secs_f64() * 1e6);
             }
         }
