@@ -41,34 +41,7 @@ pub struct Accounts {
     pub owner_tokens: Vec<String>,
 }
 
-/// A load-test scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scenario {
-    /// Members reading their dashboard: the request the latency tables measure.
-    Dashboard,
-    /// Business owners crediting points for purchases.
-    Emit,
-    /// A business creates a QR code and a member claims it.
-    Claim,
-    /// Members redeeming offers.
-    Redeem,
-    /// A day's mix: mostly dashboards, some emits, claims and redemptions.
-    Mixed,
-}
-
-impl Scenario {
-    /// The name on the command line and in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scenario::Dashboard => "dashboard",
-            Scenario::Emit => "emit",
-            Scenario::Claim => "claim",
-            Scenario::Redeem => "redeem",
-            Scenario::Mixed => "mixed",
-        }
-    }
-}
+pub use seams_loadtest_args::Scenario;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -106,7 +79,7 @@ pub struct AttackResult {
 }
 
 /// The request names that count in a run's summary; logins are setup, not load.
-pub const MEASURED_REQUESTS: [&str; 5] = ["dashboard", "emit", "qr", "claim", "redeem"];
+pub const MEASURED_REQUESTS: [&str; 6] = ["dashboard", "emit", "qr", "claim", "redeem", "healthz"];
 
 static ACCOUNTS: OnceLock<Accounts> = OnceLock::new();
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
@@ -178,6 +151,7 @@ fn build_scenario(kind: Scenario) -> anyhow::Result<goose::goose::Scenario> {
         Scenario::Emit => scenario.register_transaction(transaction!(emit).set_name("emit")),
         Scenario::Claim => scenario.register_transaction(transaction!(claim).set_name("claim")),
         Scenario::Redeem => scenario.register_transaction(transaction!(redeem).set_name("redeem")),
+        Scenario::Healthz => scenario.register_transaction(transaction!(healthz).set_name("healthz")),
         // Weights per iteration of a user: seven dashboards for each emit, claim and redemption.
         Scenario::Mixed => scenario
             .register_transaction(transaction!(dashboard).set_name("dashboard").set_weight(7)?)
@@ -270,6 +244,12 @@ async fn send(
 async fn dashboard(user: &mut GooseUser) -> TransactionResult {
     let token = user.get_session_data_unchecked::<Session>().member_token.clone();
     send(user, "dashboard", GooseMethod::Get, "/v1/dashboard", &token, None, &[]).await?;
+    Ok(())
+}
+
+async fn healthz(user: &mut GooseUser) -> TransactionResult {
+    let token = user.get_session_data_unchecked::<Session>().member_token.clone();
+    send(user, "healthz", GooseMethod::Get, "/healthz", &token, None, &[]).await?;
     Ok(())
 }
 

@@ -11,6 +11,8 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::attack::{Accounts, read_accounts};
+use crate::budget::Placement;
+use crate::relay::RelayProcess;
 
 /// The built binaries a run needs.
 #[derive(Debug, Clone)]
@@ -34,59 +36,6 @@ impl Binaries {
             );
         }
         Ok(Binaries { rewards, loadtest })
-    }
-}
-
-/// Which cores the app and the load generator may use; `None` when they share every core.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cores {
-    /// The app's cores, as `taskset -c` takes them.
-    pub app: Option<String>,
-    /// The load generator's cores.
-    pub load: Option<String>,
-    /// Cores on the machine.
-    pub available: usize,
-}
-
-impl Cores {
-    /// Splits the machine in two halves, the first for the app, when there are at least two cores and `taskset`
-    /// exists. Both topologies get the same half, so they have the same CPU budget.
-    pub fn split() -> Cores {
-        let available = std::thread::available_parallelism().map_or(1, |count| count.get());
-        let has_taskset = Command::new("taskset")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        if available < 2 || !has_taskset {
-            return Cores { app: None, load: None, available };
-        }
-        let half = available / 2;
-        let range = |first: usize, last: usize| {
-            if first == last { first.to_string() } else { format!("{first}-{last}") }
-        };
-        Cores { app: Some(range(0, half - 1)), load: Some(range(half, available - 1)), available }
-    }
-
-    /// A human description for reports.
-    pub fn describe(&self) -> String {
-        match (&self.app, &self.load) {
-            (Some(app), Some(load)) => format!("app on core(s) {app}, load generator on core(s) {load} (taskset)"),
-            _ => format!("app and load generator share all {} core(s) (no pinning)", self.available),
-        }
-    }
-}
-
-/// A command, run under `taskset -c cores` when cores are given.
-pub fn pinned(program: &Path, cores: Option<&str>) -> Command {
-    match cores {
-        Some(cores) => {
-            let mut command = Command::new("taskset");
-            command.arg("-c").arg(cores).arg(program);
-            command
-        }
-        None => Command::new(program),
     }
 }
 
@@ -157,10 +106,61 @@ pub fn stop_all_gateways() {
     }
 }
 
+/// The modules points calls (`ModuleName::peers_needed` in the app).
+const POINTS_PEERS: [&str; 4] = ["business", "users", "audit", "analytics"];
+
+/// The modules a topology runs in processes of their own.
+fn extracted_modules(topology: &str) -> Vec<&str> {
+    match topology {
+        "services" => vec!["auth", "users", "business", "audit", "analytics", "points"],
+        _ => topology.strip_prefix("extract=").map(|modules| modules.split(',').collect()).unwrap_or_default(),
+    }
+}
+
+/// A free loopback port, for a listener whose address must be known before its process starts.
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Spawns a `rewards` process that prints `listening on URL` once it listens, and returns it with the URL.
+fn spawn_announcing(mut command: Command, log: std::fs::File, what: &str) -> anyhow::Result<(Child, String)> {
+    let mut child = command
+        // Per-request logging would cost both topologies CPU that is not the architecture's.
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {what}"))?;
+    let stdout = child.stdout.take().context("the app's stdout")?;
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        // Read to the end, so that the process never blocks on a full pipe.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("listening on ") {
+                let _ = sender.send(url.trim().to_owned());
+            }
+        }
+    });
+    match receiver.recv_timeout(Duration::from_secs(60)) {
+        Ok(url) => Ok((child, url)),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{what} did not start within 60 s")
+        }
+    }
+}
+
 /// `rewards serve`, running.
 #[derive(Debug)]
 pub struct RunningApp {
     child: Option<Child>,
+    /// Services started here rather than by the gateway (with a relay on their links).
+    services: Vec<Child>,
+    /// The relays of the deployment's links, when the network is emulated.
+    relay: Option<RelayProcess>,
     /// The gateway's base URL.
     pub url: String,
     /// The data directory.
@@ -170,61 +170,120 @@ pub struct RunningApp {
 }
 
 impl RunningApp {
-    /// Starts `rewards serve` on `data_dir` (and the database `database` names, as for [`seed`]) and waits until it
-    /// listens and answers `/healthz`.
+    /// Starts `rewards serve` on `data_dir` (and the database `database` names, as for [`seed`]) inside the app's
+    /// budget and waits until it listens and answers `/healthz`. With a `relay`, every link pays its delay: the
+    /// extracted modules are started here with `rewards serve-module`, each behind a relay, the gateway is given
+    /// their relayed addresses with `--peer` (and points the relayed address of the gateway's internal listener when
+    /// it calls modules the gateway hosts), and the returned URL is the relayed one of the gateway.
     pub fn start(
         binaries: &Binaries,
         data_dir: &Path,
         topology: &str,
         database: &[String],
-        cores: Option<&str>,
+        placement: &Placement,
         log: &Path,
+        relay: Option<RelayProcess>,
     ) -> anyhow::Result<RunningApp> {
         let log_file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let mut child = pinned(&binaries.rewards, cores)
+        let mut app = RunningApp {
+            child: None,
+            services: Vec::new(),
+            relay,
+            url: String::new(),
+            data_dir: data_dir.to_path_buf(),
+            pids: Vec::new(),
+        };
+        let mut gateway_arguments: Vec<String> = Vec::new();
+        if let Some(relay) = app.relay.as_mut() {
+            let extracted = extracted_modules(topology);
+            // The gateway serves points' peers that it hosts on an internal listener, at an address chosen here so
+            // that points can be given its relay before the gateway starts.
+            let gateway_serves: Vec<&str> = if extracted.contains(&"points") {
+                POINTS_PEERS.into_iter().filter(|peer| !extracted.contains(peer)).collect()
+            } else {
+                Vec::new()
+            };
+            let internal_url = if gateway_serves.is_empty() {
+                None
+            } else {
+                let port = free_port()?;
+                gateway_arguments.push(format!("--internal-listen=127.0.0.1:{port}"));
+                Some(relay.link(&format!("127.0.0.1:{port}"))?)
+            };
+            let mut relayed: Vec<(&str, String)> = Vec::new();
+            // Points last: it is the one that calls the others.
+            let order = extracted
+                .iter()
+                .filter(|module| **module != "points")
+                .chain(extracted.iter().filter(|module| **module == "points"));
+            for module in order {
+                let mut command = placement.app_command(&binaries.rewards);
+                command
+                    .args(["serve-module", module, "--listen", "127.0.0.1:0", "--data-dir"])
+                    .arg(data_dir)
+                    .arg(format!("--parent-pid={}", std::process::id()))
+                    .args(common_app_arguments())
+                    .args(database);
+                if *module == "points" {
+                    for peer in POINTS_PEERS {
+                        let url = match relayed.iter().find(|(name, _)| *name == peer) {
+                            Some((_, url)) => url.clone(),
+                            None => internal_url.clone().context("points calls the gateway, which has no relay")?,
+                        };
+                        command.arg(format!("--peer={peer}={url}"));
+                    }
+                }
+                let log_file = log_file.try_clone()?;
+                let (child, url) = spawn_announcing(command, log_file, &format!("the {module} service"))?;
+                app.pids.push(child.id());
+                app.services.push(child);
+                relayed.push((module, relay.link(&url)?));
+            }
+            for (module, url) in &relayed {
+                gateway_arguments.push(format!("--peer={module}={url}"));
+            }
+        }
+        let mut command = placement.app_command(&binaries.rewards);
+        command
             .args(["serve", "--listen", "127.0.0.1:0", "--topology", topology, "--data-dir"])
             .arg(data_dir)
             .args(common_app_arguments())
             .args(database)
-            // Per-request logging would cost both topologies CPU that is not the architecture's.
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log_file)
-            .spawn()
-            .context("starting rewards serve")?;
+            .args(&gateway_arguments);
+        let started = spawn_announcing(command, log_file, "rewards serve");
+        let (child, url) = match started {
+            Ok(started) => started,
+            Err(error) => {
+                let log_text = std::fs::read_to_string(log).unwrap_or_default();
+                app.stop();
+                return Err(error.context(format!("its log:\n{log_text}")));
+            }
+        };
         if let Ok(mut pids) = RUNNING_GATEWAYS.lock() {
             pids.push(child.id());
         }
-        let stdout = child.stdout.take().context("the app's stdout")?;
-        let (sender, receiver) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("listening on ") {
-                    let _ = sender.send(url.trim().to_owned());
-                }
-            }
-        });
-        let mut app =
-            RunningApp { child: Some(child), url: String::new(), data_dir: data_dir.to_path_buf(), pids: Vec::new() };
-        app.url = match receiver.recv_timeout(Duration::from_secs(60)) {
-            Ok(url) => url,
-            Err(_) => {
-                let log_text = std::fs::read_to_string(log).unwrap_or_default();
-                app.stop();
-                bail!("rewards serve did not start within 60 s; its log:\n{log_text}");
-            }
+        app.pids.insert(0, child.id());
+        app.child = Some(child);
+        app.url = match app.relay.as_mut() {
+            Some(relay) => relay.link(&url)?,
+            None => url,
         };
-        app.pids = app.child.as_ref().map(Child::id).into_iter().collect();
         let services = data_dir.join("services.json");
-        if let Ok(text) = std::fs::read_to_string(&services) {
-            let value: serde_json::Value = serde_json::from_str(&text).context("parsing services.json")?;
-            if let Some(map) = value.as_object() {
-                app.pids.extend(map.values().filter_map(|service| service["pid"].as_u64()).map(|pid| pid as u32));
+        if app.services.is_empty() {
+            if let Ok(text) = std::fs::read_to_string(&services) {
+                let value: serde_json::Value = serde_json::from_str(&text).context("parsing services.json")?;
+                if let Some(map) = value.as_object() {
+                    app.pids.extend(map.values().filter_map(|service| service["pid"].as_u64()).map(|pid| pid as u32));
+                }
             }
         }
         wait_healthy(&app.url, Duration::from_secs(30))?;
         Ok(app)
+    }
+
+    /// The pid of the relay process, when the deployment has one.
+    pub fn relay_pid(&self) -> Option<u32> {
+        self.relay.as_ref().map(RelayProcess::pid)
     }
 
     /// What the app's processes have used so far.
@@ -276,6 +335,16 @@ impl RunningApp {
                 }
             }
         }
+        for mut service in self.services.drain(..) {
+            let _ = Command::new("kill").arg("-TERM").arg(service.id().to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !matches!(service.try_wait(), Ok(Some(_))) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = service.kill();
+            let _ = service.wait();
+        }
+        self.relay.take();
         // Services die with their parent; this only catches one that did not, and never touches another program.
         for pid in self.pids.iter().skip(1) {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();

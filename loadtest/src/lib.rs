@@ -3,12 +3,17 @@
 //! and the reproduction of the published latency table with its reports (`reproduce`, `report`, `plot`, `wrk`).
 
 pub mod attack;
+pub mod budget;
 pub mod capacity;
 pub mod deployment;
+pub mod grid;
+pub mod network;
 pub mod plot;
 pub mod postgres;
+pub mod relay;
 pub mod report;
 pub mod reproduce;
+pub mod results;
 pub mod run;
 pub mod stats;
 pub mod wrk;

@@ -9,8 +9,11 @@ use clap::{Parser, Subcommand};
 use seams_loadtest::attack::{self, AttackPlan, Scenario};
 use seams_loadtest::deployment::Binaries;
 use seams_loadtest::postgres::DatabaseKind;
-use seams_loadtest::reproduce::{self, ReproduceOptions};
+use seams_loadtest::relay::{self, LinkDelay};
+use seams_loadtest::reproduce;
+use seams_loadtest::results::{ReproduceOptions, Reproduction};
 use seams_loadtest::run::{self, SingleRun, write_json};
+use seams_loadtest_args::{ReproduceArgs, RunArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "seams-loadtest", about = "Load tests of the reference app")]
@@ -22,46 +25,25 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Runs one load test: seed, start, warm up, measure, verify, stop.
-    Run {
-        /// monolith, services, or extract=MODULE[,MODULE...].
-        #[arg(long, default_value = "monolith")]
-        topology: String,
-        /// What the users do.
-        #[arg(long, value_enum, default_value = "dashboard")]
-        scenario: Scenario,
-        /// Concurrent goose users.
-        #[arg(long, default_value_t = 32)]
-        users: usize,
-        /// Offered requests per second (every user paced to absolute deadlines).
-        #[arg(long, default_value_t = 200)]
-        rate: usize,
-        /// How long to measure, like 30s or 2m.
-        #[arg(long, default_value = "30s", value_parser = parse_seconds)]
-        duration: usize,
-        /// Seconds of warm-up before measuring.
-        #[arg(long, default_value_t = 5)]
-        warmup: usize,
-        /// Where the reports go.
-        #[arg(long, default_value = "target/loadtest")]
-        out: PathBuf,
-    },
+    Run(RunArgs),
     /// Measures capacity, sweeps the load, and writes the latency, cost and extraction reports.
-    Reproduce {
-        /// A short run for CI: small rates and short durations.
-        #[arg(long)]
-        quick: bool,
-        /// Where the reports go (default: docs/results, or target/reproduce-quick with --quick).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// The database the app runs on; postgres starts a throw-away server on the app's cores (.ci/postgres).
-        #[arg(long, value_enum, default_value = "sqlite")]
-        db: DatabaseKind,
-    },
+    Reproduce(ReproduceArgs),
     /// Rewrites the reports (markdown, SVG, tables) of a reproduction from its results.json.
     Report {
         /// The results.json a reproduction wrote.
         #[arg(long, default_value = "docs/results/results.json")]
         from: PathBuf,
+    },
+    /// Relays TCP links with a network delay on every segment (used by `reproduce` for emulated network profiles,
+    /// in a process of its own): reads a target address per line on stdin, answers `listening on ADDRESS`, and exits
+    /// when stdin closes.
+    Relay {
+        /// The one-way delay of every segment, in microseconds.
+        #[arg(long)]
+        one_way_us: u64,
+        /// Each segment's delay is drawn uniformly within the one-way delay ± this many microseconds.
+        #[arg(long, default_value_t = 0)]
+        jitter_us: u64,
     },
     /// Runs goose once against a running app (used by `run` and `reproduce`, in a process of its own).
     Attack {
@@ -88,19 +70,6 @@ enum Command {
     },
 }
 
-fn parse_seconds(text: &str) -> Result<usize, String> {
-    let (number, unit) = match text.find(|character: char| !character.is_ascii_digit()) {
-        Some(index) => text.split_at(index),
-        None => (text, "s"),
-    };
-    let number: usize = number.parse().map_err(|_| format!("expected a duration like 30s or 2m, got {text:?}"))?;
-    match unit {
-        "s" => Ok(number),
-        "m" => Ok(number * 60),
-        _ => Err(format!("expected a duration like 30s or 2m, got {text:?}")),
-    }
-}
-
 /// On Ctrl-C or SIGTERM (a CI timeout), stops the app's processes before exiting, since exiting on a signal runs
 /// no destructor.
 fn stop_apps_on_signal() {
@@ -125,7 +94,7 @@ fn stop_apps_on_signal() {
 
 fn main() -> ExitCode {
     let command = Cli::parse().command;
-    if !matches!(command, Command::Attack { .. }) {
+    if !matches!(command, Command::Attack { .. } | Command::Relay { .. }) {
         stop_apps_on_signal();
     }
     match run_command(command) {
@@ -139,7 +108,7 @@ fn main() -> ExitCode {
 
 fn run_command(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Run { topology, scenario, users, rate, duration, warmup, out } => {
+        Command::Run(RunArgs { topology, scenario, users, rate, duration, warmup, out }) => {
             let binaries = Binaries::beside_this_executable()?;
             let summary = run::single(
                 &binaries,
@@ -157,7 +126,7 @@ fn run_command(command: Command) -> anyhow::Result<()> {
             println!("reports in {}", out.display());
             Ok(())
         }
-        Command::Reproduce { quick, out, db } => {
+        Command::Reproduce(ReproduceArgs { quick, out, db, network, app_cpu }) => {
             let binaries = Binaries::beside_this_executable()?;
             let out = out.unwrap_or_else(|| {
                 PathBuf::from(match (quick, db) {
@@ -167,12 +136,20 @@ fn run_command(command: Command) -> anyhow::Result<()> {
                     (false, DatabaseKind::Postgres) => "docs/results/postgres",
                 })
             });
-            reproduce::reproduce(&binaries, &ReproduceOptions::new(quick, out, db))
+            reproduce::reproduce(&binaries, &ReproduceOptions::new(quick, out, db, &network, app_cpu)?)
         }
         Command::Report { from } => {
             let text = std::fs::read_to_string(&from)?;
-            let reproduction: reproduce::Reproduction = serde_json::from_str(&text)?;
+            let reproduction: Reproduction = serde_json::from_str(&text)?;
             reproduce::write_reports(&reproduction)
+        }
+        Command::Relay { one_way_us, jitter_us } => {
+            let delay = LinkDelay {
+                one_way: std::time::Duration::from_micros(one_way_us),
+                jitter: std::time::Duration::from_micros(jitter_us),
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(relay::serve_stdin(delay))
         }
         Command::Attack { host, accounts, scenario, users, rate, seconds, result, report_stem } => {
             let plan = AttackPlan {

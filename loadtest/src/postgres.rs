@@ -1,35 +1,16 @@
 //! The database a reproduction runs the app on. For PostgreSQL: a throw-away server started with the repository's
-//! `.ci/postgres` on the app's cores (so it spends the app's CPU budget), a fresh database per deployment, and the
+//! `.ci/postgres` inside the app's CPU budget (its group, or its cores when pinned), a fresh database per deployment, and the
 //! CPU time of the server's processes, which the cost table counts with the app's own.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
-use serde::{Deserialize, Serialize};
 
+use crate::budget::Placement;
 use crate::deployment::{clock_ticks_per_second, cpu_ticks};
 
-/// Which database the app's modules keep their tables in (`rewards serve --db`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum DatabaseKind {
-    /// SQLite files in each deployment's data directory.
-    #[default]
-    Sqlite,
-    /// One PostgreSQL server on loopback, one database per deployment.
-    Postgres,
-}
-
-impl DatabaseKind {
-    /// The name reports use.
-    pub fn name(self) -> &'static str {
-        match self {
-            DatabaseKind::Sqlite => "SQLite",
-            DatabaseKind::Postgres => "PostgreSQL",
-        }
-    }
-}
+pub use seams_loadtest_args::DatabaseKind;
 
 /// A PostgreSQL server this process started; it is stopped and its data directory removed when dropped.
 #[derive(Debug)]
@@ -42,7 +23,7 @@ pub struct PostgresServer {
 impl PostgresServer {
     /// Starts a throw-away server in `directory` on a free loopback port, pinned to `cores` when given (the server's
     /// processes inherit the pinning, so they share the app's cores).
-    pub fn start(directory: &Path, cores: Option<&str>) -> anyhow::Result<PostgresServer> {
+    pub fn start(directory: &Path, placement: &Placement) -> anyhow::Result<PostgresServer> {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/postgres");
         let directory = std::path::absolute(directory).context("resolving the server's directory")?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -51,14 +32,7 @@ impl PostgresServer {
             .port();
         // A directory left by an interrupted run is thrown away first.
         let _ = Command::new(&script).arg("stop").arg(&directory).status();
-        let mut command = match cores {
-            Some(cores) => {
-                let mut command = Command::new("taskset");
-                command.arg("-c").arg(cores).arg(&script);
-                command
-            }
-            None => Command::new(&script),
-        };
+        let mut command = placement.app_command(&script);
         let output = command
             .arg("start")
             .arg(&directory)

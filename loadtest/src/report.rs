@@ -3,15 +3,11 @@
 
 use std::fmt::Write;
 
-use crate::deployment::Cores;
+use crate::budget::{Cores, count_cores};
+use crate::grid::{self, PUBLISHED_MONOLITH, PUBLISHED_SERVICES, dashboard_hops};
 use crate::postgres::DatabaseKind;
-use crate::reproduce::{Reproduction, TopologyResult};
+use crate::results::{Reproduction, TopologyResult};
 use crate::run::Measurement;
-
-/// The published figures the tables are compared with (average and p99 in milliseconds).
-pub const PUBLISHED_SERVICES: (f64, f64) = (320.0, 610.0);
-/// The published monolith figures.
-pub const PUBLISHED_MONOLITH: (f64, f64) = (118.0, 190.0);
 
 fn find<'a>(results: &'a [TopologyResult], topology: &str) -> Option<&'a TopologyResult> {
     results.iter().find(|result| result.topology == topology)
@@ -139,29 +135,84 @@ fn app_cores_busy(point: &Measurement) -> f64 {
 
 /// How many cores `taskset -c` gave the app ("0", "0-1", "0,2").
 fn app_core_count(cores: &Cores) -> usize {
-    let Some(list) = &cores.app else { return cores.available.max(1) };
-    list.split(',')
-        .map(|part| match part.split_once('-') {
-            Some((first, last)) => {
-                last.trim().parse::<usize>().unwrap_or(0).saturating_sub(first.trim().parse().unwrap_or(0)) + 1
-            }
-            None => 1,
+    cores.app.as_deref().map_or(cores.available.max(1), count_cores)
+}
+
+/// The app's CPU budget in cores: the group's quota, or the cores it was pinned to.
+fn app_budget_cores(reproduction: &Reproduction) -> f64 {
+    if reproduction.budget.app_cores > 0.0 {
+        reproduction.budget.app_cores
+    } else {
+        app_core_count(&reproduction.provenance.cores) as f64
+    }
+}
+
+/// The headroom the reports require: the generator at least this many times the app's capacity.
+pub const MIN_HEADROOM: f64 = 2.0;
+
+/// Every topology's capacity under every profile, with the generator's capacity over it.
+pub fn headroom_rows(reproduction: &Reproduction) -> Vec<(String, f64, f64)> {
+    let Some(generator) = &reproduction.generator else { return Vec::new() };
+    let main = reproduction.main.iter().map(|result| (format!("`{}` on loopback", result.topology), result));
+    let profiles = reproduction.profiles.iter().flat_map(|profile| {
+        profile
+            .topologies
+            .iter()
+            .map(move |result| (format!("`{}` on `{}`", result.topology, profile.profile.name), result))
+    });
+    main.chain(profiles)
+        .map(|(label, result)| {
+            let capacity = result.capacity.rps;
+            (label, capacity, if capacity > 0.0 { generator.rps / capacity } else { f64::INFINITY })
         })
-        .sum::<usize>()
-        .max(1)
+        .collect()
+}
+
+/// The topologies whose capacity was within [`MIN_HEADROOM`] of the generator's, or `None` when the generator's
+/// capacity was not measured.
+pub fn short_headroom(reproduction: &Reproduction) -> Option<Vec<(String, f64, f64)>> {
+    reproduction.generator.as_ref()?;
+    Some(headroom_rows(reproduction).into_iter().filter(|(_, _, ratio)| *ratio < MIN_HEADROOM).collect())
+}
+
+/// The statement that replaces the latency table when the generator was not at least twice as fast as the app.
+pub fn short_headroom_statement(short: &[(String, f64, f64)]) -> String {
+    let list: Vec<String> = short.iter().map(|(label, _, ratio)| format!("{label} ({ratio:.1}×)")).collect();
+    format!(
+        "**The load generator was not at least {MIN_HEADROOM:.0}× as fast as the app**: {}. Where it was not, a \
+         capacity and the latency at a fraction of it can be the generator's rather than the app's, so the latency \
+         table is not printed; lower the app's budget (`--app-cpu`) or give the generator more cores, and run again.",
+        list.join(", ")
+    )
+}
+
+/// The generator's capacity beside each topology's, with the ratio.
+pub fn headroom_table(reproduction: &Reproduction) -> String {
+    let Some(generator) = &reproduction.generator else {
+        return "The load generator's own capacity was not measured in this run.\n".to_owned();
+    };
+    let mut table = String::from(
+        "| Topology and network | Capacity (requests/s) | Generator capacity (requests/s) | Headroom (generator / app) |\n\
+         | --- | --- | --- | --- |\n",
+    );
+    for (label, capacity, ratio) in headroom_rows(reproduction) {
+        let mark = if ratio < MIN_HEADROOM { " (below 2×)" } else { "" };
+        let _ = writeln!(table, "| {label} | {capacity:.0} | {:.0} | {ratio:.1}×{mark} |", generator.rps);
+    }
+    table
 }
 
 /// Whose limit a topology's capacity is. Goose is closed-loop and runs on its own core, so a rate that is not held
 /// is either the app saturating or the generator running out of CPU; the app's own CPU use at the first sweep
 /// point that was not held tells which.
 pub fn capacity_limits(reproduction: &Reproduction) -> String {
-    let cores = app_core_count(&reproduction.provenance.cores);
+    let cores = app_budget_cores(reproduction);
     let mut text = String::new();
     for result in &reproduction.main {
         let not_held = result.sweep.iter().find(|point| !reproduction.options.criteria.holds(&point.summary));
         let Some(point) = not_held else { continue };
         let busy = app_cores_busy(point);
-        let whose = if busy < 0.8 * cores as f64 {
+        let whose = if busy < 0.8 * cores {
             "the load generator's limit, not the app's: the app had CPU to spare, so this topology's capacity is \
              higher than the table says"
         } else {
@@ -170,7 +221,7 @@ pub fn capacity_limits(reproduction: &Reproduction) -> String {
         let _ = writeln!(
             text,
             "- `{}`: first not held at {:.0} requests/s offered ({:.0} achieved) with the app using {:.2} of its \
-             {cores} core(s); that is {whose}.",
+             {cores:.2} core(s); that is {whose}.",
             result.topology, point.summary.offered_rps, point.summary.achieved_rps, busy
         );
     }
@@ -239,11 +290,26 @@ pub fn terminal_tables(reproduction: &Reproduction) -> String {
 }
 
 fn command_line(reproduction: &Reproduction) -> String {
-    let quick = if reproduction.options.quick { " --quick" } else { "" };
-    match reproduction.options.db {
-        DatabaseKind::Sqlite => format!("cargo xtask reproduce{quick}"),
-        DatabaseKind::Postgres => format!("cargo xtask reproduce --db postgres{quick}"),
+    let options = &reproduction.options;
+    let mut command = String::from("cargo xtask reproduce");
+    if options.db == DatabaseKind::Postgres {
+        command.push_str(" --db postgres");
     }
+    if options.quick {
+        command.push_str(" --quick");
+    }
+    let names: Vec<&str> = options.networks.iter().map(|profile| profile.name.as_str()).collect();
+    let default: Vec<String> =
+        crate::results::ReproduceOptions::new(options.quick, options.out.clone(), options.db, &[], None)
+            .map(|defaults| defaults.networks.into_iter().map(|profile| profile.name).collect())
+            .unwrap_or_default();
+    if !names.is_empty() && names != default {
+        command.push_str(&format!(" --network {}", names.join(",")));
+    }
+    if options.app_cpu > 0.0 && options.app_cpu != crate::results::DEFAULT_APP_CPU {
+        command.push_str(&format!(" --app-cpu {}", options.app_cpu));
+    }
+    command
 }
 
 /// `latency.md`.
@@ -258,11 +324,33 @@ pub fn latency_markdown(reproduction: &Reproduction) -> String {
          comes from. Do not edit by hand.\n",
         command_line(reproduction)
     );
+    let short = short_headroom(reproduction);
+    if let Some(short) = short.as_ref().filter(|short| !short.is_empty()) {
+        let _ = writeln!(text, "{}\n", short_headroom_statement(short));
+    }
     let _ = writeln!(text, "## How this was measured\n");
     let _ = writeln!(text, "- Machine: {}", provenance.machine);
     let _ = writeln!(text, "- Date: {}", provenance.date);
     let _ = writeln!(text, "- Commit: `{}`", provenance.commit);
-    let _ = writeln!(text, "- Pinning: {}", provenance.cores.describe());
+    let budget = &reproduction.budget;
+    if budget.quota_us > 0 {
+        let _ = writeln!(
+            text,
+            "- CPU budget: every process of the app (the gateway, each service{}) in one CPU group of {:.2} core(s), \
+             {} of {} µs every {} µs, the same for every topology; the load generator and the network relays run \
+             outside it, on the rest of the machine.",
+            if options.db == DatabaseKind::Postgres { ", the PostgreSQL server" } else { "" },
+            budget.app_cores,
+            budget.method,
+            budget.quota_us,
+            budget.period_us
+        );
+    } else {
+        let _ = writeln!(text, "- Pinning: {}", provenance.cores.describe());
+    }
+    if let Some(reason) = &budget.fallback_reason {
+        let _ = writeln!(text, "- No CPU budget: {reason}; the run fell back to pinning with taskset.");
+    }
     let _ = writeln!(
         text,
         "- Load average (1, 5, 15 min): {} before, {} after",
@@ -272,7 +360,7 @@ pub fn latency_markdown(reproduction: &Reproduction) -> String {
         .busy_processes
         .iter()
         .map(String::as_str)
-        .filter(|busy| !crate::reproduce::is_own_process(busy))
+        .filter(|busy| !crate::results::is_own_process(busy))
         .collect();
     if !busy.is_empty() {
         let _ = writeln!(
@@ -322,36 +410,55 @@ pub fn latency_markdown(reproduction: &Reproduction) -> String {
         text,
         "rewards seed --data-dir DIR --topology T --members N --businesses 10 --offers 5 --password-hashing=fast"
     );
+    let app_prefix = match (&provenance.cores.app, budget.quota_us) {
+        (_, quota) if quota > 0 => "# in the app's CPU group:\n".to_owned(),
+        (Some(cores), _) => format!("taskset -c {cores} "),
+        (None, _) => String::new(),
+    };
     let _ = writeln!(
         text,
-        "taskset -c {} rewards serve --listen 127.0.0.1:0 --topology T --data-dir DIR --password-hashing=fast \
+        "{app_prefix}rewards serve --listen 127.0.0.1:0 --topology T --data-dir DIR --password-hashing=fast \
          --rate-limit-per-second=1000000 --rate-limit-burst=1000000 --auth-rate-limit-per-minute=1000000 \
-         --auth-rate-limit-burst=1000000",
-        provenance.cores.app.as_deref().unwrap_or("ALL")
+         --auth-rate-limit-burst=1000000"
     );
     let _ = writeln!(
         text,
-        "taskset -c {} seams-loadtest attack --host URL --accounts DIR/accounts.json --scenario dashboard --users {} \
-         --rate R --seconds S --result FILE",
-        provenance.cores.load.as_deref().unwrap_or("ALL"),
+        "{}seams-loadtest attack --host URL --accounts DIR/accounts.json --scenario dashboard --users {} --rate R \
+         --seconds S --result FILE",
+        provenance.cores.load.as_deref().map(|cores| format!("taskset -c {cores} ")).unwrap_or_default(),
         options.users
     );
     let _ = writeln!(text, "rewards verify --data-dir DIR --wait 10   # 0 for the monolith\n```\n");
+    let _ = writeln!(text, "## The load generator's headroom\n");
     let _ = writeln!(
         text,
-        "## The table\n\nAt **{} requests/s** offered, about {:.0}% of the monolith's measured capacity of {:.0} \
-         requests/s:\n",
+        "Before the app ran under its budget, goose's own capacity was measured against `/healthz` of a monolith \
+         with no budget on the same cores. Every topology's capacity should be at most half of it, so that what \
+         saturates first is the app.\n"
+    );
+    text.push_str(&headroom_table(reproduction));
+    let _ = writeln!(
+        text,
+        "\n## The table\n\nOn loopback, at **{} requests/s** offered, about {:.0}% of the monolith's measured capacity \
+         of {:.0} requests/s:\n",
         reproduction.chosen_rps,
         options.chosen_fraction * 100.0,
         reproduction.monolith_capacity_rps
     );
-    text.push_str(&latency_table(reproduction));
+    match short.as_ref().filter(|short| !short.is_empty()) {
+        Some(short) => {
+            let _ = writeln!(text, "{}", short_headroom_statement(short));
+        }
+        None => text.push_str(&latency_table(reproduction)),
+    }
     let _ = writeln!(
         text,
         "\nThe published figures come from a write-up measured with wrk on a different app and machine; only the \
          ratios are comparable.\n"
     );
-    let _ = writeln!(text, "## What it costs to run\n");
+    text.push('\n');
+    text.push_str(&grid::markdown(reproduction));
+    let _ = writeln!(text, "\n## What it costs to run\n");
     text.push_str(&cost_table(reproduction));
     let _ = writeln!(
         text,
@@ -470,33 +577,9 @@ pub fn extraction_markdown(reproduction: &Reproduction) -> String {
     text
 }
 
-/// Network calls one dashboard request makes when `topology` runs.
-pub fn dashboard_hops(topology: &str) -> usize {
-    let Some(modules) = topology.strip_prefix("extract=") else {
-        return if topology == "services" { 5 } else { 0 };
-    };
-    modules
-        .split(',')
-        .map(|module| match module {
-            "auth" | "users" | "business" => 1,
-            "points" => 2,
-            _ => 0,
-        })
-        .sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hops_follow_the_dashboard_call_chain() {
-        assert_eq!(dashboard_hops("monolith"), 0);
-        assert_eq!(dashboard_hops("services"), 5);
-        assert_eq!(dashboard_hops("extract=points"), 2);
-        assert_eq!(dashboard_hops("extract=audit"), 0);
-        assert_eq!(dashboard_hops("extract=auth,business"), 2);
-    }
 
     #[test]
     fn app_cores_are_counted_from_the_taskset_list() {

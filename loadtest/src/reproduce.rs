@@ -5,15 +5,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
-use serde::{Deserialize, Serialize};
 
 use crate::attack::Scenario;
+use crate::budget::Placement;
 use crate::capacity::{Capacity, HoldCriteria, SearchSettings, search};
-use crate::deployment::{Binaries, Cores, log_in};
+use crate::deployment::{Binaries, log_in};
 use crate::plot::{self, Curve};
 use crate::postgres::{DatabaseKind, PostgresServer};
+use crate::relay::{self, RelayProcess, RoundTrips};
 use crate::report;
-use crate::run::{Deployment, LoadSettings, Measurement, write_json};
+use crate::results::{ProfileResult, Provenance, ReproduceOptions, Reproduction, TopologyResult, is_own_process};
+use crate::run::{Deployment, LoadSettings, write_json};
 use crate::wrk::{self, WrkResult};
 
 /// The modules a team might extract, each measured on its own.
@@ -27,182 +29,41 @@ fn extraction_topologies() -> impl Iterator<Item = String> {
     MODULES.iter().filter(|module| **module != "points").map(|module| format!("extract={module}"))
 }
 
-/// How much to measure.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ReproduceOptions {
-    /// The short CI run.
-    pub quick: bool,
-    /// Where the reports go.
-    pub out: PathBuf,
-    /// Goose users.
-    pub users: usize,
-    /// Warm-up seconds per deployment.
-    pub warmup_seconds: usize,
-    /// Seconds per capacity probe.
-    pub probe_seconds: usize,
-    /// Seconds per sweep point.
-    pub point_seconds: usize,
-    /// The sweep's offered loads, as fractions of the monolith's capacity.
-    pub fractions: Vec<f64>,
-    /// The fraction the tables are printed at.
-    pub chosen_fraction: f64,
-    /// The capacity search of the three main topologies.
-    pub search: SearchSettings,
-    /// The capacity search of each single-module extraction.
-    pub extraction_search: SearchSettings,
-    /// When a probed rate counts as held.
-    #[serde(default)]
-    pub criteria: HoldCriteria,
-    /// The database the app runs on.
-    #[serde(default)]
-    pub db: DatabaseKind,
-}
-
-impl ReproduceOptions {
-    /// The settings of a quick (CI) or full run.
-    pub fn new(quick: bool, out: PathBuf, db: DatabaseKind) -> ReproduceOptions {
-        if quick {
-            ReproduceOptions {
-                quick,
-                out,
-                users: 16,
-                warmup_seconds: 1,
-                probe_seconds: 3,
-                point_seconds: 3,
-                fractions: vec![0.25, 0.7, 1.0],
-                chosen_fraction: 0.7,
-                search: SearchSettings {
-                    start_rps: 200.0,
-                    max_rps: 3_200.0,
-                    growth: 2.0,
-                    precision: 1.5,
-                    max_probes: 4,
-                },
-                extraction_search: SearchSettings {
-                    start_rps: 400.0,
-                    max_rps: 3_200.0,
-                    growth: 2.0,
-                    precision: 2.0,
-                    max_probes: 3,
-                },
-                criteria: HoldCriteria::default(),
-                db,
-            }
-        } else {
-            ReproduceOptions {
-                quick,
-                out,
-                users: 32,
-                warmup_seconds: 5,
-                probe_seconds: 6,
-                point_seconds: 10,
-                fractions: vec![0.1, 0.25, 0.5, 0.7, 0.85, 1.0, 1.25],
-                chosen_fraction: 0.7,
-                search: SearchSettings {
-                    start_rps: 250.0,
-                    max_rps: 32_000.0,
-                    growth: 2.0,
-                    precision: 1.15,
-                    max_probes: 9,
-                },
-                extraction_search: SearchSettings {
-                    start_rps: 500.0,
-                    max_rps: 32_000.0,
-                    growth: 2.0,
-                    precision: 1.25,
-                    max_probes: 5,
-                },
-                criteria: HoldCriteria::default(),
-                db,
-            }
-        }
-    }
-}
-
-/// Everything measured on one topology.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TopologyResult {
-    /// The topology.
-    pub topology: String,
-    /// Its capacity.
-    pub capacity: Capacity,
-    /// The sweep, in increasing offered load (empty for extractions other than points).
-    pub sweep: Vec<Measurement>,
-    /// The measurement at the chosen load point.
-    pub chosen: Measurement,
-    /// wrk at the chosen load point, when wrk ran.
-    pub wrk: Option<WrkResult>,
-    /// Why wrk did not run, or what went wrong with it.
-    pub wrk_note: Option<String>,
-    /// Whether `rewards verify` passed after the load.
-    pub verify_passed: bool,
-    /// What verify printed.
-    pub verify_output: String,
-}
-
-/// Where and when the run happened.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Provenance {
-    /// CPU model, cores, memory and kernel.
-    pub machine: String,
-    /// UTC date and time at the start.
-    pub date: String,
-    /// The git commit (with `-dirty` when tracked files were modified).
-    pub commit: String,
-    /// Load average (1, 5, 15 minutes) before the run.
-    pub load_before: String,
-    /// Load average after the run.
-    pub load_after: String,
-    /// Process pinning.
-    pub cores: Cores,
-    /// Other processes that used much CPU when the run started.
-    pub busy_processes: Vec<String>,
-}
-
-/// The whole reproduction, also written as `results.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Reproduction {
-    /// Where and when.
-    pub provenance: Provenance,
-    /// How much was measured.
-    pub options: ReproduceOptions,
-    /// The monolith's capacity, the unit of the sweep.
-    pub monolith_capacity_rps: f64,
-    /// The offered load of the tables.
-    pub chosen_rps: usize,
-    /// monolith, services and extract=points.
-    pub main: Vec<TopologyResult>,
-    /// extract=M for each other module.
-    pub extraction: Vec<TopologyResult>,
-}
-
 /// Runs the reproduction and writes its reports into `options.out`.
 pub fn reproduce(binaries: &Binaries, options: &ReproduceOptions) -> anyhow::Result<()> {
     std::fs::create_dir_all(&options.out).with_context(|| format!("creating {}", options.out.display()))?;
     let work = PathBuf::from("target/reproduce-work");
-    let cores = Cores::split();
+    // The CPU group is made (and what killed runs left is removed) before anything starts.
+    let placement = Placement::with_budget(options.app_cpu);
     let provenance = Provenance {
         machine: machine(),
         date: command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
         commit: commit(),
         load_before: load_average(),
         load_after: String::new(),
-        cores: cores.clone(),
+        cores: placement.cores.clone(),
         busy_processes: busy_processes(),
     };
-    eprintln!("{}; load average {}", cores.describe(), provenance.load_before);
-    // On PostgreSQL one server serves every deployment in turn, each in a database of its own, on the app's cores.
+    eprintln!("{}; load average {}", placement.describe(), provenance.load_before);
+    if let Some(reason) = &placement.record.fallback_reason {
+        eprintln!("no CPU budget ({reason}); falling back to pinning");
+    }
+    let loopback = options.networks.first().cloned().context("the run needs the loopback profile")?;
+    let generator = measure_generator(binaries, options, &loopback, &work)?;
+    // On PostgreSQL one server serves every deployment in turn, each in a database of its own, inside the app's
+    // budget.
     let postgres = match options.db {
         DatabaseKind::Sqlite => None,
-        DatabaseKind::Postgres => Some(std::sync::Arc::new(PostgresServer::start(
-            &std::path::absolute(&work)?.join("postgres"),
-            cores.app.as_deref(),
-        )?)),
+        DatabaseKind::Postgres => {
+            Some(std::sync::Arc::new(PostgresServer::start(&std::path::absolute(&work)?.join("postgres"), &placement)?))
+        }
     };
-    let settings = LoadSettings { users: options.users, warmup_seconds: options.warmup_seconds, postgres };
+    let settings =
+        LoadSettings { users: options.users, warmup_seconds: options.warmup_seconds, postgres, network: loopback };
     let criteria = options.criteria;
 
-    let monolith = measure_topology(binaries, options, &cores, &settings, &criteria, MAIN_TOPOLOGIES[0], &work, None)?;
+    let monolith =
+        measure_topology(binaries, options, &placement, &settings, &criteria, MAIN_TOPOLOGIES[0], &work, None)?;
     let mut monolith_capacity = monolith.capacity.rps;
     if monolith_capacity <= 0.0 {
         // A machine too busy to hold even the lowest probe still gets its tables, at that probe's rate, so that a
@@ -216,7 +77,7 @@ pub fn reproduce(binaries: &Binaries, options: &ReproduceOptions) -> anyhow::Res
         main.push(measure_topology(
             binaries,
             options,
-            &cores,
+            &placement,
             &settings,
             &criteria,
             topology,
@@ -226,9 +87,38 @@ pub fn reproduce(binaries: &Binaries, options: &ReproduceOptions) -> anyhow::Res
     }
     let mut extraction = Vec::new();
     for topology in extraction_topologies() {
-        extraction
-            .push(measure_extraction(binaries, options, &cores, &settings, &criteria, &topology, &work, chosen_rps)?);
+        extraction.push(measure_extraction(
+            binaries, options, &placement, &settings, &criteria, &topology, &work, chosen_rps,
+        )?);
     }
+    let loopback_round_trips = measure_links(binaries, &settings.network)?;
+    let mut profiles = Vec::new();
+    for profile in options.networks.iter().skip(1) {
+        let round_trips = measure_links(binaries, profile)?;
+        eprintln!(
+            "[{}] the relays add {:.0} µs to a round trip (the profile's is {:.0} µs)",
+            profile.name,
+            round_trips.added_us(),
+            profile.round_trip_ms * 1000.0
+        );
+        let settings = LoadSettings { network: profile.clone(), ..settings.clone() };
+        let mut topologies = Vec::new();
+        for topology in GRID_TOPOLOGIES {
+            let label = format!("{topology}@{}", profile.name);
+            topologies.push(measure_topology(
+                binaries,
+                options,
+                &placement,
+                &settings,
+                &criteria,
+                topology,
+                &work.join(&label),
+                None,
+            )?);
+        }
+        profiles.push(ProfileResult { profile: profile.clone(), round_trips, topologies });
+    }
+    drop(settings);
     let provenance = Provenance { load_after: load_average(), ..provenance };
     let reproduction = Reproduction {
         provenance,
@@ -237,12 +127,19 @@ pub fn reproduce(binaries: &Binaries, options: &ReproduceOptions) -> anyhow::Res
         chosen_rps,
         main,
         extraction,
+        budget: placement.record.clone(),
+        generator: Some(generator),
+        loopback_round_trips,
+        profiles,
     };
+    // The group goes now, with anything left in it; a failure before this point removes it on the way out.
+    drop(placement);
     write_reports(&reproduction)?;
     let failed: Vec<&str> = reproduction
         .main
         .iter()
         .chain(&reproduction.extraction)
+        .chain(reproduction.profiles.iter().flat_map(|profile| &profile.topologies))
         .filter(|result| !result.verify_passed)
         .map(|result| result.topology.as_str())
         .collect();
@@ -250,6 +147,42 @@ pub fn reproduce(binaries: &Binaries, options: &ReproduceOptions) -> anyhow::Res
         bail!("rewards verify failed after the load on: {}", failed.join(", "));
     }
     check_outputs(&reproduction)
+}
+
+/// The topologies of the sensitivity grid, measured under every emulated profile.
+pub const GRID_TOPOLOGIES: [&str; 2] = ["monolith", "services"];
+
+/// The load generator's own capacity: goose against `/healthz` of a monolith that runs without a budget on the same
+/// cores, so that what runs out first is the generator.
+fn measure_generator(
+    binaries: &Binaries,
+    options: &ReproduceOptions,
+    loopback: &crate::network::NetworkProfile,
+    work: &Path,
+) -> anyhow::Result<Capacity> {
+    let unlimited = Placement::pinned_to_nothing();
+    let settings = LoadSettings { users: options.users, warmup_seconds: 1, postgres: None, network: loopback.clone() };
+    let mut deployment = Deployment::start(binaries, "monolith", &unlimited, &settings, &work.join("generator"))?;
+    let search_settings = options.generator_search.context("the options name the generator's search")?;
+    let capacity = search(&search_settings, |rate| {
+        let measurement = deployment.measure(Scenario::Healthz, rate.round() as usize, options.probe_seconds, None)?;
+        anyhow::Ok(options.criteria.holds(&measurement.summary))
+    })?;
+    eprintln!("[generator] capacity {:.0} requests/s against /healthz", capacity.rps);
+    deployment.finish()?;
+    Ok(capacity)
+}
+
+/// The round trip a link of `profile` pays: through a relay process of the profile against an echo server, beside
+/// the same server reached directly.
+fn measure_links(binaries: &Binaries, profile: &crate::network::NetworkProfile) -> anyhow::Result<RoundTrips> {
+    let echo = relay::start_echo_server(2)?;
+    if profile.is_loopback() {
+        return Ok(relay::measure_round_trips(echo, echo, 500)?);
+    }
+    let mut relays = RelayProcess::start(&binaries.loadtest, profile.link_delay())?;
+    let relayed: std::net::SocketAddr = relays.link(&echo.to_string())?.parse()?;
+    Ok(relay::measure_round_trips(echo, relayed, 500)?)
 }
 
 /// What CI asserts of a reproduction (`cargo xtask reproduce --quick` in `.ci/run`): every topology ran and
@@ -281,8 +214,12 @@ pub fn check_outputs(reproduction: &Reproduction) -> anyhow::Result<()> {
         }
     }
     let latency = std::fs::read_to_string(reproduction.options.out.join("latency.md"))?;
-    for (name, table) in [("latency", report::latency_table(reproduction)), ("cost", report::cost_table(reproduction))]
-    {
+    // A run whose generator was not twice as fast as the app says so instead of printing the latency table.
+    let latency_part = match report::short_headroom(reproduction).filter(|short| !short.is_empty()) {
+        Some(short) => report::short_headroom_statement(&short),
+        None => report::latency_table(reproduction),
+    };
+    for (name, table) in [("latency", latency_part), ("cost", report::cost_table(reproduction))] {
         if !latency.contains(&table) {
             bail!("latency.md does not hold the {name} table");
         }
@@ -307,14 +244,14 @@ fn capacity_of(
 fn measure_topology(
     binaries: &Binaries,
     options: &ReproduceOptions,
-    cores: &Cores,
+    placement: &Placement,
     settings: &LoadSettings,
     criteria: &HoldCriteria,
     topology: &str,
     work: &Path,
     monolith_capacity: Option<f64>,
 ) -> anyhow::Result<TopologyResult> {
-    let mut deployment = Deployment::start(binaries, topology, cores, settings, &work.join(file_name(topology)))?;
+    let mut deployment = Deployment::start(binaries, topology, placement, settings, &work.join(file_name(topology)))?;
     let capacity = capacity_of(&mut deployment, &options.search, criteria, options.probe_seconds)?;
     eprintln!("[{topology}] capacity {:.0} requests/s", capacity.rps);
     // The sweep's unit is the monolith's capacity, so that every topology is offered the same loads.
@@ -343,7 +280,18 @@ fn measure_topology(
         Some(chosen) => chosen,
         None => deployment.measure(Scenario::Dashboard, chosen_rps, options.point_seconds, None)?,
     };
-    let (wrk, wrk_note) = cross_check(&deployment, options, chosen_rps, &work.join(file_name(topology)));
+    // The grid compares each topology at the same distance from its own limit.
+    let own_rps = ((capacity.rps.max(1.0) * options.chosen_fraction).round() as usize).max(1);
+    let own_point = if own_rps == chosen_rps {
+        chosen.clone()
+    } else {
+        deployment.measure(Scenario::Dashboard, own_rps, options.point_seconds, None)?
+    };
+    let (wrk, wrk_note) = if settings.network.is_loopback() {
+        cross_check(&deployment, options, chosen_rps, &work.join(file_name(topology)))
+    } else {
+        (None, Some("wrk runs on loopback only".to_owned()))
+    };
     let (verify_passed, verify_output) = deployment.finish()?;
     Ok(TopologyResult {
         topology: topology.to_owned(),
@@ -354,6 +302,7 @@ fn measure_topology(
         wrk_note,
         verify_passed,
         verify_output,
+        own_point: Some(own_point),
     })
 }
 
@@ -361,14 +310,14 @@ fn measure_topology(
 fn measure_extraction(
     binaries: &Binaries,
     options: &ReproduceOptions,
-    cores: &Cores,
+    placement: &Placement,
     settings: &LoadSettings,
     criteria: &HoldCriteria,
     topology: &str,
     work: &Path,
     chosen_rps: usize,
 ) -> anyhow::Result<TopologyResult> {
-    let mut deployment = Deployment::start(binaries, topology, cores, settings, &work.join(file_name(topology)))?;
+    let mut deployment = Deployment::start(binaries, topology, placement, settings, &work.join(file_name(topology)))?;
     let chosen = deployment.measure(Scenario::Dashboard, chosen_rps, options.point_seconds, None)?;
     let capacity = capacity_of(&mut deployment, &options.extraction_search, criteria, options.probe_seconds)?;
     let (verify_passed, verify_output) = deployment.finish()?;
@@ -381,6 +330,7 @@ fn measure_extraction(
         wrk_note: None,
         verify_passed,
         verify_output,
+        own_point: None,
     })
 }
 
@@ -402,7 +352,7 @@ fn cross_check(
             options.users,
             rate,
             options.point_seconds,
-            deployment.cores.load.as_deref(),
+            deployment.placement.cores.load.as_deref(),
             work,
         )
     };
@@ -419,17 +369,25 @@ fn file_name(topology: &str) -> String {
 /// Writes the plot, `latency.md`, `extraction.md` and `results.json` into the reproduction's output directory.
 pub fn write_reports(reproduction: &Reproduction) -> anyhow::Result<()> {
     let out = &reproduction.options.out;
+    let curve = |label: String, result: &TopologyResult| Curve {
+        topology: label,
+        points: result
+            .sweep
+            .iter()
+            .map(|point| (point.summary.offered_rps, point.summary.p50_ms, point.summary.p99_ms))
+            .collect(),
+    };
+    // One curve per topology on loopback, and one per topology and emulated profile.
     let curves: Vec<Curve> = reproduction
         .main
         .iter()
-        .map(|result| Curve {
-            topology: result.topology.clone(),
-            points: result
-                .sweep
+        .map(|result| curve(result.topology.clone(), result))
+        .chain(reproduction.profiles.iter().flat_map(|profile| {
+            profile
+                .topologies
                 .iter()
-                .map(|point| (point.summary.offered_rps, point.summary.p50_ms, point.summary.p99_ms))
-                .collect(),
-        })
+                .map(|result| curve(format!("{} on {}", result.topology, profile.profile.name), result))
+        }))
         .collect();
     plot::draw(&out.join("latency-vs-load.svg"), "GET /v1/dashboard: latency against offered load", &curves)?;
     let latency = report::latency_markdown(reproduction);
@@ -507,13 +465,6 @@ fn busy_processes() -> Vec<String> {
         })
         .take(8)
         .collect()
-}
-
-/// Whether a busy process is this run itself: `ps` gives CPU use over a process's lifetime, so the launcher chain
-/// that has just started (cargo, xtask, this binary) always looks busy.
-pub fn is_own_process(busy: &str) -> bool {
-    let name = busy.split(" (").next().unwrap_or(busy);
-    matches!(name, "seams-loadtest" | "xtask" | "cargo")
 }
 
 #[cfg(test)]

@@ -8,8 +8,11 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::attack::{AttackResult, MEASURED_REQUESTS, Scenario};
-use crate::deployment::{Binaries, Cores, RunningApp, Usage, log_in_all, pinned, seed};
+use crate::budget::{Cores, Placement};
+use crate::deployment::{Binaries, RunningApp, Usage, clock_ticks_per_second, cpu_ticks, log_in_all, seed};
+use crate::network::NetworkProfile;
 use crate::postgres::{PostgresServer, database_name};
+use crate::relay::RelayProcess;
 use crate::stats::{Histogram, Summary, SummaryHeader};
 
 /// What every measurement of a deployment shares.
@@ -21,6 +24,8 @@ pub struct LoadSettings {
     pub warmup_seconds: usize,
     /// The PostgreSQL server the app runs on (a database of its own per deployment), or `None` for SQLite.
     pub postgres: Option<Arc<PostgresServer>>,
+    /// The network every link pays (a relay on each link unless it is loopback).
+    pub network: NetworkProfile,
 }
 
 /// The cost of the app's processes over one measurement.
@@ -34,6 +39,10 @@ pub struct Cost {
     pub peak_rss_mb: f64,
     /// How many processes the app runs.
     pub processes: usize,
+    /// CPU milliseconds per request of the relays that emulate the network (outside the app's budget; 0 on
+    /// loopback).
+    #[serde(default)]
+    pub relay_cpu_ms_per_request: f64,
 }
 
 /// One measured load point.
@@ -55,8 +64,8 @@ pub struct Deployment {
     binaries: Binaries,
     /// The topology.
     pub topology: String,
-    /// Where processes are pinned.
-    pub cores: Cores,
+    /// Where the app and the generator run.
+    pub placement: Placement,
     /// The app.
     pub app: RunningApp,
     settings: LoadSettings,
@@ -72,7 +81,7 @@ impl Deployment {
     pub fn start(
         binaries: &Binaries,
         topology: &str,
-        cores: &Cores,
+        placement: &Placement,
         settings: &LoadSettings,
         work_dir: &Path,
     ) -> anyhow::Result<Deployment> {
@@ -88,13 +97,19 @@ impl Deployment {
             None => Vec::new(),
         };
         seed(binaries, &data_dir, topology, settings.users.max(50), &database_arguments)?;
+        let relay = if settings.network.is_loopback() {
+            None
+        } else {
+            Some(RelayProcess::start(&binaries.loadtest, settings.network.link_delay())?)
+        };
         let app = RunningApp::start(
             binaries,
             &data_dir,
             topology,
             &database_arguments,
-            cores.app.as_deref(),
+            placement,
             &work_dir.join("app.log"),
+            relay,
         )?;
         eprintln!("[{topology}] serving on {} with {} process(es)", app.url, app.pids.len());
         let accounts_file = work_dir.join("sessions.json");
@@ -102,7 +117,7 @@ impl Deployment {
         let mut deployment = Deployment {
             binaries: binaries.clone(),
             topology: topology.to_owned(),
-            cores: cores.clone(),
+            placement: placement.clone(),
             app,
             settings: settings.clone(),
             accounts_file,
@@ -127,7 +142,7 @@ impl Deployment {
     ) -> anyhow::Result<AttackResult> {
         self.runs += 1;
         let result_file = self.work_dir.join(format!("attack-{}.json", self.runs));
-        let mut command = pinned(&self.binaries.loadtest, self.cores.load.as_deref());
+        let mut command = self.placement.load_command(&self.binaries.loadtest);
         command
             .args(["attack", "--host", &self.app.url, "--accounts"])
             .arg(&self.accounts_file)
@@ -156,9 +171,14 @@ impl Deployment {
         report_stem: Option<&Path>,
     ) -> anyhow::Result<Measurement> {
         let before = self.usage();
+        let relay_before = self.relay_cpu_seconds();
         let result = self.attack(scenario, rate, seconds, report_stem)?;
         let after = self.usage();
-        let measurement = summarise(&self.topology, scenario, self.settings.users, rate, &result, before, after);
+        let relay_seconds = self.relay_cpu_seconds() - relay_before;
+        let mut measurement = summarise(&self.topology, scenario, self.settings.users, rate, &result, before, after);
+        if measurement.summary.requests > 0 {
+            measurement.cost.relay_cpu_ms_per_request = relay_seconds * 1000.0 / measurement.summary.requests as f64;
+        }
         eprintln!(
             "[{}] {} at {rate}/s: achieved {:.0}/s, p50 {:.2} ms, p99 {:.2} ms (corrected {:.2}), errors {}, {:.2} CPU ms/request",
             self.topology,
@@ -181,6 +201,11 @@ impl Deployment {
             usage.cpu_seconds += server.cpu_seconds();
         }
         usage
+    }
+
+    /// CPU seconds the relay process has used so far (0 without one).
+    fn relay_cpu_seconds(&self) -> f64 {
+        self.app.relay_pid().and_then(cpu_ticks).map_or(0.0, |ticks| ticks as f64 / clock_ticks_per_second())
     }
 
     /// Runs `verify` (letting the outbox drain when modules are remote), then stops every process.
@@ -228,6 +253,7 @@ pub fn summarise(
         cpu_seconds,
         peak_rss_mb: after.peak_rss_mb,
         processes: after.processes,
+        relay_cpu_ms_per_request: 0.0,
     };
     Measurement { summary, dashboard: result.histograms.get("dashboard").cloned().unwrap_or_default(), histogram, cost }
 }
@@ -264,10 +290,16 @@ struct RunRecord<'a> {
 /// Runs one load test end to end and writes `summary.json`, `run.json` and goose's `report.html`/`report.json`.
 pub fn single(binaries: &Binaries, run: &SingleRun) -> anyhow::Result<Summary> {
     std::fs::create_dir_all(&run.out).with_context(|| format!("creating {}", run.out.display()))?;
-    let cores = Cores::split();
-    eprintln!("{}", cores.describe());
-    let settings = LoadSettings { users: run.users, warmup_seconds: run.warmup_seconds, postgres: None };
-    let mut deployment = Deployment::start(binaries, &run.topology, &cores, &settings, &run.out.join("work"))?;
+    let placement = Placement::pinned();
+    let cores = placement.cores.clone();
+    eprintln!("{}", placement.describe());
+    let settings = LoadSettings {
+        users: run.users,
+        warmup_seconds: run.warmup_seconds,
+        postgres: None,
+        network: crate::network::select(&["loopback".to_owned()])?.remove(0),
+    };
+    let mut deployment = Deployment::start(binaries, &run.topology, &placement, &settings, &run.out.join("work"))?;
     let measured = deployment.measure(run.scenario, run.rate, run.seconds, Some(&run.out.join("report")));
     let (passed, output) = deployment.finish()?;
     let measurement = measured?;

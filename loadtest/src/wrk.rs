@@ -10,7 +10,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::deployment::pinned;
+use crate::budget::pinned;
 
 /// What wrk measured.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

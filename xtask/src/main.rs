@@ -33,9 +33,9 @@ enum Task {
     /// Measure the cost of one hop and of one dashboard with criterion, and write docs/results/bench.md.
     Bench(bench::BenchArgs),
     /// Load-test one topology of the reference app with goose and write summary.json.
-    Loadtest(loadtest::LoadtestArgs),
+    Loadtest(seams_loadtest_args::RunArgs),
     /// Reproduce the monolith-against-services latency table: capacity, sweep, tables, plot, extraction report.
-    Reproduce(reproduce::ReproduceArgs),
+    Reproduce(seams_loadtest_args::ReproduceArgs),
 }
 
 fn main() -> ExitCode {
