@@ -2,7 +2,7 @@
 //! the monolith's capacity, the cross-check with wrk, the plot, and the extraction report.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
 
 use anyhow::{Context, bail};
 
@@ -37,9 +37,9 @@ pub fn reproduce(binaries: &Binaries, options: &ReproduceOptions) -> anyhow::Res
     let placement = Placement::with_budget(options.app_cpu);
     let provenance = Provenance {
         machine: machine(),
-        date: command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
-        commit: commit(),
-        load_before: load_average(),
+        date: seams_provenance::date_utc(),
+        commit: seams_provenance::commit(),
+        load_before: seams_provenance::load_average().join(" "),
         load_after: String::new(),
         cores: placement.cores.clone(),
         busy_processes: busy_processes(),
@@ -119,7 +119,7 @@ pub fn reproduce(binaries: &Binaries, options: &ReproduceOptions) -> anyhow::Res
         profiles.push(ProfileResult { profile: profile.clone(), round_trips, topologies });
     }
     drop(settings);
-    let provenance = Provenance { load_after: load_average(), ..provenance };
+    let provenance = Provenance { load_after: seams_provenance::load_average().join(" "), ..provenance };
     let reproduction = Reproduction {
         provenance,
         options: options.clone(),
@@ -408,55 +408,15 @@ pub fn write_reports(reproduction: &Reproduction) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn command_output(program: &str, arguments: &[&str]) -> String {
-    Command::new(program)
-        .args(arguments)
-        .output()
-        .ok()
-        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
-        .unwrap_or_default()
-}
-
-fn commit() -> String {
-    let hash = command_output("git", &["rev-parse", "--short=12", "HEAD"]);
-    let dirty = !command_output("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty();
-    if hash.is_empty() {
-        "unknown".to_owned()
-    } else if dirty {
-        format!("{hash}-dirty")
-    } else {
-        hash
-    }
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
 fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|line| {
-            line.strip_prefix("model name").and_then(|rest| rest.split_once(':')).map(|(_, model)| model.trim())
-        })
-        .unwrap_or("unknown CPU");
-    let cores = std::thread::available_parallelism().map_or(1, |count| count.get());
-    let memory = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            text.lines().find_map(|line| line.strip_prefix("MemTotal:").map(|rest| rest.trim().to_owned()))
-        })
-        .unwrap_or_default();
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!("{model}, {cores} cores available, {memory} memory, Linux {}", kernel.trim())
+    let machine = seams_provenance::Machine::read();
+    let memory = machine.memory_kib.map(|kib| format!("{kib} kB")).unwrap_or_default();
+    format!("{}, {} cores available, {memory} memory, Linux {}", machine.cpu, machine.cores, machine.kernel)
 }
 
 /// Processes using much CPU at the start, so that the report can say when the machine was not quiet.
 fn busy_processes() -> Vec<String> {
-    let text = command_output("ps", &["-eo", "pcpu=,comm=", "--sort=-pcpu"]);
+    let text = seams_provenance::command_output("ps", &["-eo", "pcpu=,comm=", "--sort=-pcpu"]);
     text.lines()
         .filter_map(|line| {
             let (cpu, name) = line.trim().split_once(' ')?;

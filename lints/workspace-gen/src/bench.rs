@@ -337,7 +337,7 @@ pub fn run(options: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Ben
         machine: machine_description(),
         load_before,
         load_after: load_average(),
-        date: command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_else(|| "unknown date".to_owned()),
+        date: seams_provenance::date_utc(),
         runs: options.runs,
         seed: options.seed,
     };
@@ -353,34 +353,13 @@ pub fn run(options: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Ben
 
 /// The 1-, 5- and 15-minute load averages, as `uptime` shows them.
 fn load_average() -> String {
-    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    text.split_whitespace().take(3).collect::<Vec<_>>().join(", ")
-}
-
-fn command_output(program: &str, args: &[&str]) -> Option<String> {
-    let output = Command::new(program).args(args).output().ok()?;
-    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    seams_provenance::load_average().join(", ")
 }
 
 fn machine_description() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split(':').nth(1))
-                .map(|model| model.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, |cores| cores.get());
-    let memory = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            let kib: u64 = text.lines().next()?.split_whitespace().nth(1)?.parse().ok()?;
-            Some(format!("{:.1} GiB RAM", kib as f64 / 1024.0 / 1024.0))
-        })
-        .unwrap_or_default();
-    format!("{cores} cores ({cpu}), {memory}")
+    let machine = seams_provenance::Machine::read();
+    let memory = machine.memory_gib().map(|gib| format!("{gib:.1} GiB RAM")).unwrap_or_default();
+    format!("{} cores ({}), {memory}", machine.cores, machine.cpu)
 }
 
 fn seconds(duration: Option<Duration>) -> String {
