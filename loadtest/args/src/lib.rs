@@ -126,7 +126,7 @@ pub struct ReproduceArgs {
     #[arg(long, value_delimiter = ',')]
     pub network: Vec<String>,
     /// The app's CPU budget in cores, the same for every topology: a cgroup quota (taskset pinning to half the cores
-    /// when no CPU controller can be written). Default 0.25.
+    /// when no CPU controller can be written). Default 0.15.
     #[arg(long)]
     pub app_cpu: Option<f64>,
 }
