@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-
 use anyhow::{Context, bail};
 
 use crate::attack::Scenario;

@@ -37,9 +37,9 @@ impl Machine {
 }
 
 fn cpu_model(cpuinfo: &str) -> Option<&str> {
-    cpuinfo
-        .lines()
-        .find_map(|line| line.strip_prefix("model name").and_then(|rest| rest.split_once(':')).map(|(_, model)| model.trim()))
+    cpuinfo.lines().find_map(|line| {
+        line.strip_prefix("model name").and_then(|rest| rest.split_once(':')).map(|(_, model)| model.trim())
+    })
 }
 
 fn memory_kib(meminfo: &str) -> Option<u64> {
