@@ -36,6 +36,17 @@ pub(crate) enum OutputFormat {
     Junit,
 }
 
+/// cargo's `--message-format`, for tools that read `cargo check`'s output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MessageFormat {
+    /// The same as `--format human`.
+    Human,
+    /// One `file:line:column: level[code]: message` line per finding, as `rustc --error-format short`.
+    Short,
+    /// One JSON object per line in cargo's shape (`compiler-message`, then `build-finished`).
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ColorChoice {
     Auto,
@@ -55,6 +66,10 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub(crate) format: OutputFormat,
+    /// Print findings as `cargo check --message-format` does (for rust-analyzer and other
+    /// readers of cargo's diagnostics); replaces --format.
+    #[arg(long, value_enum, value_name = "FMT", conflicts_with = "format")]
+    pub(crate) message_format: Option<MessageFormat>,
     /// When to use colour in human output.
     #[arg(long, value_enum, default_value = "auto")]
     pub(crate) color: ColorChoice,
@@ -81,7 +96,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub(crate) no_cache: bool,
     /// Re-check on every save, re-parsing only the files that changed.
-    #[arg(long, conflicts_with_all = ["init", "update_baseline", "prune_baseline"])]
+    #[arg(long, conflicts_with_all = ["init", "update_baseline", "prune_baseline", "message_format"])]
     pub(crate) watch: bool,
 }
 
@@ -152,21 +167,27 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
         text.push_str(&crate::report::human::render(&outcome, human_style));
         text
     };
-    let text = timings::time(Stage::Report, || match args.format {
-        OutputFormat::Human => human(),
-        OutputFormat::Json => crate::report::json::render(&outcome) + "\n",
-        OutputFormat::Github => crate::report::github::render(&outcome),
-        OutputFormat::Sarif => crate::report::sarif::render(&outcome),
-        OutputFormat::Junit => crate::report::junit::render(&outcome),
+    let text = timings::time(Stage::Report, || match (args.message_format, args.format) {
+        (Some(MessageFormat::Json), _) => crate::report::cargo::render_json(&outcome),
+        (Some(MessageFormat::Short), _) => crate::report::cargo::render_short(&outcome),
+        (Some(MessageFormat::Human), _) | (None, OutputFormat::Human) => human(),
+        (None, OutputFormat::Json) => crate::report::json::render(&outcome) + "\n",
+        (None, OutputFormat::Github) => crate::report::github::render(&outcome),
+        (None, OutputFormat::Sarif) => crate::report::sarif::render(&outcome),
+        (None, OutputFormat::Junit) => crate::report::junit::render(&outcome),
     });
-    let written = timings::time(Stage::Output, || match (&args.output, args.format) {
+    // Diagnostics for people go to stderr, like a compiler's; cargo's JSON goes to stdout.
+    let for_people = matches!(
+        (args.message_format, args.format),
+        (Some(MessageFormat::Human | MessageFormat::Short), _) | (None, OutputFormat::Human)
+    );
+    let written = timings::time(Stage::Output, || match &args.output {
         // With --output, the report goes to the file and people still read diagnostics.
-        (Some(path), _) => {
+        Some(path) => {
             std::fs::write(path, text.as_bytes()).and_then(|()| std::io::stderr().write_all(human().as_bytes()))
         }
-        // Human output is diagnostics: it goes to stderr, like a compiler's.
-        (None, OutputFormat::Human) => std::io::stderr().write_all(text.as_bytes()),
-        (None, _) => {
+        None if for_people => std::io::stderr().write_all(text.as_bytes()),
+        None => {
             for note in &notes {
                 eprintln!("{note}");
             }
@@ -259,10 +280,10 @@ pub(crate) fn exit_code(outcome: &crate::check::CheckOutcome) -> ExitCode {
     // A file that seams failed to analyse is a bug in seams: it must never pass silently.
     if outcome.has_internal_error() {
         ExitCode::from(EXIT_ERROR)
-    } else if outcome.failing().next().is_some() {
-        ExitCode::from(EXIT_VIOLATIONS)
-    } else {
+    } else if outcome.passes() {
         ExitCode::from(EXIT_CLEAN)
+    } else {
+        ExitCode::from(EXIT_VIOLATIONS)
     }
 }
 

@@ -23,6 +23,8 @@ pub(crate) struct Workspace {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Package {
+    /// Cargo's package id, as `cargo metadata` and cargo's JSON messages spell it.
+    pub(crate) id: String,
     pub(crate) name: String,
     pub(crate) manifest_dir: PathBuf,
     /// The unit of the library target, when the package has one.
@@ -64,6 +66,8 @@ pub(crate) struct Unit {
     pub(crate) kind: UnitKind,
     /// The crate name, as code in other crates writes it (`billing_core`).
     pub(crate) crate_name: String,
+    /// The target's name as Cargo.toml writes it (`billing-core`).
+    pub(crate) target_name: String,
     pub(crate) root_file: PathBuf,
 }
 
@@ -144,10 +148,12 @@ impl Workspace {
                     package: package_id,
                     kind,
                     crate_name: target.name.replace('-', "_"),
+                    target_name: target.name.clone(),
                     root_file: target.src_path.clone().into_std_path_buf(),
                 });
             }
             packages.push(Package {
+                id: package.id.repr.clone(),
                 name: package.name.to_string(),
                 manifest_dir: package
                     .manifest_path

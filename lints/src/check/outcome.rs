@@ -111,6 +111,11 @@ impl CheckOutcome {
     }
 
     /// Violations that fail the run: errors not covered by a baseline.
+    /// Whether the check passes: no failing violation and no internal error (exit code 0).
+    pub fn passes(&self) -> bool {
+        !self.has_internal_error() && self.failing().next().is_none()
+    }
+
     pub fn failing(&self) -> impl Iterator<Item = &Violation> {
         self.violations.iter().filter(|violation| !violation.baselined && violation.severity == Severity::Error)
     }

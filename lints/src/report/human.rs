@@ -191,12 +191,29 @@ fn warning_source(outcome: &CheckOutcome, warning: &Warning) -> Option<NamedSour
     Some(NamedSource::new(&warning.file, text).with_language(language_of(&warning.file)))
 }
 
+/// Renders one violation as a miette diagnostic: its header, source snippet, label and help.
+pub(crate) fn render_violation(violation: &Violation, style: HumanStyle) -> String {
+    let source = NamedSource::new(&violation.source.file, std::sync::Arc::clone(&violation.source.text))
+        .with_language(language_of(&violation.source.file));
+    render_diagnostic(&ViolationDiagnostic { violation, source }, style)
+}
+
+/// Renders one warning as a miette diagnostic, with a snippet when its file's text is at hand.
+pub(crate) fn render_warning(outcome: &CheckOutcome, warning: &Warning, style: HumanStyle) -> String {
+    let source = warning_source(outcome, warning);
+    render_diagnostic(&WarningDiagnostic { warning, source }, style)
+}
+
+/// The text a warning's site is in, when it can be had (see [`warning_source`]).
+pub(crate) fn warning_text(outcome: &CheckOutcome, warning: &Warning) -> Option<std::sync::Arc<String>> {
+    warning_source(outcome, warning).map(|source| std::sync::Arc::clone(source.inner()))
+}
+
 /// Renders every finding and the summary line.
 pub fn render(outcome: &CheckOutcome, style: HumanStyle) -> String {
     let mut out = String::new();
     for warning in &outcome.model.warnings {
-        let source = warning_source(outcome, warning);
-        out.push_str(&render_diagnostic(&WarningDiagnostic { warning, source }, style));
+        out.push_str(&render_warning(outcome, warning, style));
         out.push('\n');
     }
     let mut baselined = 0;
@@ -208,9 +225,7 @@ pub fn render(outcome: &CheckOutcome, style: HumanStyle) -> String {
             }
             out.push_str("(in the baseline)\n");
         }
-        let source = NamedSource::new(&violation.source.file, std::sync::Arc::clone(&violation.source.text))
-            .with_language(language_of(&violation.source.file));
-        out.push_str(&render_diagnostic(&ViolationDiagnostic { violation, source }, style));
+        out.push_str(&render_violation(violation, style));
         out.push('\n');
     }
     if baselined > 0 && !style.show_baselined {

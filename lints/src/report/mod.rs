@@ -1,6 +1,7 @@
 //! Reports: the same outcome rendered for people (miette), for machines (JSON) and for CI
 //! annotations (GitHub workflow commands). Reports build strings; binaries print them.
 
+pub mod cargo;
 pub mod github;
 pub mod human;
 pub mod json;

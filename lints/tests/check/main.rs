@@ -8,6 +8,8 @@ mod command_line;
 mod baseline;
 // The reports against docs/output.md and docs/configuration.md, so that the docs cannot go stale.
 mod report_docs;
+// `--message-format json|short`, read back by cargo's own message parser.
+mod cargo_messages;
 // The SARIF and JUnit reports: schema, positions, test cases and snapshots.
 mod reports;
 // The facts cache and watch mode.
