@@ -14,6 +14,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod fuzzing;
 pub mod init;
+pub mod lsp;
 pub mod render;
 pub mod report;
 

@@ -22,6 +22,8 @@ enum Command {
     Check(seams::cli::CheckArgs),
     /// Draw the module graph (mermaid, dot, svg, html, json).
     Graph(seams::cli::GraphArgs),
+    /// Run the language server on stdin and stdout (for editors: docs/editor.md).
+    Lsp,
 }
 
 fn main() -> ExitCode {
@@ -40,5 +42,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => seams::cli::run_check_command(&args),
         Command::Graph(args) => seams::cli::run_graph_command(&args),
+        Command::Lsp => seams::lsp::run_language_server(),
     }
 }

@@ -13,6 +13,7 @@ use seams::diagnostic::Severity;
 use seams::report::cargo;
 
 use crate::fixtures::{check, fixtures_root};
+use crate::lsp::{read_messages, send};
 
 /// The text a span's byte range covers, read from the file as the editor would.
 fn covered(root: &Path, span: &DiagnosticSpan) -> String {
@@ -183,43 +184,6 @@ fn the_binary_prints_only_cargo_messages_on_stdout_and_keeps_its_exit_codes() {
 fn rust_analyzer() -> Option<()> {
     let output = Command::new("rust-analyzer").arg("--version").output().ok()?;
     output.status.success().then_some(())
-}
-
-/// One LSP message, framed with its `Content-Length` header.
-fn send(stdin: &mut impl std::io::Write, message: &serde_json::Value) {
-    let body = message.to_string();
-    write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
-    stdin.flush().unwrap();
-}
-
-/// Reads LSP messages from the server's stdout until it closes, into a channel.
-fn read_messages(stdout: std::process::ChildStdout, sender: std::sync::mpsc::Sender<serde_json::Value>) {
-    use std::io::{BufRead, Read};
-    let mut reader = std::io::BufReader::new(stdout);
-    loop {
-        let mut length = None;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some(value) = line.strip_prefix("Content-Length: ") {
-                length = value.parse::<usize>().ok();
-            }
-        }
-        let mut body = vec![0; length.unwrap_or(0)];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let Ok(message) = serde_json::from_slice(&body) else { return };
-        if sender.send(message).is_err() {
-            return;
-        }
-    }
 }
 
 #[test]

@@ -10,6 +10,8 @@ mod baseline;
 mod report_docs;
 // `--message-format json|short`, read back by cargo's own message parser.
 mod cargo_messages;
+// `cargo seams lsp`, driven as an editor drives it.
+mod lsp;
 // The SARIF and JUnit reports: schema, positions, test cases and snapshots.
 mod reports;
 // The facts cache and watch mode.

@@ -1,0 +1,410 @@
+//! `cargo seams lsp`: a language server over stdio that shows boundary findings as they are
+//! typed. It keeps one [`Engine`] for the session: open buffers are checked from their unsaved
+//! text, and an edit re-parses only the file it changed, as watch mode does.
+//!
+//! - Diagnostics: for the whole workspace at start-up, after every change of an open Rust file,
+//!   and after a save of `boundaries.toml` (a configuration error is shown at its span there,
+//!   and the findings of the last good check stay on the other files).
+//! - Code actions: an `undeclared-dependency` finding offers to add the module it uses to the
+//!   user's `depends_on`, an edit of `boundaries.toml` that keeps its formatting.
+//! - Hover: on a path that points into another module, which module owns it and whether the
+//!   path is public there.
+
+mod convert;
+mod edit;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use lsp_server::{Connection, Message, Notification, Request, RequestId, Response};
+use lsp_types::notification::{
+    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument, Notification as _,
+    PublishDiagnostics,
+};
+use lsp_types::request::{CodeActionRequest, HoverRequest, Request as _};
+use lsp_types::{
+    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionProviderCapability, Diagnostic,
+    DiagnosticSeverity, Hover, HoverContents, HoverParams, HoverProviderCapability, InitializeParams, MarkupContent,
+    MarkupKind, NumberOrString, PublishDiagnosticsParams, ServerCapabilities, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, TextEdit, Uri, WorkspaceEdit,
+};
+
+use crate::check::{CheckError, CheckOptions, CheckOutcome, Engine};
+use crate::cli::{EXIT_CLEAN, EXIT_ERROR};
+use crate::diagnostic::{RuleCode, Severity, Site};
+use convert::{LineMap, path_of, uri_of};
+
+/// The server's state between messages.
+struct Server {
+    connection: Connection,
+    engine: Engine,
+    root: PathBuf,
+    config_path: PathBuf,
+    /// The last check that succeeded: hover and code actions read it, and it stays on screen
+    /// while `boundaries.toml` has an error.
+    last: Option<CheckOutcome>,
+    /// The files that were last sent a non-empty list, so that a fixed file is sent an empty one.
+    published: BTreeSet<PathBuf>,
+}
+
+/// Runs the language server on stdin and stdout until the client says `exit` or goes away.
+pub fn run_language_server() -> ExitCode {
+    let (connection, io_threads) = Connection::stdio();
+    let code = match serve(connection) {
+        Ok(()) => EXIT_CLEAN,
+        Err(message) => {
+            eprintln!("seams lsp: {message}");
+            EXIT_ERROR
+        }
+    };
+    // The reader thread ends when the client closes stdin; a client that vanished is not an error.
+    let _ = io_threads.join();
+    ExitCode::from(code)
+}
+
+fn serve(connection: Connection) -> Result<(), String> {
+    let capabilities = ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+            open_close: Some(true),
+            change: Some(TextDocumentSyncKind::FULL),
+            save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+            ..TextDocumentSyncOptions::default()
+        })),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+        ..ServerCapabilities::default()
+    };
+    let capabilities = serde_json::to_value(capabilities).map_err(|error| error.to_string())?;
+    let params = connection.initialize(capabilities).map_err(|error| error.to_string())?;
+    let params: InitializeParams = serde_json::from_value(params).map_err(|error| error.to_string())?;
+    let root = workspace_root(&params)
+        .or_else(|| std::env::current_dir().ok())
+        .ok_or("the client named no workspace folder, and there is no current directory")?;
+    let config_path = root.join("boundaries.toml");
+    let options = CheckOptions { manifest_path: Some(root.join("Cargo.toml")), ..CheckOptions::default() };
+    let mut server = Server {
+        connection,
+        engine: Engine::in_memory(options),
+        root,
+        config_path,
+        last: None,
+        published: BTreeSet::new(),
+    };
+    server.check_and_publish();
+    server.run()
+}
+
+/// The workspace the client opened: its first folder, or the older `rootUri`.
+fn workspace_root(params: &InitializeParams) -> Option<PathBuf> {
+    if let Some(folder) = params.workspace_folders.as_ref().and_then(|folders| folders.first()) {
+        return path_of(&folder.uri);
+    }
+    #[allow(deprecated)]
+    params.root_uri.as_ref().and_then(path_of)
+}
+
+impl Server {
+    fn run(&mut self) -> Result<(), String> {
+        while let Ok(message) = self.connection.receiver.recv() {
+            match message {
+                Message::Request(request) => {
+                    if self.connection.handle_shutdown(&request).map_err(|error| error.to_string())? {
+                        return Ok(());
+                    }
+                    let response = self.answer(request);
+                    self.send(Message::Response(response));
+                }
+                Message::Notification(notification) => self.notified(notification),
+                Message::Response(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&self, message: Message) {
+        // The client went away: the receiver loop ends on its own.
+        let _ = self.connection.sender.send(message);
+    }
+
+    /// Answers one request. A request that fails (bad parameters, a bug) gets an error response
+    /// and the server goes on: one request never takes it down.
+    fn answer(&mut self, request: Request) -> Response {
+        let id = request.id.clone();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match request.method.as_str() {
+            HoverRequest::METHOD => {
+                let params: HoverParams = parse(request.params)?;
+                to_value(self.hover(&params))
+            }
+            CodeActionRequest::METHOD => {
+                let params: CodeActionParams = parse(request.params)?;
+                to_value(self.code_actions(&params))
+            }
+            other => Err(format!("method not supported: {other}")),
+        }));
+        match result {
+            Ok(Ok(value)) => Response::new_ok(id, value),
+            Ok(Err(message)) => error_response(id, lsp_server::ErrorCode::InvalidParams, message),
+            Err(_) => {
+                error_response(id, lsp_server::ErrorCode::InternalError, "the request failed inside seams".into())
+            }
+        }
+    }
+
+    fn notified(&mut self, notification: Notification) {
+        match notification.method.as_str() {
+            DidOpenTextDocument::METHOD => {
+                if let Ok(params) = parse::<lsp_types::DidOpenTextDocumentParams>(notification.params) {
+                    self.buffer_changed(&params.text_document.uri, Some(params.text_document.text));
+                }
+            }
+            DidChangeTextDocument::METHOD => {
+                if let Ok(mut params) = parse::<lsp_types::DidChangeTextDocumentParams>(notification.params) {
+                    // Full synchronisation: the last change holds the whole text.
+                    if let Some(change) = params.content_changes.pop() {
+                        self.buffer_changed(&params.text_document.uri, Some(change.text));
+                    }
+                }
+            }
+            DidCloseTextDocument::METHOD => {
+                if let Ok(params) = parse::<lsp_types::DidCloseTextDocumentParams>(notification.params) {
+                    self.buffer_changed(&params.text_document.uri, None);
+                }
+            }
+            DidSaveTextDocument::METHOD => {
+                if let Ok(params) = parse::<lsp_types::DidSaveTextDocumentParams>(notification.params)
+                    && path_of(&params.text_document.uri).is_some_and(|path| path == self.config_path)
+                {
+                    self.check_and_publish();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// An open buffer's new text (or its closing): Rust buffers are checked as they are;
+    /// `boundaries.toml` is read from disk, so only a save re-checks it.
+    fn buffer_changed(&mut self, uri: &Uri, text: Option<String>) {
+        let Some(path) = path_of(uri) else { return };
+        if path.extension().is_none_or(|extension| extension != "rs") {
+            return;
+        }
+        match text {
+            Some(text) => self.engine.set_buffer(path, text),
+            None => self.engine.remove_buffer(&path),
+        }
+        self.check_and_publish();
+    }
+
+    /// Checks the workspace and sends every file its findings; a file that had findings and has
+    /// none now is sent an empty list.
+    fn check_and_publish(&mut self) {
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.engine.check()));
+        let mut by_file: BTreeMap<PathBuf, Vec<Diagnostic>> = BTreeMap::new();
+        match checked {
+            Ok(Ok(outcome)) => {
+                for (file, diagnostic) in findings(&outcome) {
+                    by_file.entry(self.root.join(file)).or_default().push(diagnostic);
+                }
+                self.last = Some(outcome);
+            }
+            Ok(Err(error)) => {
+                // The last good findings stay on the other files.
+                if let Some(outcome) = &self.last {
+                    for (file, diagnostic) in findings(outcome) {
+                        by_file.entry(self.root.join(file)).or_default().push(diagnostic);
+                    }
+                }
+                let (file, diagnostic) = check_error(&self.config_path, &error);
+                by_file.entry(file).or_default().push(diagnostic);
+            }
+            Err(_) => {
+                let diagnostic = plain_diagnostic("seams failed inside while checking; this is a bug in seams".into());
+                by_file.entry(self.config_path.clone()).or_default().push(diagnostic);
+            }
+        }
+        let stale: Vec<PathBuf> = self.published.iter().filter(|path| !by_file.contains_key(*path)).cloned().collect();
+        for path in stale {
+            by_file.insert(path, Vec::new());
+        }
+        self.published = by_file.iter().filter(|(_, list)| !list.is_empty()).map(|(path, _)| path.clone()).collect();
+        for (path, diagnostics) in by_file {
+            let Some(uri) = uri_of(&path) else { continue };
+            let params = PublishDiagnosticsParams { uri, diagnostics, version: None };
+            self.send(Message::Notification(Notification::new(PublishDiagnostics::METHOD.to_owned(), params)));
+        }
+    }
+
+    fn hover(&self, params: &HoverParams) -> Option<Hover> {
+        let outcome = self.last.as_ref()?;
+        let position = &params.text_document_position_params;
+        let path = path_of(&position.text_document.uri)?;
+        let relative = relative_path(&self.root, &path)?;
+        let file = outcome.model.files.iter().find(|file| file.relative == relative)?;
+        let offset = LineMap::new(&file.text).offset(&file.text, position.position)?;
+        let reference = outcome
+            .model
+            .cross_module_references()
+            .filter(|reference| reference.file.relative == relative)
+            .find(|reference| reference.reference.site.bytes.contains(&offset))?;
+        let module = &outcome.model.modules[reference.to];
+        let public = module.is_public_path(reference.below_root);
+        let path_text = outcome.model.display_target(reference.file.unit, &reference.reference.target);
+        let visibility = if public {
+            "public: other modules may use it".to_owned()
+        } else {
+            format!("internal: only `{}` may use it (its `public` is {:?})", module.name, module.public)
+        };
+        let from = &outcome.model.modules[reference.from].name;
+        let text = format!(
+            "`{path_text}` belongs to module `{}`, and is {visibility}. This file is in module `{from}`.",
+            module.name
+        );
+        let range = LineMap::new(&file.text).range(&file.text, &reference.reference.site);
+        Some(Hover {
+            contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: text }),
+            range,
+        })
+    }
+
+    /// Quick fixes for the findings in the requested range.
+    fn code_actions(&self, params: &CodeActionParams) -> Vec<CodeActionOrCommand> {
+        let Some(outcome) = &self.last else { return Vec::new() };
+        let Some(path) = path_of(&params.text_document.uri) else { return Vec::new() };
+        let Some(relative) = relative_path(&self.root, &path) else { return Vec::new() };
+        let mut actions = Vec::new();
+        let mut offered = BTreeSet::new();
+        for violation in outcome.violations() {
+            if violation.source.file != relative || violation.rule != RuleCode::UndeclaredDependency {
+                continue;
+            }
+            let lines = LineMap::new(&violation.source.text);
+            let Some(range) = lines.range(&violation.source.text, &violation.site) else { continue };
+            if !overlaps(range, params.range)
+                || !offered.insert((violation.from_module.clone(), violation.to_module.clone()))
+            {
+                continue;
+            }
+            if let Some(action) = self.add_dependency(violation, range) {
+                actions.push(CodeActionOrCommand::CodeAction(action));
+            }
+        }
+        actions
+    }
+
+    /// Adds `to` to the `depends_on` of `from` in boundaries.toml, keeping the file's formatting.
+    fn add_dependency(&self, violation: &crate::diagnostic::Violation, range: lsp_types::Range) -> Option<CodeAction> {
+        let text = std::fs::read_to_string(&self.config_path).ok()?;
+        let edited = edit::add_dependency(&text, &violation.from_module, &violation.to_module)?;
+        let end = LineMap::new(&text).end(&text);
+        let uri = uri_of(&self.config_path)?;
+        let edit =
+            TextEdit { range: lsp_types::Range { start: lsp_types::Position::new(0, 0), end }, new_text: edited };
+        Some(CodeAction {
+            title: format!(
+                "Add `{}` to the `depends_on` of `{}` in boundaries.toml",
+                violation.to_module, violation.from_module
+            ),
+            kind: Some(CodeActionKind::QUICKFIX),
+            diagnostics: Some(vec![violation_diagnostic(violation, range)]),
+            edit: Some(WorkspaceEdit {
+                changes: Some([(uri, vec![edit])].into_iter().collect()),
+                ..WorkspaceEdit::default()
+            }),
+            is_preferred: Some(true),
+            ..CodeAction::default()
+        })
+    }
+}
+
+fn overlaps(a: lsp_types::Range, b: lsp_types::Range) -> bool {
+    a.start <= b.end && b.start <= a.end
+}
+
+fn relative_path(root: &Path, path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(root).ok()?;
+    Some(relative.to_string_lossy().replace('\\', "/"))
+}
+
+/// Every finding of a check that the baseline does not cover, by workspace-relative file.
+fn findings(outcome: &CheckOutcome) -> Vec<(String, Diagnostic)> {
+    let mut out = Vec::new();
+    for violation in outcome.violations().iter().filter(|violation| !violation.baselined) {
+        let lines = LineMap::new(&violation.source.text);
+        let Some(range) = lines.range(&violation.source.text, &violation.site) else { continue };
+        out.push((violation.source.file.clone(), violation_diagnostic(violation, range)));
+    }
+    for warning in outcome.warnings() {
+        let range = warning
+            .site
+            .as_ref()
+            .and_then(|site| {
+                let text = outcome.model.files.iter().find(|file| file.relative == warning.file)?;
+                LineMap::new(&text.text).range(&text.text, site)
+            })
+            .unwrap_or_default();
+        let mut diagnostic = plain_diagnostic(warning.message.clone());
+        diagnostic.range = range;
+        diagnostic.severity = Some(DiagnosticSeverity::WARNING);
+        diagnostic.code = Some(NumberOrString::String(warning.code.as_str().to_owned()));
+        out.push((warning.file.clone(), diagnostic));
+    }
+    out
+}
+
+fn violation_diagnostic(violation: &crate::diagnostic::Violation, range: lsp_types::Range) -> Diagnostic {
+    Diagnostic {
+        range,
+        severity: Some(match violation.severity {
+            Severity::Error => DiagnosticSeverity::ERROR,
+            Severity::Warning => DiagnosticSeverity::WARNING,
+        }),
+        code: Some(NumberOrString::String(violation.rule.as_str().to_owned())),
+        source: Some("seams".to_owned()),
+        message: format!("{}\nhelp: {}", violation.message, violation.help),
+        ..Diagnostic::default()
+    }
+}
+
+fn plain_diagnostic(message: String) -> Diagnostic {
+    Diagnostic {
+        severity: Some(DiagnosticSeverity::ERROR),
+        source: Some("seams".to_owned()),
+        message,
+        ..Diagnostic::default()
+    }
+}
+
+/// A check that could not run: a configuration error at its span in boundaries.toml, anything
+/// else (Cargo could not read the workspace) at the top of it.
+fn check_error(config_path: &Path, error: &CheckError) -> (PathBuf, Diagnostic) {
+    use miette::Diagnostic as _;
+    let mut message = error.to_string();
+    if let Some(help) = error.help() {
+        message.push_str(&format!("\nhelp: {help}"));
+    }
+    let mut diagnostic = plain_diagnostic(message);
+    diagnostic.code = error.code().map(|code| NumberOrString::String(code.to_string()));
+    let text = std::fs::read_to_string(config_path).unwrap_or_default();
+    if let Some(label) = error.labels().and_then(|mut labels| labels.next()) {
+        let start = label.offset().min(text.len());
+        let end = (label.offset() + label.len()).min(text.len());
+        let site = Site { line: 0, column: 0, bytes: start..end };
+        if let Some(range) = LineMap::new(&text).range(&text, &site) {
+            diagnostic.range = range;
+        }
+    }
+    (config_path.to_owned(), diagnostic)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(params: serde_json::Value) -> Result<T, String> {
+    serde_json::from_value(params).map_err(|error| format!("bad parameters: {error}"))
+}
+
+fn to_value(value: impl serde::Serialize) -> Result<serde_json::Value, String> {
+    serde_json::to_value(value).map_err(|error| error.to_string())
+}
+
+fn error_response(id: RequestId, code: lsp_server::ErrorCode, message: String) -> Response {
+    Response::new_err(id, code as i32, message)
+}
