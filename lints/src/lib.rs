@@ -17,6 +17,7 @@ pub mod init;
 pub mod render;
 pub mod report;
 
+mod allows;
 mod baseline;
 mod changes;
 mod config;
