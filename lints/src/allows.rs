@@ -4,7 +4,7 @@
 //! with its reason), an allow without a reason suppresses nothing and the finding says so, and an
 //! allow that suppresses nothing is an `unused-allow` violation at the rule it names.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{Finding, RuleCode, Suppressed, Violation, ViolationDetails, Words};
 use crate::model::Model;
@@ -109,4 +109,20 @@ pub(crate) fn apply_allows(model: &Model, violations: Vec<Violation>) -> Allowed
         }
     }
     allowed
+}
+
+/// The lines, by file, where a reasoned allow of `rule` would suppress a finding: what `sync`
+/// leaves out of `depends_on` for `undeclared-dependency`.
+pub(crate) fn allowed_lines(model: &Model, rule: RuleCode) -> HashSet<(String, usize)> {
+    let mut lines = HashSet::new();
+    for allow in model.allows.iter().filter(|allow| allow.reason.is_some()) {
+        if !allow.rules.iter().any(|(allowed, _)| *allowed == rule) {
+            continue;
+        }
+        let comment = &allow.comment;
+        for line in (comment.site.line..=comment.last_line + 1).filter(|line| comment.covers(*line)) {
+            lines.insert((allow.source.file.clone(), line));
+        }
+    }
+    lines
 }

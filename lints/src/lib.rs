@@ -28,6 +28,7 @@ mod model;
 mod parse;
 mod rules;
 mod sql;
+mod sync;
 mod text;
 mod timings;
 mod workspace;

@@ -22,6 +22,8 @@ enum Command {
     Check(seams::cli::CheckArgs),
     /// Draw the module graph (mermaid, dot, svg, html, json).
     Graph(seams::cli::GraphArgs),
+    /// Rewrite every `depends_on` of boundaries.toml to what the code uses today.
+    Sync(seams::cli::SyncArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +42,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => seams::cli::run_check_command(&args),
         Command::Graph(args) => seams::cli::run_graph_command(&args),
+        Command::Sync(args) => seams::cli::run_sync_command(&args),
     }
 }
