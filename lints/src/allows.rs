@@ -1,8 +1,21 @@
-//! In-code allows: `// seams:allow(rule): reason` on the line of a finding, or alone on the line
-//! above it, suppresses that rule at that one site. This stage runs after the rules and before
-//! the baseline: a suppressed finding is taken out of the violations (the reports still show it,
+//! In-code allows, and the rule `unused-allow`. This stage runs after the rules and before the
+//! baseline: a suppressed finding is taken out of the violations (every report still shows it,
 //! with its reason), an allow without a reason suppresses nothing and the finding says so, and an
 //! allow that suppresses nothing is an `unused-allow` violation at the rule it names.
+//!
+//! # What it checks
+//! `// seams:allow(rule): reason` on the line of a finding, or alone on the line above it,
+//! suppresses that rule at that one site. Each rule of each allow must suppress something.
+//!
+//! # Why it matters
+//! An exception to the architecture is a decision, written where it applies with why; one that
+//! excuses nothing any more would silently excuse the next violation written there.
+//!
+//! # Example
+//! ```text
+//! // seams:allow(internal-import): the nightly report reads the ledger until the api has it
+//! use crate::payments::ledger::Ledger;
+//! ```
 
 use std::collections::{HashMap, HashSet};
 

@@ -196,13 +196,18 @@ fn edit_array(array: &mut toml_edit::Array, removed: &[String], added: &[String]
     let strings: Vec<String> = array.iter().map(|value| value.as_str().unwrap_or_default().to_owned()).collect();
     let sorted = strings.windows(2).all(|pair| pair[0] <= pair[1]);
     // How an entry after the first is spaced: like the second entry, or, in a one-entry array
-    // written over several lines, like that entry; `, ` otherwise.
+    // written over several lines, like that entry; `, ` otherwise. Comment lines above an entry
+    // belong to it, so only the spacing is copied.
+    let spacing = |prefix: String| match prefix.rfind('\n') {
+        Some(newline) if prefix.contains('#') => format!("\n{}", &prefix[newline + 1..]),
+        _ => prefix,
+    };
     let first_prefix = array.get(0).map(prefix_of).unwrap_or_default();
-    let other_prefix = match (array.get(1), first_prefix.contains('\n')) {
+    let other_prefix = spacing(match (array.get(1), first_prefix.contains('\n')) {
         (Some(second), _) => prefix_of(second),
         (None, true) => first_prefix.clone(),
         (None, false) => " ".to_owned(),
-    };
+    });
     for name in added {
         let position = if sorted {
             array.iter().position(|value| value.as_str().is_some_and(|existing| existing > name.as_str()))
@@ -212,8 +217,11 @@ fn edit_array(array: &mut toml_edit::Array, removed: &[String], added: &[String]
         .unwrap_or(array.len());
         let mut value = toml_edit::Value::from(name.as_str());
         if position == 0 {
-            value.decor_mut().set_prefix(first_prefix.clone());
-            if let Some(first) = array.get_mut(0) {
+            let first_prefix = array.get(0).map(prefix_of).unwrap_or_default();
+            value.decor_mut().set_prefix(spacing(first_prefix.clone()));
+            if let Some(first) = array.get_mut(0)
+                && !first_prefix.contains('#')
+            {
                 first.decor_mut().set_prefix(other_prefix.clone());
             }
         } else {
@@ -304,4 +312,41 @@ pub(crate) fn describe(plan: &SyncPlan) -> Vec<String> {
         }
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The array `written`, with `removed` taken out and `added` put in, as sync writes it.
+    fn edited(written: &str, removed: &[&str], added: &[&str]) -> String {
+        let mut value: toml_edit::Value = written.parse().unwrap();
+        let owned = |names: &[&str]| names.iter().map(|name| (*name).to_owned()).collect::<Vec<_>>();
+        edit_array(value.as_array_mut().unwrap(), &owned(removed), &owned(added));
+        value.to_string().trim().to_owned()
+    }
+
+    #[test]
+    fn one_line_arrays_keep_their_spacing() {
+        assert_eq!(edited(r#"["a", "b"]"#, &["a"], &[]), r#"["b"]"#);
+        assert_eq!(edited(r#"["a", "b"]"#, &["b"], &[]), r#"["a"]"#);
+        assert_eq!(edited(r#"[ "c" ,"a"  ]"#, &["c", "a"], &[]), "[]");
+        assert_eq!(edited("[]", &[], &["a", "b"]), r#"["a", "b"]"#);
+        assert_eq!(edited(r#"["b", "d"]"#, &[], &["a", "c"]), r#"["a", "b", "c", "d"]"#);
+        // Unsorted arrays get new entries at their end.
+        assert_eq!(edited(r#"["d", "b"]"#, &[], &["a"]), r#"["d", "b", "a"]"#);
+    }
+
+    #[test]
+    fn multi_line_arrays_keep_their_layout_and_comments_go_with_their_entry() {
+        let written = "[\n    \"b\",\n    # d was for the old report\n    \"d\",\n]";
+        assert_eq!(edited(written, &["d"], &["c"]), "[\n    \"b\",\n    \"c\",\n]");
+        assert_eq!(edited(written, &["b"], &[]), "[\n    # d was for the old report\n    \"d\",\n]");
+        assert_eq!(
+            edited(written, &[], &["a"]),
+            "[\n    \"a\",\n    \"b\",\n    # d was for the old report\n    \"d\",\n]"
+        );
+        // A comment after the last entry is the array's own, and stays.
+        assert_eq!(edited("[\n    \"b\", # why b\n]", &["b"], &[]), "[ # why b\n]");
+    }
 }
