@@ -168,8 +168,10 @@ fn skip_raw_string(bytes: &[u8], mut at: usize, hashes: usize) -> usize {
 fn skip_char_or_lifetime(text: &str, at: usize) -> usize {
     let bytes = text.as_bytes();
     if bytes.get(at + 1) == Some(&b'\\') {
-        // An escape: the literal ends at the next quote after the escaped character.
-        return text[at + 3..].find('\'').map_or(bytes.len(), |offset| at + 3 + offset + 1);
+        // An escape: the literal ends at the next quote after the escaped character. Bytes, not
+        // characters, are searched, so that no offset can fall inside a character.
+        let from = (at + 3).min(bytes.len());
+        return bytes[from..].iter().position(|byte| *byte == b'\'').map_or(bytes.len(), |offset| from + offset + 1);
     }
     match text[at + 1..].chars().next() {
         Some(character) if bytes.get(at + 1 + character.len_utf8()) == Some(&b'\'') => {
@@ -295,6 +297,13 @@ mod tests {
             allows(text),
             ["1-1 alone [x@1:16] -", "2-2 alone [x@2:16] -", "3-3 alone [] -", "4-5 [y@4:16] spans two lines"]
         );
+    }
+
+    #[test]
+    fn texts_that_end_inside_a_literal_or_comment_do_not_panic() {
+        for text in ["'\\", "'\\ñ", "'", "r#\"", "\"\\", "/* seams:allow(x): open", "b'", "// seams:allow(", "'ñ"] {
+            let _ = find_allow_comments(&format!("// seams:allow(x): y\n{text}"));
+        }
     }
 
     #[test]

@@ -164,12 +164,26 @@ fn watch_mode_prints_a_fresh_result_after_a_save() {
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, format!("{text}\npub fn extra() {{ crate::payments::secret::post(); }}\n")).unwrap();
     let second = wait_for("watching for changes");
+    // An allow written on that line in the editor suppresses the finding at the next save.
+    std::fs::write(
+        &file,
+        format!(
+            "{text}\npub fn extra() {{ crate::payments::secret::post(); }} // seams:allow(internal-import): until payments has an api for it\n"
+        ),
+    )
+    .unwrap();
+    let third = wait_for("watching for changes");
     drop(child);
     assert!(
         second.iter().any(|line| line.starts_with("error: 1 boundary violation (1 internal-import)")),
         "{second:#?}"
     );
     assert!(second.iter().any(|line| line.contains("(1 files parsed, 2 from the cache)")), "{second:#?}");
+    assert!(
+        third.iter().any(|line| line.starts_with("ok: no boundary violations")
+            && line.contains(", 1 finding suppressed by seams:allow (")),
+        "{third:#?}"
+    );
 }
 
 #[test]

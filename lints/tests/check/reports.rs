@@ -108,7 +108,8 @@ fn sarif_problems(case: &str, outcome: &CheckOutcome) -> Vec<String> {
     for (result, found) in results.iter().skip(violations.len() - suppressed.len()).zip(suppressed) {
         let suppression = &result["suppressions"][0];
         if suppression["kind"] != "inSource" || suppression["justification"] != found["reason"] {
-            problems.push(format!("{case}: the suppression {suppression} does not carry the reason {}", found["reason"]));
+            problems
+                .push(format!("{case}: the suppression {suppression} does not carry the reason {}", found["reason"]));
         }
         if suppression["location"]["physicalLocation"]["region"]["startLine"] != found["allow_line"] {
             problems.push(format!("{case}: the suppression {suppression} is not at the allow's line"));
