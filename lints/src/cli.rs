@@ -98,6 +98,30 @@ pub struct CheckArgs {
     /// Re-check on every save, re-parsing only the files that changed.
     #[arg(long, conflicts_with_all = ["init", "update_baseline", "prune_baseline", "message_format"])]
     pub(crate) watch: bool,
+    /// Rewrite every `depends_on` of boundaries.toml to what the code uses today (as `cargo seams
+    /// sync`), print the diff, and exit.
+    #[arg(long, conflicts_with_all = ["init", "update_baseline", "prune_baseline", "watch"])]
+    pub(crate) sync: bool,
+    /// With --sync: write nothing, and exit 1 when boundaries.toml is out of date.
+    #[arg(long, requires = "sync")]
+    pub(crate) check: bool,
+}
+
+/// Rewrite every `depends_on` of boundaries.toml to what the code uses today.
+#[derive(Debug, Clone, Args)]
+pub struct SyncArgs {
+    /// Path to Cargo.toml of the workspace.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) manifest_path: Option<PathBuf>,
+    /// Path to boundaries.toml (default: the workspace root's).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) config: Option<PathBuf>,
+    /// Write nothing, print the diff, and exit 1 when boundaries.toml is out of date.
+    #[arg(long)]
+    pub(crate) check: bool,
+    /// Do not read or write the facts cache (under the workspace's target directory).
+    #[arg(long)]
+    pub(crate) no_cache: bool,
 }
 
 impl CheckArgs {
@@ -135,6 +159,14 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
     }
     if args.watch {
         return watch(args, style);
+    }
+    if args.sync {
+        return run_sync_command(&SyncArgs {
+            manifest_path: args.manifest_path.clone(),
+            config: args.config.clone(),
+            check: args.check,
+            no_cache: args.no_cache,
+        });
     }
     let mut outcome = match run_check(&args.options()) {
         Ok(outcome) => outcome,
@@ -206,6 +238,51 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
     // one would only delay the exit, and the operating system takes the memory back at once.
     std::mem::forget(outcome);
     code
+}
+
+/// `sync` (and `check --sync`): plans the new `depends_on` arrays, prints the diff and what changed,
+/// and writes the file unless `--check`. Exits 1 when `--check` finds the file out of date, or when
+/// the code uses a module that `forbid` or `[layers]` refuse (sync leaves it out: the fix is in the
+/// code); 2 when the check cannot run or a file could not be read.
+pub fn run_sync_command(args: &SyncArgs) -> ExitCode {
+    let style = HumanStyle::plain(terminal_width());
+    let options = CheckOptions {
+        manifest_path: args.manifest_path.clone(),
+        config_path: args.config.clone(),
+        use_cache: !args.no_cache,
+        // The baseline plays no part in what the code uses.
+        rebuild_baseline: true,
+    };
+    let outcome = match run_check(&options) {
+        Ok(outcome) => outcome,
+        Err(error) => return print_error(&error, style),
+    };
+    let plan = match crate::sync::plan(&outcome) {
+        Ok(plan) => plan,
+        Err(error) => return print_error(&error, style),
+    };
+    let path = outcome.model.config.path.clone();
+    let file = outcome.model.workspace.relative_path(&path);
+    print!("{}", crate::sync::diff(&plan, &file));
+    for line in crate::sync::describe(&plan) {
+        eprintln!("{line}");
+    }
+    let refused = plan.refused().next().is_some();
+    if plan.is_up_to_date() {
+        eprintln!("{file} is up to date: every `depends_on` is what the code uses");
+    } else if args.check {
+        eprintln!(
+            "{file} is out of date: run `cargo seams sync` (or `cargo xtask check-boundaries --sync`) to write it"
+        );
+        return ExitCode::from(EXIT_VIOLATIONS);
+    } else {
+        if let Err(error) = std::fs::write(&path, &plan.new_text) {
+            eprintln!("error: cannot write {}: {error}", path.display());
+            return ExitCode::from(EXIT_ERROR);
+        }
+        eprintln!("wrote {file}");
+    }
+    if refused { ExitCode::from(EXIT_VIOLATIONS) } else { ExitCode::from(EXIT_CLEAN) }
 }
 
 /// `--watch`: checks, then re-checks on every change under the workspace root, with the facts of

@@ -18,6 +18,7 @@ pub mod lsp;
 pub mod render;
 pub mod report;
 
+mod allows;
 mod baseline;
 mod changes;
 mod config;
@@ -28,6 +29,7 @@ mod model;
 mod parse;
 mod rules;
 mod sql;
+mod sync;
 mod text;
 mod timings;
 mod workspace;

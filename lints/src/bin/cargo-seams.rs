@@ -24,6 +24,8 @@ enum Command {
     Graph(seams::cli::GraphArgs),
     /// Run the language server on stdin and stdout (for editors: docs/editor.md).
     Lsp,
+    /// Rewrite every `depends_on` of boundaries.toml to what the code uses today.
+    Sync(seams::cli::SyncArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +45,6 @@ fn main() -> ExitCode {
         Command::Check(args) => seams::cli::run_check_command(&args),
         Command::Graph(args) => seams::cli::run_graph_command(&args),
         Command::Lsp => seams::lsp::run_language_server(),
+        Command::Sync(args) => seams::cli::run_sync_command(&args),
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::{CONFIG_FILE_NAME, ConfigError};
-use crate::diagnostic::{Severity, Violation, Warning, WarningCode};
+use crate::diagnostic::{Severity, Suppressed, Violation, Warning, WarningCode};
 use crate::model::Model;
 use crate::workspace::WorkspaceError;
 
@@ -30,6 +30,8 @@ pub struct CheckOutcome {
     pub(crate) model: Model,
     /// Sorted by file, position and rule.
     pub(crate) violations: Vec<Violation>,
+    /// Violations that a `seams:allow` comment suppressed, sorted as the violations are.
+    pub(crate) suppressed: Vec<Suppressed>,
     /// The baseline that was applied, if any.
     pub(crate) baseline: Option<crate::baseline::Baseline>,
     /// With [`CheckOptions::rebuild_baseline`]: why the baseline that should have been applied
@@ -72,6 +74,7 @@ impl CheckOutcome {
         let violations_found = self.violations.len();
         self.violations
             .retain(|violation| violation.rule.is_workspace_wide() || files.contains(&violation.source.file));
+        self.suppressed.retain(|suppressed| files.contains(&suppressed.violation.source.file));
         self.scope =
             Some(ReportScope { changed_since: revision.to_owned(), changed_files: files.len(), violations_found });
     }
@@ -79,6 +82,11 @@ impl CheckOutcome {
     /// Every violation, sorted by file, position and rule, including those the baseline covers.
     pub fn violations(&self) -> &[Violation] {
         &self.violations
+    }
+
+    /// Violations that a `seams:allow` comment suppressed, with its reason: they fail no run.
+    pub fn suppressed(&self) -> &[Suppressed] {
+        &self.suppressed
     }
 
     /// Problems with single inputs that did not stop the check, sorted by file and position.

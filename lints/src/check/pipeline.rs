@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use crate::allows::apply_allows;
 use crate::baseline::{Baseline, locate};
 use crate::config::Config;
 use crate::model::{Model, resolve_modules};
@@ -36,7 +37,17 @@ pub(crate) fn check_workspace(
     let input = ParseInput { workspace: &workspace, include_tests: config.defaults.include_tests, cache, buffers };
     let parsed = timings::time(Stage::ParsePhase, || parse_workspace(input));
     let model = timings::time(Stage::Model, || Model::build(workspace, config, modules, parsed))?;
-    let mut violations = timings::time(Stage::Rules, || run_all(&model));
+    let (mut violations, suppressed) = timings::time(Stage::Rules, || {
+        let allowed = apply_allows(&model, run_all(&model));
+        let mut violations = allowed.violations;
+        if !allowed.unused.is_empty() {
+            let mut unused = allowed.unused;
+            apply_severity(&model.config, &mut unused);
+            violations.extend(unused);
+            violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        }
+        (violations, allowed.suppressed)
+    });
     let baseline_started = Instant::now();
     let mut unusable_baseline = None;
     let located = locate(&model.config, &model.workspace.root).and_then(|path| match path {
@@ -61,5 +72,13 @@ pub(crate) fn check_workspace(
         violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     }
     timings::add(Stage::Baseline, baseline_started.elapsed());
-    Ok(CheckOutcome { model, violations, baseline, unusable_baseline, scope: None, elapsed: started.elapsed() })
+    Ok(CheckOutcome {
+        model,
+        violations,
+        suppressed,
+        baseline,
+        unusable_baseline,
+        scope: None,
+        elapsed: started.elapsed(),
+    })
 }

@@ -18,6 +18,7 @@ pub enum RuleCode {
     LayerViolation,
     ForbiddenDependency,
     UnusedDependency,
+    UnusedAllow,
     StaleBaseline,
 }
 
@@ -33,6 +34,7 @@ impl RuleCode {
         RuleCode::LayerViolation,
         RuleCode::ForbiddenDependency,
         RuleCode::UnusedDependency,
+        RuleCode::UnusedAllow,
         RuleCode::StaleBaseline,
     ];
 
@@ -48,6 +50,7 @@ impl RuleCode {
             RuleCode::LayerViolation => "layer-violation",
             RuleCode::ForbiddenDependency => "forbidden-dependency",
             RuleCode::UnusedDependency => "unused-dependency",
+            RuleCode::UnusedAllow => "unused-allow",
             RuleCode::StaleBaseline => "stale-baseline",
         }
     }
@@ -69,6 +72,7 @@ impl RuleCode {
                 "a module reaches a module that its `forbid` names, directly or through others"
             }
             RuleCode::UnusedDependency => "a `depends_on` entry names a module that the module's code never uses",
+            RuleCode::UnusedAllow => "a `seams:allow` comment suppresses no finding",
             RuleCode::StaleBaseline => "a baseline entry matches fewer violations than it allows",
         }
     }
@@ -86,7 +90,7 @@ impl RuleCode {
     /// that is not used yet is a warning: the design may be ahead of the code.
     pub fn default_severity(self) -> Severity {
         match self {
-            RuleCode::UnusedDependency => Severity::Warning,
+            RuleCode::UnusedDependency | RuleCode::UnusedAllow => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -95,6 +99,16 @@ impl RuleCode {
     /// reports it, since a change anywhere can make it.
     pub fn is_workspace_wide(self) -> bool {
         matches!(self, RuleCode::DependencyCycle | RuleCode::UnusedDependency | RuleCode::StaleBaseline)
+    }
+
+    /// Whether a `seams:allow` comment can suppress the rule's findings: every rule whose finding
+    /// stands at a written site in Rust code. A cycle has no one site (its evidence moves with the
+    /// code), and the others stand in `boundaries.toml`, the baseline, or an allow itself.
+    pub fn can_be_allowed_in_code(self) -> bool {
+        !matches!(
+            self,
+            RuleCode::DependencyCycle | RuleCode::UnusedDependency | RuleCode::StaleBaseline | RuleCode::UnusedAllow
+        )
     }
 
     /// Where the rule is documented.
@@ -117,6 +131,7 @@ pub enum WarningCode {
     UnparsedSql,
     UnreadableFile,
     MissingModuleFile,
+    InvalidAllow,
     InternalError,
 }
 
@@ -127,6 +142,7 @@ impl WarningCode {
             WarningCode::UnparsedSql => "unparsed-sql",
             WarningCode::UnreadableFile => "unreadable-file",
             WarningCode::MissingModuleFile => "missing-module-file",
+            WarningCode::InvalidAllow => "invalid-allow",
             WarningCode::InternalError => "internal-error",
         }
     }

@@ -12,5 +12,5 @@ pub use code::{RuleCode, Severity, WarningCode};
 pub(crate) use location::{LineIndex, count_lines, line_column};
 pub use location::{Site, SourceRef};
 pub(crate) use violation::{Finding, Words};
-pub use violation::{Violation, ViolationDetails};
+pub use violation::{Suppressed, Violation, ViolationDetails};
 pub use warning::Warning;

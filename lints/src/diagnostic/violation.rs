@@ -26,6 +26,18 @@ pub struct Violation {
     pub details: ViolationDetails,
 }
 
+/// A violation that a `seams:allow` comment suppressed: it fails no run and is not matched
+/// against the baseline, but every report still shows it, with the reason.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Suppressed {
+    pub violation: Violation,
+    /// The reason written after the allow's colon.
+    pub reason: String,
+    /// The allow comment.
+    pub allow: Site,
+}
+
 /// What a rule knows about a violation beyond where it is and what it says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ViolationDetails {

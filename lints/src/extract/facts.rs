@@ -127,6 +127,8 @@ pub(crate) struct FileFacts {
     pub(crate) extern_crate_aliases: Vec<(String, String)>,
     /// Module paths defined by inline `mod x { … }` blocks in this file.
     pub(crate) inline_modules: Vec<Vec<String>>,
+    /// `// seams:allow(rule): reason` comments outside unchecked test code.
+    pub(crate) allows: Vec<super::allows::AllowComment>,
     pub(crate) lines: usize,
     pub(crate) parse_error: Option<ParseFailure>,
 }

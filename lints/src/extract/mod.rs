@@ -6,6 +6,7 @@
 //! are all that a path's first segment can name, and all of them are visible from here. That is
 //! what lets files be analysed independently and in parallel.
 
+mod allows;
 mod cfg;
 mod facts;
 mod resolve;
@@ -19,11 +20,13 @@ use syn::visit::Visit;
 use crate::diagnostic::count_lines;
 use crate::timings::{self, Stage};
 
+use allows::find_allow_comments;
 use cfg::is_test_only;
 use scopes::ScopeCollector;
 use sql_literals::extract_sql;
 use visitor::Extractor;
 
+pub(crate) use allows::AllowComment;
 pub(crate) use facts::{FileContext, FileFacts, ParseFailure, Reference, ReferenceKind, TableUse, Target};
 
 /// Parses `text` and extracts its facts.
@@ -50,6 +53,7 @@ pub(crate) fn analyse_source(context: &FileContext<'_>, text: &str) -> FileFacts
         return facts;
     }
     let context = &FileContext { in_test: context.in_test || whole_file_is_test, ..context.clone() };
+    let mut allows = timings::time(Stage::Visit, || find_allow_comments(text));
     let scopes = timings::time(Stage::Visit, || {
         let mut scopes = ScopeCollector::new(context);
         scopes.visit_file(&syntax);
@@ -64,8 +68,13 @@ pub(crate) fn analyse_source(context: &FileContext<'_>, text: &str) -> FileFacts
             test_depth: usize::from(context.in_test),
             facts: &mut facts,
             macro_stack: Vec::new(),
+            skipped_test_items: (!allows.is_empty()).then(Vec::new),
         };
         extractor.visit_file(&syntax);
+        // Test code that is not checked has no findings, so an allow inside it has nothing to do.
+        if let Some(skipped) = extractor.skipped_test_items.take() {
+            allows.retain(|allow| !skipped.iter().any(|range| range.contains(&allow.site.bytes.start)));
+        }
         scopes
     });
     timings::time(Stage::Free, || drop(syntax));
@@ -77,6 +86,7 @@ pub(crate) fn analyse_source(context: &FileContext<'_>, text: &str) -> FileFacts
     inline_modules.sort();
     inline_modules.dedup();
     facts.inline_modules = inline_modules;
+    facts.allows = allows;
     facts
 }
 

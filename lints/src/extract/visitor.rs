@@ -35,6 +35,9 @@ pub(super) struct Extractor<'a, 'f> {
     pub(super) facts: &'f mut FileFacts,
     /// Paths of the macro invocations we are inside, innermost last.
     pub(super) macro_stack: Vec<String>,
+    /// The byte ranges of test items that were skipped, collected only when the file has allow
+    /// comments (which are dropped inside them).
+    pub(super) skipped_test_items: Option<Vec<std::ops::Range<usize>>>,
 }
 
 impl Extractor<'_, '_> {
@@ -126,6 +129,13 @@ impl Extractor<'_, '_> {
             if let Some(reference) = self.facts.references.last_mut() {
                 reference.glob_base_len = glob_base_len;
             }
+        }
+    }
+
+    /// Records the bytes of a test item that is not checked, when they are wanted.
+    fn skip_test_item(&mut self, item: &impl syn::spanned::Spanned) {
+        if let Some(skipped) = &mut self.skipped_test_items {
+            skipped.push(item.span().byte_range());
         }
     }
 
@@ -280,6 +290,7 @@ impl<'ast> Visit<'ast> for Extractor<'_, '_> {
     fn visit_item(&mut self, item: &'ast syn::Item) {
         let attributes = item_attributes(item);
         if is_test_only(attributes) && !self.context.include_tests {
+            self.skip_test_item(item);
             return;
         }
         let entered = self.enter_test_if(attributes);
@@ -292,6 +303,7 @@ impl<'ast> Visit<'ast> for Extractor<'_, '_> {
     fn visit_impl_item(&mut self, item: &'ast syn::ImplItem) {
         let attributes = impl_item_attributes(item);
         if is_test_only(attributes) && !self.context.include_tests {
+            self.skip_test_item(item);
             return;
         }
         let entered = self.enter_test_if(attributes);

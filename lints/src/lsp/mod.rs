@@ -11,7 +11,6 @@
 //!   path is public there.
 
 mod convert;
-mod edit;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -295,7 +294,7 @@ impl Server {
     /// Adds `to` to the `depends_on` of `from` in boundaries.toml, keeping the file's formatting.
     fn add_dependency(&self, violation: &crate::diagnostic::Violation, range: lsp_types::Range) -> Option<CodeAction> {
         let text = std::fs::read_to_string(&self.config_path).ok()?;
-        let edited = edit::add_dependency(&text, &violation.from_module, &violation.to_module)?;
+        let edited = crate::sync::add_dependency(&text, &violation.from_module, &violation.to_module)?;
         let end = LineMap::new(&text).end(&text);
         let uri = uri_of(&self.config_path)?;
         let edit =

@@ -2,6 +2,7 @@
 //! the modules with their owners' look-up, every file's facts, the table catalog and the module
 //! graph with its cycles.
 
+mod allows;
 mod dependencies;
 mod modules;
 mod references;
@@ -17,6 +18,7 @@ use crate::graph::{Cycle, ModuleGraph, find_cycles};
 use crate::parse::{ParsedWorkspace, SourceFile};
 use crate::workspace::{UnitId, Workspace};
 
+pub(crate) use allows::Allow;
 pub(crate) use modules::{Module, ModuleId, Modules, resolve_modules};
 pub(crate) use references::CrossReference;
 pub(crate) use tables::{Claim, ClaimKind, TableCatalog, TableSite};
@@ -36,6 +38,8 @@ pub(crate) struct Model {
     pub(crate) graph: ModuleGraph,
     /// The graph's cycles, sorted by the name of each one's first module.
     pub(crate) cycles: Vec<Cycle>,
+    /// Every `seams:allow` comment whose rules are known, in file order.
+    pub(crate) allows: Vec<Allow>,
 }
 
 impl Model {
@@ -86,11 +90,13 @@ impl Model {
         }
         let (tables, sql_warnings) = tables::build_catalog(&workspace, &config, &modules, &files);
         warnings.extend(sql_warnings);
+        let (allows, allow_warnings) = allows::resolve_allows(&modules, &files);
+        warnings.extend(allow_warnings);
         warnings.sort_by(|a, b| (&a.file, &a.site, a.code).cmp(&(&b.file, &b.site, b.code)));
         let graph = dependencies::module_graph(&workspace, &modules, &files);
         let names: Vec<&str> = modules.iter().map(|module| module.name.as_str()).collect();
         let cycles = find_cycles(&graph, &names);
-        Ok(Model { workspace, config, modules, files, warnings, tables, graph, cycles })
+        Ok(Model { workspace, config, modules, files, warnings, tables, graph, cycles, allows })
     }
 
     /// Every reference written in a module's checked code that points into another module.

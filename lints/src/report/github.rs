@@ -32,6 +32,17 @@ pub fn render(outcome: &CheckOutcome) -> String {
             escape_data(&format!("{}. Help: {}", violation.message, violation.help)),
         ));
     }
+    // A suppressed finding is a decision already reviewed at the code, so it gets no annotation
+    // on the diff; one notice says how many there are and where they are listed.
+    if !outcome.suppressed.is_empty() {
+        lines.push(format!(
+            "::notice title=seams::{}",
+            escape_data(&format!(
+                "{} suppressed by seams:allow comments (listed with their reasons in the json and sarif reports)",
+                crate::text::plural(outcome.suppressed.len(), "finding", "findings")
+            ))
+        ));
+    }
     for warning in &outcome.model.warnings {
         let position =
             warning.site.as_ref().map(|site| format!(",line={},col={}", site.line, site.column)).unwrap_or_default();

@@ -119,6 +119,9 @@ impl Diagnostic for WarningDiagnostic<'_> {
             crate::diagnostic::WarningCode::UnparsedSql => {
                 "no table of this text is checked; if it is SQL, fix it, and if it is not, keep it out of a string that starts like a statement"
             }
+            crate::diagnostic::WarningCode::InvalidAllow => {
+                "this comment suppresses nothing: write `seams:allow(rule-code): reason` with a rule whose findings stand in Rust code"
+            }
             crate::diagnostic::WarningCode::InternalError => {
                 "this is a bug in seams: the rest of the workspace was checked, and the run exits 2; please report it"
             }

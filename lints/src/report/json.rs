@@ -10,6 +10,8 @@ pub struct JsonReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<JsonScope>,
     pub violations: Vec<JsonViolation>,
+    /// Violations that a `seams:allow` comment suppressed: they fail no run.
+    pub suppressed: Vec<JsonSuppressed>,
     pub cycles: Vec<JsonCycle>,
     pub warnings: Vec<JsonWarning>,
     /// Tables that modules' SQL names but no module owns.
@@ -68,6 +70,16 @@ pub struct JsonViolation {
     /// `from_module` to `to_module`, two for a direct reference, more for a chain.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<Vec<String>>,
+}
+
+/// A suppressed violation: the violation's own keys, then the allow's reason and line.
+#[derive(Debug, Serialize)]
+pub struct JsonSuppressed {
+    #[serde(flatten)]
+    pub violation: JsonViolation,
+    pub reason: String,
+    /// The line of the `seams:allow` comment.
+    pub allow_line: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -169,26 +181,35 @@ pub struct JsonStats {
     pub elapsed_ms: u64,
 }
 
+/// One violation in the JSON schema.
+fn json_violation(violation: &crate::diagnostic::Violation) -> JsonViolation {
+    JsonViolation {
+        rule: violation.rule.as_str(),
+        severity: violation.severity,
+        from_module: violation.from_module.clone(),
+        to_module: violation.to_module.clone(),
+        file: violation.source.file.clone(),
+        line: violation.site.line,
+        column: violation.site.column,
+        target: violation.target.clone(),
+        message: violation.message.clone(),
+        help: violation.help.clone(),
+        baselined: violation.baselined,
+        owner: violation.rule.is_table_rule().then(|| violation.owner().map(str::to_owned)),
+        claimants: (violation.rule == crate::diagnostic::RuleCode::SharedTable).then(|| violation.claimants().to_vec()),
+        chain: violation.chain().map(<[String]>::to_vec),
+    }
+}
+
 pub fn build(outcome: &CheckOutcome) -> JsonReport {
-    let violations = outcome
-        .violations
+    let violations = outcome.violations.iter().map(json_violation).collect();
+    let suppressed = outcome
+        .suppressed
         .iter()
-        .map(|violation| JsonViolation {
-            rule: violation.rule.as_str(),
-            severity: violation.severity,
-            from_module: violation.from_module.clone(),
-            to_module: violation.to_module.clone(),
-            file: violation.source.file.clone(),
-            line: violation.site.line,
-            column: violation.site.column,
-            target: violation.target.clone(),
-            message: violation.message.clone(),
-            help: violation.help.clone(),
-            baselined: violation.baselined,
-            owner: violation.rule.is_table_rule().then(|| violation.owner().map(str::to_owned)),
-            claimants: (violation.rule == crate::diagnostic::RuleCode::SharedTable)
-                .then(|| violation.claimants().to_vec()),
-            chain: violation.chain().map(<[String]>::to_vec),
+        .map(|suppressed| JsonSuppressed {
+            violation: json_violation(&suppressed.violation),
+            reason: suppressed.reason.clone(),
+            allow_line: suppressed.allow.line,
         })
         .collect();
     let warnings = outcome
@@ -206,6 +227,7 @@ pub fn build(outcome: &CheckOutcome) -> JsonReport {
     JsonReport {
         scope: outcome.scope.as_ref().map(JsonScope::of),
         violations,
+        suppressed,
         cycles: cycles(outcome),
         warnings,
         unowned_tables: outcome.model.tables.unowned_tables(),

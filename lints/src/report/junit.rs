@@ -6,7 +6,8 @@
 //! run: errors not covered by the baseline. Each such violation is listed in the `<failure>`
 //! with its rule, `file:line:column`, message and help. A module with none passes; its
 //! violations of severity `warn`, and the count of its baselined ones, are listed in its
-//! `<system-out>` so that the test result agrees with the exit code. Violations attributed to a
+//! `<system-out>` so that the test result agrees with the exit code, and so are the violations
+//! that a `seams:allow` comment suppressed, each with its reason. Violations attributed to a
 //! name that is no module of the configuration (a stale baseline entry for a removed module, for
 //! example) get a test case of their own after the modules. Warnings about files go in the
 //! suite's `<system-err>`. Nothing depends on the clock, so no `time` attributes are written.
@@ -26,6 +27,8 @@ struct ModuleCase<'a> {
     failing: Vec<&'a Violation>,
     warnings: Vec<&'a Violation>,
     baselined: usize,
+    /// Violations that a `seams:allow` suppressed, with the reason.
+    suppressed: Vec<(&'a Violation, &'a str)>,
 }
 
 fn describe(violation: &Violation) -> String {
@@ -45,7 +48,7 @@ fn write_case(xml: &mut String, name: &str, case: &ModuleCase<'_>) {
         "    <testcase classname=\"{CLASS_NAME}\" name=\"{}\"",
         escape_xml(name, XmlContext::Attribute)
     ));
-    if case.failing.is_empty() && case.warnings.is_empty() && case.baselined == 0 {
+    if case.failing.is_empty() && case.warnings.is_empty() && case.baselined == 0 && case.suppressed.is_empty() {
         xml.push_str("/>\n");
         return;
     }
@@ -70,6 +73,9 @@ fn write_case(xml: &mut String, name: &str, case: &ModuleCase<'_>) {
     }
     let mut notes: Vec<String> =
         case.warnings.iter().map(|violation| format!("warning: {}", describe(violation))).collect();
+    for (violation, reason) in &case.suppressed {
+        notes.push(format!("suppressed by seams:allow ({reason}): {}", describe(violation)));
+    }
     if case.baselined > 0 {
         notes.push(format!("{} in the baseline", plural(case.baselined, "known violation", "known violations")));
     }
@@ -97,6 +103,15 @@ pub fn render(outcome: &CheckOutcome) -> String {
         } else {
             case.warnings.push(violation);
         }
+    }
+    for suppressed in &outcome.suppressed {
+        let violation = &suppressed.violation;
+        let name = violation.from_module.as_str();
+        let case = match cases.get_mut(name) {
+            Some(case) => case,
+            None => strays.entry(name).or_default(),
+        };
+        case.suppressed.push((violation, suppressed.reason.as_str()));
     }
     let tests = cases.len() + strays.len();
     let failures = cases.values().chain(strays.values()).filter(|case| !case.failing.is_empty()).count();

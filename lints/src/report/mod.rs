@@ -19,9 +19,14 @@ pub(crate) fn summary_line(outcome: &CheckOutcome) -> String {
     let files = outcome.model.files.len();
     let modules = outcome.model.modules.len();
     let failing: Vec<_> = outcome.failing().collect();
+    // Suppressed findings stay visible: the line counts them.
+    let suppressed = match outcome.suppressed.len() {
+        0 => String::new(),
+        count => format!(", {} suppressed by seams:allow", plural(count, "finding", "findings")),
+    };
     if failing.is_empty() {
         return format!(
-            "ok: no boundary violations in {files} files across {modules} modules ({} lines, {:.2} s)",
+            "ok: no boundary violations in {files} files across {modules} modules{suppressed} ({} lines, {:.2} s)",
             outcome.model.total_lines(),
             outcome.elapsed.as_secs_f64()
         );
@@ -32,7 +37,7 @@ pub(crate) fn summary_line(outcome: &CheckOutcome) -> String {
     }
     let breakdown: Vec<String> = per_rule.iter().map(|(rule, count)| format!("{count} {}", rule.as_str())).collect();
     format!(
-        "error: {} ({}) in {files} files across {modules} modules",
+        "error: {} ({}) in {files} files across {modules} modules{suppressed}",
         plural(failing.len(), "boundary violation", "boundary violations"),
         breakdown.join(", ")
     )

@@ -9,6 +9,10 @@
 //!   suppression, but GitHub code scanning ignores `suppressions` and would open an alert for
 //!   every piece of recorded debt, which is what the baseline exists to avoid. The run's
 //!   `properties.baselinedViolations` counts them instead, so the file still says they exist.
+//! - Violations that a `seams:allow` comment suppressed are results with one `suppressions`
+//!   entry of kind `inSource`, whose `justification` is the allow's reason and whose `location`
+//!   is the comment: unlike the baseline, an allow is a decision written at the code, and SARIF
+//!   viewers that honour suppressions show it as such.
 //! - Warnings (a file syn cannot parse, SQL that no dialect parses, …) are results of level
 //!   `warning` under their own descriptors, not tool notifications, because a file that is not
 //!   read is a place whose violations are not found, and viewers show results next to the file.
@@ -162,8 +166,19 @@ struct SarifResult {
     message: Text,
     locations: Vec<Location>,
     partial_fingerprints: BTreeMap<&'static str, String>,
+    /// For a violation that a `seams:allow` comment suppressed: one `inSource` suppression with
+    /// the allow's reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressions: Option<Vec<Suppression>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     properties: Option<ResultProperties>,
+}
+
+#[derive(Debug, Serialize)]
+struct Suppression {
+    kind: &'static str,
+    justification: String,
+    location: Location,
 }
 
 #[derive(Debug, Serialize)]
@@ -220,6 +235,7 @@ const WARNING_CODES: &[WarningCode] = &[
     WarningCode::UnreadableFile,
     WarningCode::MissingModuleFile,
     WarningCode::InternalError,
+    WarningCode::InvalidAllow,
 ];
 
 /// A warning code's place in [`WARNING_CODES`] and its one-line description. The match is
@@ -235,6 +251,9 @@ fn warning_descriptor(code: WarningCode) -> (usize, &'static str) {
             (3, "a `mod` declaration or `#[path]` attribute names a file that does not exist")
         }
         WarningCode::InternalError => (4, "seams failed while analysing one file; the other files are still checked"),
+        WarningCode::InvalidAllow => {
+            (5, "a `seams:allow` comment names no rule, an unknown rule, or one that cannot be allowed in code")
+        }
     }
 }
 
@@ -332,7 +351,10 @@ fn violation_results(outcome: &CheckOutcome) -> Vec<SarifResult> {
     let mut line_indexes: HashMap<&str, LineIndex> = HashMap::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut results = Vec::new();
-    for violation in outcome.violations.iter().filter(|violation| !violation.baselined) {
+    let unsuppressed =
+        outcome.violations.iter().filter(|violation| !violation.baselined).map(|violation| (violation, None));
+    let suppressed = outcome.suppressed.iter().map(|suppressed| (&suppressed.violation, Some(suppressed)));
+    for (violation, suppressed) in unsuppressed.chain(suppressed) {
         let index = line_indexes
             .entry(violation.source.file.as_str())
             .or_insert_with(|| LineIndex::new(&violation.source.text));
@@ -346,6 +368,22 @@ fn violation_results(outcome: &CheckOutcome) -> Vec<SarifResult> {
             message: Text { text: format!("{}. Help: {}", violation.message, violation.help) },
             locations: vec![location(&violation.source.file, Some(violation_region(violation, index)))],
             partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, format!("{fingerprint}|{rank}"))]),
+            suppressions: suppressed.map(|suppressed| {
+                let allow = &suppressed.allow;
+                let text = violation.source.text.as_str();
+                let (end_line, end_column) = index.line_column(text, allow.bytes.end.max(allow.bytes.start));
+                let region = Region {
+                    start_line: allow.line,
+                    start_column: allow.column,
+                    end_line: Some(end_line),
+                    end_column: Some(end_column),
+                };
+                vec![Suppression {
+                    kind: "inSource",
+                    justification: suppressed.reason.clone(),
+                    location: location(&violation.source.file, Some(region)),
+                }]
+            }),
             properties: Some(ResultProperties {
                 from_module: violation.from_module.clone(),
                 to_module: violation.to_module.clone(),
@@ -382,6 +420,7 @@ fn warning_results(warnings: &[Warning]) -> Vec<SarifResult> {
                 message: Text { text: warning.message.clone() },
                 locations: vec![location(&warning.file, region)],
                 partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, format!("{fingerprint}|{rank}"))]),
+                suppressions: None,
                 properties: None,
             }
         })
@@ -435,7 +474,7 @@ mod tests {
 
     #[test]
     fn warning_codes_are_listed_once_in_descriptor_order() {
-        assert_eq!(WARNING_CODES.len(), 5);
+        assert_eq!(WARNING_CODES.len(), 6);
         for (position, code) in WARNING_CODES.iter().enumerate() {
             assert_eq!(warning_descriptor(*code).0, position, "{}", code.as_str());
         }

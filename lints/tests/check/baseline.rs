@@ -518,3 +518,76 @@ fn a_configured_severity_applies_to_stale_entries_and_to_sarif_rule_levels() {
     assert!(!junit.contains("<failure"), "{junit}");
     assert!(junit.contains("warning: stale-baseline"), "{junit}");
 }
+
+/// The rules of each violation that fails the run, and the rules of the suppressed findings.
+fn failing_and_suppressed(report: &serde_json::Value) -> (Vec<String>, Vec<String>) {
+    let suppressed = report["suppressed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|found| format!("{} {}", found["rule"].as_str().unwrap(), found["reason"].as_str().unwrap()))
+        .collect();
+    (failing_rules(report), suppressed)
+}
+
+#[test]
+fn an_allow_takes_a_site_out_of_the_baseline_whose_entry_then_goes_stale() {
+    let (scratch, manifest) = scratch_workspace();
+    seams(&manifest, &["--update-baseline"]);
+    assert_eq!(json(&manifest).0, Some(0));
+    // The `total` import is now allowed in code: it is suppressed, not matched against the
+    // baseline, whose entry for it is then stale.
+    edit(&scratch.path().join("src/a.rs"), |text| {
+        text.replace(
+            "use super::b::internal::total;",
+            "use super::b::internal::total; // seams:allow(internal-import): totals move to the api next",
+        )
+    });
+    let (code, report) = json(&manifest);
+    assert_eq!(code, Some(1));
+    let (failing, suppressed) = failing_and_suppressed(&report);
+    assert_eq!(failing, ["stale-baseline crate::b::internal::total"]);
+    assert_eq!(suppressed, ["internal-import totals move to the api next"]);
+    // Pruning drops the entry; the suppressed site is never recorded.
+    assert_eq!(seams(&manifest, &["--prune-baseline"]).status.code(), Some(0));
+    let baseline = std::fs::read_to_string(scratch.path().join(BASELINE)).unwrap();
+    assert!(!baseline.contains("internal::total"), "{baseline}");
+    assert_eq!(json(&manifest).0, Some(0));
+    seams(&manifest, &["--update-baseline"]);
+    let updated = std::fs::read_to_string(scratch.path().join(BASELINE)).unwrap();
+    assert!(!updated.contains("internal::total"), "{updated}");
+}
+
+#[test]
+fn changed_since_reports_suppressed_findings_and_unused_allows_of_changed_files_only() {
+    let (scratch, manifest) = scratch_workspace();
+    // An allow in b.rs that suppresses nothing, committed: an unchanged file.
+    edit(&scratch.path().join("src/b/mod.rs"), |text| format!("// seams:allow(internal-import): stale\n{text}"));
+    let git = git_in(scratch.path());
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "start"]);
+    let (_, whole) = json(&manifest);
+    let rules = |report: &serde_json::Value| -> Vec<String> {
+        report["violations"].as_array().unwrap().iter().map(|v| v["rule"].as_str().unwrap().to_owned()).collect()
+    };
+    assert!(rules(&whole).contains(&"unused-allow".to_owned()), "{whole}");
+    // a.rs changes: an allow is added there. Its suppressed finding is reported; b.rs's unused
+    // allow is not, since b.rs did not change.
+    edit(&scratch.path().join("src/a.rs"), |text| {
+        text.replace(
+            "use super::b::internal::total;",
+            "// seams:allow(internal-import): totals move to the api next\nuse super::b::internal::total;",
+        )
+    });
+    let output = seams(&manifest, &["--changed-since", "HEAD", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(rules(&report), ["internal-import", "internal-import", "internal-import"]);
+    let (_, suppressed) = failing_and_suppressed(&report);
+    assert_eq!(suppressed, ["internal-import totals move to the api next"]);
+    // b.rs changes too: its unused allow is reported again.
+    edit(&scratch.path().join("src/b/mod.rs"), |text| format!("{text}\n"));
+    let output = seams(&manifest, &["--changed-since", "HEAD", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(rules(&report).contains(&"unused-allow".to_owned()), "{report}");
+}

@@ -74,6 +74,28 @@ pub fn expectation_lines(result: &Result<CheckOutcome, CheckError>) -> Vec<Strin
         };
         entries.push((key, line));
     }
+    // A suppressed finding is its violation's line with `suppressed` in front and the reason after.
+    for suppressed in outcome.suppressed() {
+        let violation = &suppressed.violation;
+        let key = (
+            violation.source.file.clone(),
+            violation.site.line,
+            violation.site.column,
+            format!("suppressed {}", violation.rule.as_str()),
+        );
+        let line = format!(
+            "suppressed {} {}:{}:{} {} -> {} {}: {}",
+            violation.rule.as_str(),
+            violation.source.file,
+            violation.site.line,
+            violation.site.column,
+            violation.from_module,
+            if violation.to_module.is_empty() { "-" } else { violation.to_module.as_str() },
+            violation.target,
+            suppressed.reason
+        );
+        entries.push((key, line));
+    }
     for warning in outcome.warnings() {
         let (line, column) = warning.site.as_ref().map_or((0, 0), |site| (site.line, site.column));
         let key = (warning.file.clone(), line, column, warning.code.as_str().to_owned());
@@ -201,7 +223,7 @@ fixture_cases! {
         tables_sql_test_dirs, tables_test_only, tables_unowned_default, test_code_excluded, unused_dependency_tests_included,
     ];
     fail: [
-        aliases, bin_only_package, block_scoped_use, cfg_not_test, crate_names, cycles_exact_cut,
+        aliases, allows, bin_only_package, block_scoped_use, cfg_not_test, crate_names, cycles_exact_cut,
         cycles_glob_imports, cycles_greedy_cut, cycles_nested_whole_crate, cycles_order_by_site,
         cycles_reaching_module, cycles_reexport, cycles_reference_kinds, cycles_shared_edge,
         cycles_shortest_elsewhere, cycles_test_code_included, cycles_three_modules,

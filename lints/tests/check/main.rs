@@ -14,6 +14,8 @@ mod cargo_messages;
 mod lsp;
 // The SARIF and JUnit reports: schema, positions, test cases and snapshots.
 mod reports;
+// `sync`: depends_on rewritten to what the code uses, keeping the file's formatting.
+mod sync;
 // The facts cache and watch mode.
 mod cache_and_watch;
 // docs/ci.md, executed.

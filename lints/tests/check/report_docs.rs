@@ -71,6 +71,7 @@ fn key_sets(report: &Value, into: &mut BTreeMap<&'static str, BTreeSet<String>>)
         add("stats", stats);
     }
     items(report, "violations").for_each(|violation| add("violation", violation));
+    items(report, "suppressed").for_each(|suppressed| add("suppressed", suppressed));
     items(report, "warnings").for_each(|warning| add("warning", warning));
     for cycle in items(report, "cycles") {
         add("cycle", cycle);
@@ -114,7 +115,7 @@ fn the_documented_json_example_has_exactly_the_keys_the_report_emits() {
     }
     assert!(differences.is_empty(), "docs/output.md's JSON example is out of date:\n{}", differences.join("\n"));
     // The fixtures must reach every kind, or a key of the missing kind could go unchecked.
-    for kind in ["report", "scope", "stats", "violation", "warning", "cycle", "cut", "edge", "site"] {
+    for kind in ["report", "scope", "stats", "violation", "suppressed", "warning", "cycle", "cut", "edge", "site"] {
         assert!(emitted.contains_key(kind), "no fixture emits a {kind} object");
     }
 }
@@ -131,7 +132,7 @@ fn the_documented_json_keys_come_in_the_order_the_report_emits_them() {
     let doc = read_doc("output.md");
     let example = &doc[doc.find("```json\n{").unwrap()..];
     let documented_position = |key: &str| example.find(&format!("\n  \"{key}\"")).unwrap();
-    let mut emitted: Vec<&str> = vec!["violations", "cycles", "warnings", "unowned_tables", "stats"];
+    let mut emitted: Vec<&str> = vec!["violations", "suppressed", "cycles", "warnings", "unowned_tables", "stats"];
     emitted.sort_by_key(|key| position(key));
     let mut documented = emitted.clone();
     documented.sort_by_key(|key| documented_position(key));
@@ -145,6 +146,7 @@ fn every_warning_code() -> Vec<WarningCode> {
         WarningCode::UnparsedSql,
         WarningCode::UnreadableFile,
         WarningCode::MissingModuleFile,
+        WarningCode::InvalidAllow,
         WarningCode::InternalError,
     ];
     for code in codes {
@@ -153,6 +155,7 @@ fn every_warning_code() -> Vec<WarningCode> {
             | WarningCode::UnparsedSql
             | WarningCode::UnreadableFile
             | WarningCode::MissingModuleFile
+            | WarningCode::InvalidAllow
             | WarningCode::InternalError => {}
         }
     }

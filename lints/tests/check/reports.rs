@@ -95,9 +95,31 @@ fn sarif_problems(case: &str, outcome: &CheckOutcome) -> Vec<String> {
     let results = run["results"].as_array().unwrap();
 
     let report: Value = serde_json::to_value(json::build(outcome)).unwrap();
-    let violations: Vec<&Value> =
-        report["violations"].as_array().unwrap().iter().filter(|violation| violation["baselined"] == false).collect();
+    // Suppressed findings are results too, after the violations, each with its suppression.
+    let suppressed = report["suppressed"].as_array().unwrap();
+    let violations: Vec<&Value> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|violation| violation["baselined"] == false)
+        .chain(suppressed)
+        .collect();
     let warnings = report["warnings"].as_array().unwrap();
+    for (result, found) in results.iter().skip(violations.len() - suppressed.len()).zip(suppressed) {
+        let suppression = &result["suppressions"][0];
+        if suppression["kind"] != "inSource" || suppression["justification"] != found["reason"] {
+            problems
+                .push(format!("{case}: the suppression {suppression} does not carry the reason {}", found["reason"]));
+        }
+        if suppression["location"]["physicalLocation"]["region"]["startLine"] != found["allow_line"] {
+            problems.push(format!("{case}: the suppression {suppression} is not at the allow's line"));
+        }
+    }
+    for result in results.iter().take(violations.len() - suppressed.len()) {
+        if !result["suppressions"].is_null() {
+            problems.push(format!("{case}: a violation that fails the run has suppressions: {result}"));
+        }
+    }
     if results.len() != violations.len() + warnings.len() {
         problems.push(format!(
             "{case}: {} results for {} violations and {} warnings",
@@ -227,7 +249,7 @@ fn sarif_declares_every_rule_and_warning_code() {
         rules[seams::diagnostic::RuleCode::ALL.len()..].iter().map(|rule| rule["id"].as_str().unwrap()).collect();
     assert_eq!(
         warning_ids,
-        ["unparsed-file", "unparsed-sql", "unreadable-file", "missing-module-file", "internal-error"]
+        ["unparsed-file", "unparsed-sql", "unreadable-file", "missing-module-file", "internal-error", "invalid-allow"]
     );
 }
 
