@@ -3,6 +3,7 @@
 //! graph with its cycles.
 
 mod dependencies;
+mod external;
 mod modules;
 mod references;
 mod sql_files;
@@ -17,6 +18,7 @@ use crate::graph::{Cycle, ModuleGraph, find_cycles};
 use crate::parse::{ParsedWorkspace, SourceFile};
 use crate::workspace::{UnitId, Workspace};
 
+pub(crate) use external::{ExternalVerdict, Level, ManifestDependency};
 pub(crate) use modules::{Module, ModuleId, Modules, resolve_modules};
 pub(crate) use references::CrossReference;
 pub(crate) use tables::{Claim, ClaimKind, TableCatalog, TableSite};
@@ -36,6 +38,8 @@ pub(crate) struct Model {
     pub(crate) graph: ModuleGraph,
     /// The graph's cycles, sorted by the name of each one's first module.
     pub(crate) cycles: Vec<Cycle>,
+    /// The outside crates that the manifests of restricted whole-crate modules list.
+    pub(crate) manifest_dependencies: Vec<ManifestDependency>,
 }
 
 impl Model {
@@ -90,7 +94,8 @@ impl Model {
         let graph = dependencies::module_graph(&workspace, &modules, &files);
         let names: Vec<&str> = modules.iter().map(|module| module.name.as_str()).collect();
         let cycles = find_cycles(&graph, &names);
-        Ok(Model { workspace, config, modules, files, warnings, tables, graph, cycles })
+        let manifest_dependencies = external::manifest_dependencies(&workspace, &config, &modules);
+        Ok(Model { workspace, config, modules, files, warnings, tables, graph, cycles, manifest_dependencies })
     }
 
     /// Every reference written in a module's checked code that points into another module.

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use crate::extract::{FileContext, FileFacts};
 
 /// Bumped whenever the shape or meaning of [`FileFacts`] changes.
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 const FILE_NAME: &str = "facts.bin";
 
 /// A 128-bit key: two SipHash passes with different prefixes, over everything the facts depend on.
