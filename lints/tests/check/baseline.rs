@@ -564,3 +564,41 @@ fn outside_crate_findings_are_baselined_and_scoped_by_their_own_file() {
         .collect();
     assert_eq!(sites, ["crates/audit/Cargo.toml:9 \"reqwest\"", "crates/audit/Cargo.toml:16 \"sqlx\""]);
 }
+
+/// A chain finding stands at its first step, but any step can make it: `--changed-since` reports
+/// it when a file of any of its steps changed, and a direct finding only when its own file did.
+#[test]
+fn changed_since_reports_a_chain_when_any_of_its_steps_changed() {
+    let scratch = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures_root().join("fail/forbid"), scratch.path());
+    let manifest = scratch.path().join("Cargo.toml");
+    std::fs::write(scratch.path().join(".gitignore"), "/target\n").unwrap();
+    let git = git_in(scratch.path());
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "start"]);
+    let reported = |revision: &str| -> Vec<String> {
+        let output = seams(&manifest, &["--changed-since", revision, "--format", "json"]);
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        report["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|violation| format!("{}:{} {}", violation["file"].as_str().unwrap(), violation["line"], violation["target"]))
+            .collect()
+    };
+    // util.rs is the last step of both chains (util → web), and holds no finding of its own.
+    edit(&scratch.path().join("src/util.rs"), |text| format!("{text}\n// touched\n"));
+    assert_eq!(
+        reported("HEAD"),
+        ["src/domain.rs:7 \"domain -> tools -> util -> web\"", "src/reports.rs:3 \"reports -> util -> web\""]
+    );
+    git(&["commit", "-q", "-am", "util"]);
+    // tools.rs is the middle step of domain's chain only.
+    edit(&scratch.path().join("src/tools.rs"), |text| format!("{text}\n// touched\n"));
+    assert_eq!(reported("HEAD"), ["src/domain.rs:7 \"domain -> tools -> util -> web\""]);
+    git(&["commit", "-q", "-am", "tools"]);
+    // web.rs is the end of every chain but the start of no step: nothing is reported.
+    edit(&scratch.path().join("src/web.rs"), |text| format!("{text}\n// touched\n"));
+    assert_eq!(reported("HEAD"), Vec::<String>::new());
+}
