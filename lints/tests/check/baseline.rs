@@ -584,7 +584,9 @@ fn changed_since_reports_a_chain_when_any_of_its_steps_changed() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|violation| format!("{}:{} {}", violation["file"].as_str().unwrap(), violation["line"], violation["target"]))
+            .map(|violation| {
+                format!("{}:{} {}", violation["file"].as_str().unwrap(), violation["line"], violation["target"])
+            })
             .collect()
     };
     // util.rs is the last step of both chains (util → web), and holds no finding of its own.
