@@ -182,7 +182,7 @@ pub fn run_check_command(args: &CheckArgs) -> ExitCode {
                 outcome.restrict_to_changed_files(revision, &changed);
                 let found = outcome.scope.as_ref().map_or(0, |scope| scope.violations_found);
                 notes.push(format!(
-                    "note: the whole workspace was analysed; reporting only violations in the {} files changed since {revision} ({} of {found} findings; cycles, unused dependencies and stale baseline entries are always reported)",
+                    "note: the whole workspace was analysed; reporting only violations in the {} files changed since {revision} ({} of {found} findings; a chain is reported when any of its steps changed; cycles, unused dependencies and stale baseline entries are always reported)",
                     changed.len(),
                     outcome.violations.len()
                 ));

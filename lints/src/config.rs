@@ -42,6 +42,10 @@ pub(crate) struct Defaults {
     pub(crate) exact: bool,
     /// The baseline file, relative to the workspace root, when configured.
     pub(crate) baseline: Option<Spanned<String>>,
+    /// Outside crates that modules without an `external` of their own may name (absent: any).
+    pub(crate) external: Option<Vec<Spanned<String>>>,
+    /// Outside crates that no module may name unless its own `external` lists them.
+    pub(crate) forbid_external: Vec<Spanned<String>>,
     /// Rules whose severity is changed from `error`.
     pub(crate) severity: BTreeMap<crate::diagnostic::RuleCode, crate::diagnostic::Severity>,
 }
@@ -57,6 +61,12 @@ pub(crate) struct ModuleConfig {
     pub(crate) depends_on: Option<Vec<Spanned<String>>>,
     /// Modules this one must not reach by any chain.
     pub(crate) forbid: Vec<Spanned<String>>,
+    /// The only crates from outside the workspace that the module's code may name; `None`
+    /// leaves it to `[defaults]`.
+    pub(crate) external: Option<Vec<Spanned<String>>>,
+    /// Crates from outside the workspace that the module's code must not name, besides those of
+    /// `[defaults]`.
+    pub(crate) forbid_external: Vec<Spanned<String>>,
     pub(crate) tables: Vec<Spanned<String>>,
     pub(crate) why: Option<String>,
     pub(crate) instructions: Option<String>,
@@ -132,6 +142,8 @@ impl Config {
                 public: module.public,
                 depends_on: module.depends_on,
                 forbid: module.forbid.unwrap_or_default(),
+                external: module.external,
+                forbid_external: module.forbid_external.unwrap_or_default(),
                 tables: module.tables.unwrap_or_default(),
                 why: module.why,
                 instructions: module.instructions,
@@ -148,6 +160,8 @@ impl Config {
                 require_owner: defaults.require_owner.unwrap_or(false),
                 exact: defaults.exact.unwrap_or(false),
                 baseline: defaults.baseline,
+                external: defaults.external,
+                forbid_external: defaults.forbid_external.unwrap_or_default(),
                 severity: BTreeMap::new(),
             },
             modules,
@@ -156,6 +170,7 @@ impl Config {
         config.layers = raw.layers.map(|layers| config.split_layers(&layers.order)).unwrap_or_default();
         config.validate_names()?;
         config.validate_layers_and_forbid()?;
+        config.validate_external()?;
         for (rule, level) in severity_entries {
             let Some(code) =
                 crate::diagnostic::RuleCode::ALL.iter().copied().find(|code| code.as_str() == rule.get_ref())
@@ -324,6 +339,59 @@ impl Config {
         Ok(())
     }
 
+    /// Checks `external` and `forbid_external`, in `[defaults]` and in each module: every pattern
+    /// is a crate name (or a pattern of one with `*`), and no pattern is both allowed and
+    /// forbidden at the same level. (The model refuses to forbid a crate that is always allowed.)
+    fn validate_external(&self) -> Result<(), ConfigError> {
+        let levels =
+            std::iter::once((
+                "[defaults]".to_owned(),
+                self.defaults.external.as_deref(),
+                &self.defaults.forbid_external,
+            ))
+            .chain(self.modules.iter().map(|module| {
+                (format!("[modules.{}]", module.name), module.external.as_deref(), &module.forbid_external)
+            }));
+        for (table, external, forbid_external) in levels {
+            let patterns = external.into_iter().flatten().map(|pattern| ("external", pattern));
+            for (key, pattern) in patterns.chain(forbid_external.iter().map(|pattern| ("forbid_external", pattern))) {
+                if let Err(problem) = validate_crate_pattern(pattern.get_ref()) {
+                    let message = match pattern.get_ref().trim().is_empty() {
+                        true => format!("an empty crate name in `{key}` of {table}"),
+                        false => {
+                            format!("`{}` in `{key}` of {table} is not a crate name: {problem}", pattern.get_ref())
+                        }
+                    };
+                    return Err(self.error(
+                        ConfigErrorKind::BadGlob,
+                        pattern.span(),
+                        message,
+                        "write a crate's package name as Cargo.toml gives it (`serde_json`), or a pattern where `*` stands for any text (`serde*`)"
+                            .to_owned(),
+                    ));
+                }
+            }
+            for forbidden in forbid_external {
+                let name = normalize_crate_name(forbidden.get_ref());
+                if let Some(allowed) =
+                    external.into_iter().flatten().find(|allowed| normalize_crate_name(allowed.get_ref()) == name)
+                {
+                    let (line, _) = crate::diagnostic::line_column(&self.source, allowed.span().start);
+                    return Err(self.error(
+                        ConfigErrorKind::ContradictoryExternal,
+                        forbidden.span(),
+                        format!(
+                            "`{}` is both in `external` (line {line}) and in `forbid_external` of {table}",
+                            forbidden.get_ref()
+                        ),
+                        "remove it from one of the two lists".to_owned(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Builds a configuration error that points at `span` in this file.
     pub(crate) fn error(
         &self,
@@ -334,6 +402,40 @@ impl Config {
     ) -> ConfigError {
         ConfigError::in_file(kind, &self.path, &self.source, span, message, help)
     }
+}
+
+/// A crate name as rustc sees it: Cargo turns `-` in a package name into `_`, so `serde-json`
+/// and `serde_json` are one crate to compare.
+pub(crate) fn normalize_crate_name(name: &str) -> String {
+    name.trim().replace('-', "_")
+}
+
+/// Whether a crate name (normalized) matches an `external` or `forbid_external` pattern
+/// (normalized), in which `*` stands for any text.
+pub(crate) fn crate_pattern_matches(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = name.strip_prefix(first) else { return false };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else { return rest.is_empty() };
+    for part in middle {
+        match rest.find(part) {
+            Some(index) => rest = &rest[index + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// Checks the syntax of an `external` or `forbid_external` pattern.
+fn validate_crate_pattern(pattern: &str) -> Result<(), &'static str> {
+    if pattern.trim().is_empty() {
+        return Err("it is empty");
+    }
+    if !pattern.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '*')) {
+        return Err("a crate name has only letters, digits, `_` and `-`, and `*` is the only wildcard");
+    }
+    Ok(())
 }
 
 /// Checks the glob syntax of a table ownership pattern.
@@ -379,6 +481,8 @@ struct RawDefaults {
     exact: Option<bool>,
     baseline: Option<Spanned<String>>,
     severity: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    external: Option<Vec<Spanned<String>>>,
+    forbid_external: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -390,6 +494,8 @@ struct RawModule {
     public: Option<Vec<Spanned<String>>>,
     depends_on: Option<Vec<Spanned<String>>>,
     forbid: Option<Vec<Spanned<String>>>,
+    external: Option<Vec<Spanned<String>>>,
+    forbid_external: Option<Vec<Spanned<String>>>,
     tables: Option<Vec<Spanned<String>>>,
     why: Option<String>,
     instructions: Option<String>,
@@ -412,6 +518,7 @@ pub enum ConfigErrorKind {
     UnknownModule,
     DuplicateLayer,
     ContradictoryForbid,
+    ContradictoryExternal,
 }
 
 impl ConfigErrorKind {
@@ -430,6 +537,7 @@ impl ConfigErrorKind {
         ConfigErrorKind::UnknownModule,
         ConfigErrorKind::DuplicateLayer,
         ConfigErrorKind::ContradictoryForbid,
+        ConfigErrorKind::ContradictoryExternal,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -448,6 +556,7 @@ impl ConfigErrorKind {
             ConfigErrorKind::UnknownModule => "unknown-module",
             ConfigErrorKind::DuplicateLayer => "duplicate-layer",
             ConfigErrorKind::ContradictoryForbid => "contradictory-forbid",
+            ConfigErrorKind::ContradictoryExternal => "contradictory-external",
         }
     }
 }
@@ -593,6 +702,19 @@ mod tests {
         ] {
             assert_eq!(code(&error), error.kind().as_str());
         }
+    }
+
+    #[test]
+    fn crate_patterns_match_whole_names_with_stars_for_any_text() {
+        let matches = |pattern: &str, name: &str| crate_pattern_matches(pattern, name);
+        assert!(matches("serde", "serde"));
+        assert!(!matches("serde", "serde_json"));
+        assert!(matches("serde*", "serde_json") && matches("serde*", "serde"));
+        assert!(matches("*_derive", "serde_derive") && !matches("*_derive", "serde_derives"));
+        assert!(matches("tokio*util", "tokio_util") && !matches("tokio*util", "tokio"));
+        assert!(matches("a*a", "aa") && !matches("a*a", "a"));
+        assert!(matches("*", "anything"));
+        assert_eq!(normalize_crate_name("tokio-util"), "tokio_util");
     }
 
     #[test]

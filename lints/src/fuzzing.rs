@@ -11,6 +11,7 @@ use crate::diagnostic::Site;
 use crate::extract::{FileContext, analyse_source};
 use crate::ids::UnitId;
 use crate::sql::{extract_table_references, looks_like_prose, looks_like_sql};
+use crate::workspace::{ExternPrelude, PreludeCrate};
 
 /// The stack of the checker's parsing threads: [`source`] needs as much on deeply nested input.
 pub const PARSER_STACK_BYTES: usize = crate::parse::PARSER_STACK_BYTES;
@@ -54,8 +55,12 @@ pub fn sql(text: &str) {
 /// stack (see docs/fuzzing.md), as the checker does.
 pub fn source(text: &str) {
     let (own, other) = (UnitId::new(0), UnitId::new(1));
-    let prelude: BTreeMap<String, Option<UnitId>> =
-        [("other".to_owned(), Some(other)), ("serde".to_owned(), None), ("std".to_owned(), None)].into();
+    let prelude: ExternPrelude = [
+        ("other".to_owned(), PreludeCrate::Workspace(other)),
+        ("serde".to_owned(), PreludeCrate::External("serde".to_owned())),
+        ("std".to_owned(), PreludeCrate::Unchecked),
+    ]
+    .into();
     let root_aliases = BTreeMap::new();
     let module_path = vec!["orders".to_owned(), "store".to_owned()];
     let context = FileContext {
@@ -79,6 +84,7 @@ pub fn source(text: &str) {
         );
     };
     facts.references.iter().for_each(|reference| inside(&reference.site, "reference"));
+    facts.external_references.iter().for_each(|reference| inside(&reference.site, "outside crate reference"));
     facts.children.iter().for_each(|child| inside(&child.site, "module declaration"));
     facts.tables.iter().for_each(|table| inside(&table.site, "table"));
     facts.sql_problems.iter().for_each(|problem| inside(&problem.site, "SQL problem"));

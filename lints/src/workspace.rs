@@ -42,6 +42,25 @@ pub(crate) struct Dependency {
     pub(crate) kind: DependencyKind,
 }
 
+/// What a name of a unit's extern prelude stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum PreludeCrate {
+    /// A library of the workspace, whose paths the module rules resolve further.
+    Workspace(UnitId),
+    /// A crate from outside the workspace, by its package name as Cargo.toml gives it (a
+    /// dependency's rename undone): what `external` and `forbid_external` name.
+    External(String),
+    /// `std`, `core`, `alloc`, `proc_macro` and `test`, always allowed, and a workspace package
+    /// that has no library: no rule looks at a path into them.
+    Unchecked,
+}
+
+/// The crates a unit's code can name directly, by the name the code uses.
+pub(crate) type ExternPrelude = BTreeMap<String, PreludeCrate>;
+
+/// The crates that every crate may name without a dependency, and that no rule restricts.
+pub(crate) const BUILTIN_CRATES: &[&str] = &["std", "core", "alloc", "proc_macro", "test"];
+
 /// What a compilation unit is built from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum UnitKind {
@@ -191,22 +210,22 @@ impl Workspace {
         position.map(PackageId::new)
     }
 
-    /// The crates a unit's code can name directly (its extern prelude), mapped to workspace
-    /// units where the crate is a workspace library. Crates from outside the workspace map to
-    /// `None`: they can hold no module, so references into them are not resolved further.
+    /// The crates a unit's code can name directly (its extern prelude): workspace libraries by
+    /// their unit, and crates from outside the workspace by their package name. The latter hold
+    /// no module, so the module rules resolve no path into them; `external-dependency` reads them.
     ///
     /// Test, bench and example targets also see the package's dev-dependencies.
-    pub(crate) fn extern_prelude(&self, unit_id: UnitId) -> BTreeMap<String, Option<UnitId>> {
+    pub(crate) fn extern_prelude(&self, unit_id: UnitId) -> ExternPrelude {
         self.prelude_with(unit_id, self.units[unit_id].kind.is_test_only())
     }
 
     /// The extern prelude of a unit's `#[cfg(test)]` code: Cargo builds every target with its
     /// package's dev-dependencies when it builds it for tests, so test code can name them too.
-    pub(crate) fn test_extern_prelude(&self, unit_id: UnitId) -> BTreeMap<String, Option<UnitId>> {
+    pub(crate) fn test_extern_prelude(&self, unit_id: UnitId) -> ExternPrelude {
         self.prelude_with(unit_id, true)
     }
 
-    fn prelude_with(&self, unit_id: UnitId, dev_dependencies: bool) -> BTreeMap<String, Option<UnitId>> {
+    fn prelude_with(&self, unit_id: UnitId, dev_dependencies: bool) -> ExternPrelude {
         let unit = &self.units[unit_id];
         let package = &self.packages[unit.package];
         let mut prelude = BTreeMap::new();
@@ -219,22 +238,28 @@ impl Workspace {
             if !applies {
                 continue;
             }
-            let target = self.package_by_name(&dependency.package).and_then(|id| self.packages[id].lib_unit);
+            let member = self.package_by_name(&dependency.package);
+            let target = member.and_then(|id| self.packages[id].lib_unit);
             let name = match (&dependency.rename, target) {
                 (Some(rename), _) => rename.replace('-', "_"),
                 (None, Some(lib)) => self.units[lib].crate_name.clone(),
                 (None, None) => dependency.package.replace('-', "_"),
             };
-            prelude.insert(name, target);
+            let named = match (member, target) {
+                (_, Some(lib)) => PreludeCrate::Workspace(lib),
+                (Some(_), None) => PreludeCrate::Unchecked,
+                (None, None) => PreludeCrate::External(dependency.package.clone()),
+            };
+            prelude.insert(name, named);
         }
         // Every non-library target of a package can use the package's own library by name.
         if unit.kind != UnitKind::Lib
             && let Some(lib) = package.lib_unit
         {
-            prelude.insert(self.units[lib].crate_name.clone(), Some(lib));
+            prelude.insert(self.units[lib].crate_name.clone(), PreludeCrate::Workspace(lib));
         }
-        for builtin in ["std", "core", "alloc", "proc_macro", "test"] {
-            prelude.entry(builtin.to_owned()).or_insert(None);
+        for builtin in BUILTIN_CRATES {
+            prelude.entry((*builtin).to_owned()).or_insert(PreludeCrate::Unchecked);
         }
         prelude
     }

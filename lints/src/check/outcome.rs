@@ -68,12 +68,17 @@ pub(crate) struct ReportScope {
 
 impl CheckOutcome {
     /// Keeps only violations whose site is in one of `files` (workspace-relative paths changed
-    /// since `revision`), and every cycle, unused dependency and stale baseline entry, which belong to no single
-    /// changed file; records the scope for the reports.
+    /// since `revision`), a chain any of whose steps has a reference in one of them, and every
+    /// cycle, unused dependency and stale baseline entry, which belong to no single changed file;
+    /// records the scope for the reports.
     pub fn restrict_to_changed_files(&mut self, revision: &str, files: &std::collections::BTreeSet<String>) {
         let violations_found = self.violations.len();
-        self.violations
-            .retain(|violation| violation.rule.is_workspace_wide() || files.contains(&violation.source.file));
+        let model = &self.model;
+        self.violations.retain(|violation| {
+            violation.rule.is_workspace_wide()
+                || files.contains(&violation.source.file)
+                || violation.chain().is_some_and(|chain| chain.len() > 2 && chain_touches(model, chain, files))
+        });
         self.suppressed.retain(|suppressed| files.contains(&suppressed.violation.source.file));
         self.scope =
             Some(ReportScope { changed_since: revision.to_owned(), changed_files: files.len(), violations_found });
@@ -127,6 +132,19 @@ impl CheckOutcome {
     pub fn failing(&self) -> impl Iterator<Item = &Violation> {
         self.violations.iter().filter(|violation| !violation.baselined && violation.severity == Severity::Error)
     }
+}
+
+/// Whether a step of a chain of modules (`a → b → c`) has a reference site in one of `files`:
+/// a change to any step can make or reroute the chain, wherever the finding stands.
+fn chain_touches(model: &Model, chain: &[String], files: &std::collections::BTreeSet<String>) -> bool {
+    let id = |name: &String| model.modules.with_ids().find(|(_, module)| module.name == *name).map(|(id, _)| id);
+    chain.windows(2).any(|step| {
+        let (Some(from), Some(to)) = (id(&step[0]), id(&step[1])) else { return false };
+        model
+            .graph
+            .dependency(from, to)
+            .is_some_and(|edge| edge.sites.iter().any(|evidence| files.contains(&evidence.source.file)))
+    })
 }
 
 /// Why a check could not run at all (exit code 2).

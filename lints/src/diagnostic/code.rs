@@ -17,6 +17,7 @@ pub enum RuleCode {
     DependencyCycle,
     LayerViolation,
     ForbiddenDependency,
+    ExternalDependency,
     UnusedDependency,
     UnusedAllow,
     StaleBaseline,
@@ -33,6 +34,7 @@ impl RuleCode {
         RuleCode::DependencyCycle,
         RuleCode::LayerViolation,
         RuleCode::ForbiddenDependency,
+        RuleCode::ExternalDependency,
         RuleCode::UnusedDependency,
         RuleCode::UnusedAllow,
         RuleCode::StaleBaseline,
@@ -49,6 +51,7 @@ impl RuleCode {
             RuleCode::DependencyCycle => "dependency-cycle",
             RuleCode::LayerViolation => "layer-violation",
             RuleCode::ForbiddenDependency => "forbidden-dependency",
+            RuleCode::ExternalDependency => "external-dependency",
             RuleCode::UnusedDependency => "unused-dependency",
             RuleCode::UnusedAllow => "unused-allow",
             RuleCode::StaleBaseline => "stale-baseline",
@@ -70,6 +73,9 @@ impl RuleCode {
             }
             RuleCode::ForbiddenDependency => {
                 "a module reaches a module that its `forbid` names, directly or through others"
+            }
+            RuleCode::ExternalDependency => {
+                "a module names a crate from outside the workspace that its `external` or `forbid_external` refuses"
             }
             RuleCode::UnusedDependency => "a `depends_on` entry names a module that the module's code never uses",
             RuleCode::UnusedAllow => "a `seams:allow` comment suppresses no finding",

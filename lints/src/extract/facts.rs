@@ -1,12 +1,11 @@
 //! The facts of one file: everything a rule needs from it, in plain data that the facts cache
 //! stores and the model reads.
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Site;
-use crate::workspace::UnitId;
+use crate::workspace::{ExternPrelude, UnitId};
 
 /// An absolute path into a workspace crate.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -42,6 +41,23 @@ pub(crate) struct Reference {
     /// the glob's base in `target`. The model keeps the reference only when the base plus the
     /// first segment is a module that exists, and drops it otherwise.
     pub(crate) glob_base_len: Option<usize>,
+}
+
+/// A path written in the code that names a crate from outside the workspace.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ExternalReference {
+    pub(crate) site: Site,
+    /// The module path of the code where the path is written.
+    pub(crate) scope: Vec<String>,
+    /// The crate's package name as Cargo.toml gives it, whatever name the code uses for it (a
+    /// Cargo rename, `extern crate … as …`, a `use … as …`).
+    pub(crate) package: String,
+    /// The path below the crate's root.
+    pub(crate) segments: Vec<String>,
+    pub(crate) kind: ReferenceKind,
+    /// Whether the path starts with a name that a `use` or an `extern crate` brought in from the
+    /// same crate: that import is a reference of its own, where the crate is reported.
+    pub(crate) via_import: bool,
 }
 
 /// A `mod name;` declaration whose file is loaded as a child of this one.
@@ -114,6 +130,9 @@ pub(crate) struct OrmTable {
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct FileFacts {
     pub(crate) references: Vec<Reference>,
+    /// Paths into crates from outside the workspace (`std`, `core`, `alloc`, `proc_macro` and
+    /// `test` are never recorded).
+    pub(crate) external_references: Vec<ExternalReference>,
     pub(crate) children: Vec<ChildFile>,
     /// String literals kept for SQL extraction (candidates only), emptied once analysed.
     #[serde(skip)]
@@ -153,10 +172,10 @@ pub(crate) struct FileContext<'a> {
     /// Whether the whole file is test code (reached through `#[cfg(test)] mod`, or a test target).
     pub(crate) in_test: bool,
     pub(crate) include_tests: bool,
-    pub(crate) extern_prelude: &'a BTreeMap<String, Option<UnitId>>,
+    pub(crate) extern_prelude: &'a ExternPrelude,
     /// The extern prelude of the file's test code: `extern_prelude` with the package's
     /// dev-dependencies, which `#[cfg(test)]` code can name as test targets can.
-    pub(crate) test_extern_prelude: &'a BTreeMap<String, Option<UnitId>>,
+    pub(crate) test_extern_prelude: &'a ExternPrelude,
     /// `extern crate x as y;` at the crate root makes `crate::y` name crate `x` everywhere.
-    pub(crate) root_extern_aliases: &'a BTreeMap<String, Option<UnitId>>,
+    pub(crate) root_extern_aliases: &'a ExternPrelude,
 }

@@ -109,11 +109,16 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::workspace::UnitId;
+    use crate::workspace::{ExternPrelude, PreludeCrate, UnitId};
 
     fn analyse(text: &str) -> FileFacts {
-        let prelude: BTreeMap<String, Option<UnitId>> =
-            [("other".to_owned(), Some(UnitId::new(1))), ("std".to_owned(), None)].into_iter().collect();
+        let prelude: ExternPrelude = [
+            ("other".to_owned(), PreludeCrate::Workspace(UnitId::new(1))),
+            ("serde_json".to_owned(), PreludeCrate::External("serde_json".to_owned())),
+            ("std".to_owned(), PreludeCrate::Unchecked),
+        ]
+        .into_iter()
+        .collect();
         let context = FileContext {
             unit: UnitId::new(0),
             file: Path::new("/w/src/lib.rs"),
@@ -155,6 +160,46 @@ mod tests {
     fn super_self_and_extern_crates_resolve() {
         let text = "mod a { fn f() { super::b::g(); self::h(); other::x::Y::new(); std::mem::drop(1); } }";
         assert_eq!(targets(&analyse(text)), ["1:18 0:b::g", "1:33 0:a::h", "1:44 1:x::Y::new"]);
+    }
+
+    /// The outside crates a file names, each as `line:column crate::path`, with `(via)` when the
+    /// path goes through an import of the same module.
+    fn externals(facts: &FileFacts) -> Vec<String> {
+        facts
+            .external_references
+            .iter()
+            .map(|reference| {
+                let path = [vec![reference.package.clone()], reference.segments.clone()].concat().join("::");
+                let via = if reference.via_import { " (via)" } else { "" };
+                format!("{}:{} {path}{via}", reference.site.line, reference.site.column)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn outside_crates_are_recorded_through_imports_and_never_std() {
+        let text = "use serde_json as json;\nfn f() -> json::Value { ::serde_json::from_str(\"\"); std::mem::drop(1); \
+                    other::x::y(); mod inner { pub use serde_json::Map; } inner::Map::new() }";
+        assert_eq!(
+            externals(&analyse(text)),
+            [
+                "1:5 serde_json",
+                "2:11 serde_json::Value (via)",
+                "2:25 serde_json::from_str",
+                "2:107 serde_json::Map",
+                // Through the import of another module's scope: a reference of this one.
+                "2:126 serde_json::Map::new",
+            ]
+        );
+    }
+
+    #[test]
+    fn local_modules_and_types_shadow_outside_crates() {
+        let text = "mod serde_json { pub fn f() {} }\nfn g() { serde_json::f(); }\n\
+                    fn h() { enum serde_json { A } let _ = serde_json::A; }";
+        assert_eq!(targets(&analyse(text)), ["2:10 0:serde_json::f"]);
+        let text = "enum serde_json { A }\nfn g() { let _ = serde_json::A; }";
+        assert!(externals(&analyse(text)).is_empty());
     }
 
     #[test]

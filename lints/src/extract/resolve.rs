@@ -2,15 +2,32 @@
 //! child module or a crate of the extern prelude, and imports are followed through other imports
 //! and through the file's inline modules.
 
-use crate::workspace::UnitId;
+use crate::workspace::PreludeCrate;
 
 use super::facts::{FileContext, Target};
 use super::scopes::{Scope, Scopes};
 
-/// The outcome of resolving a path's first segments.
+/// A path resolved into a workspace crate.
 pub(super) struct Resolution {
     pub(super) target: Target,
     pub(super) via_import: Option<Target>,
+}
+
+/// A path resolved into a crate from outside the workspace.
+pub(super) struct ExternalPath {
+    /// The crate's package name.
+    pub(super) package: String,
+    /// The path below the crate's root.
+    pub(super) segments: Vec<String>,
+    /// When the path's first segment was brought in by a `use` or an `extern crate`, the module
+    /// path of the scope that holds that import.
+    pub(super) import_scope: Option<Vec<String>>,
+}
+
+/// What a path names: a place in a workspace crate, or in a crate from outside it.
+pub(super) enum Resolved {
+    Workspace(Resolution),
+    External(ExternalPath),
 }
 
 /// Resolves `segments` as written in `scope_index`, following the file's imports, including
@@ -23,9 +40,27 @@ pub(super) fn resolve_in_scope(
     leading_colon: bool,
     skip_import: Option<usize>,
     depth: usize,
-) -> Option<Resolution> {
-    let resolution = resolve_first_segment(context, scopes, scope_index, segments, leading_colon, skip_import, depth)?;
-    Some(expand_through_file_scopes(context, scopes, resolution, depth))
+) -> Option<Resolved> {
+    match resolve_first_segment(context, scopes, scope_index, segments, leading_colon, skip_import, depth)? {
+        Resolved::Workspace(resolution) => Some(expand_through_file_scopes(context, scopes, resolution, depth)),
+        external => Some(external),
+    }
+}
+
+/// A path whose first segment names a crate of the extern prelude.
+fn from_prelude(context: &FileContext<'_>, first: &str, rest: &[String]) -> Option<Resolved> {
+    match context.extern_prelude.get(first)? {
+        PreludeCrate::Workspace(unit) => Some(Resolved::Workspace(Resolution {
+            target: Target { unit: *unit, segments: rest.to_vec() },
+            via_import: None,
+        })),
+        PreludeCrate::External(package) => Some(Resolved::External(ExternalPath {
+            package: package.clone(),
+            segments: rest.to_vec(),
+            import_scope: None,
+        })),
+        PreludeCrate::Unchecked => None,
+    }
 }
 
 /// When an absolute path in this crate passes through a module scope of this file and its next
@@ -35,20 +70,32 @@ pub(super) fn expand_through_file_scopes(
     scopes: &Scopes,
     resolution: Resolution,
     depth: usize,
-) -> Resolution {
+) -> Resolved {
     let target = &resolution.target;
     if target.unit != context.unit || depth > 16 {
-        return resolution;
+        return Resolved::Workspace(resolution);
     }
     if let Some((first, rest)) = target.segments.split_first()
-        && let Some(Some(alias_unit)) = context.root_extern_aliases.get(first)
         && !context.module_path.is_empty()
     {
-        let crate_root = Target { unit: *alias_unit, segments: Vec::new() };
-        return Resolution {
-            target: Target { unit: *alias_unit, segments: rest.to_vec() },
-            via_import: Some(crate_root),
-        };
+        match context.root_extern_aliases.get(first) {
+            Some(PreludeCrate::Workspace(alias_unit)) => {
+                let crate_root = Target { unit: *alias_unit, segments: Vec::new() };
+                return Resolved::Workspace(Resolution {
+                    target: Target { unit: *alias_unit, segments: rest.to_vec() },
+                    via_import: Some(crate_root),
+                });
+            }
+            // The `extern crate` stands in the crate root's file, not in this one's module.
+            Some(PreludeCrate::External(package)) => {
+                return Resolved::External(ExternalPath {
+                    package: package.clone(),
+                    segments: rest.to_vec(),
+                    import_scope: None,
+                });
+            }
+            Some(PreludeCrate::Unchecked) | None => {}
+        }
     }
     let passes_through =
         |scope: &Scope| target.segments.len() > scope.path.len() && target.segments.starts_with(&scope.path);
@@ -60,7 +107,7 @@ pub(super) fn expand_through_file_scopes(
         .map(|scope| scope.path.len())
         .max()
     else {
-        return resolution;
+        return Resolved::Workspace(resolution);
     };
     // Inline modules with the same path (cfg variants) are all that module: the first one that
     // imports the next segment is followed.
@@ -72,14 +119,20 @@ pub(super) fn expand_through_file_scopes(
             && !scope.child_modules.contains(next)
             && scope.imports.contains_key(next)
     });
-    let Some(index) = importing else { return resolution };
+    let Some(index) = importing else { return Resolved::Workspace(resolution) };
     let tail = target.segments[deepest..].to_vec();
     match resolve_first_segment(context, scopes, index, &tail, false, None, depth + 1) {
-        Some(expanded) if expanded.via_import.is_some() => {
-            let expanded = expand_through_file_scopes(context, scopes, expanded, depth + 1);
-            Resolution { target: expanded.target, via_import: expanded.via_import.or(resolution.via_import) }
+        Some(Resolved::Workspace(expanded)) if expanded.via_import.is_some() => {
+            match expand_through_file_scopes(context, scopes, expanded, depth + 1) {
+                Resolved::Workspace(expanded) => Resolved::Workspace(Resolution {
+                    target: expanded.target,
+                    via_import: expanded.via_import.or(resolution.via_import),
+                }),
+                external => external,
+            }
         }
-        _ => resolution,
+        Some(external @ Resolved::External(ExternalPath { import_scope: Some(_), .. })) => external,
+        _ => Resolved::Workspace(resolution),
     }
 }
 
@@ -92,7 +145,7 @@ pub(super) fn resolve_first_segment(
     leading_colon: bool,
     skip_import: Option<usize>,
     depth: usize,
-) -> Option<Resolution> {
+) -> Option<Resolved> {
     // Import chains longer than this are cycles (`use a as b; use b as a;`) or pathological.
     const MAX_IMPORT_DEPTH: usize = 16;
     if depth > MAX_IMPORT_DEPTH {
@@ -100,17 +153,18 @@ pub(super) fn resolve_first_segment(
     }
     let (first, rest) = segments.split_first()?;
     let scope = &scopes.scopes[scope_index];
-    let absolute = |unit: UnitId, base: Vec<String>| Resolution {
-        target: Target { unit, segments: [base, rest.to_vec()].concat() },
-        via_import: None,
+    let absolute = |base: Vec<String>| {
+        Resolved::Workspace(Resolution {
+            target: Target { unit: context.unit, segments: [base, rest.to_vec()].concat() },
+            via_import: None,
+        })
     };
     if leading_colon {
-        let unit = (*context.extern_prelude.get(first.as_str())?)?;
-        return Some(absolute(unit, Vec::new()));
+        return from_prelude(context, first, rest);
     }
     match first.as_str() {
-        "crate" | "$crate" => return Some(absolute(context.unit, Vec::new())),
-        "self" => return Some(absolute(context.unit, scope.path.clone())),
+        "crate" | "$crate" => return Some(absolute(Vec::new())),
+        "self" => return Some(absolute(scope.path.clone())),
         "super" => {
             let mut base = scope.path.clone();
             base.pop()?;
@@ -119,10 +173,10 @@ pub(super) fn resolve_first_segment(
                 base.pop()?;
                 remaining = tail;
             }
-            return Some(Resolution {
+            return Some(Resolved::Workspace(Resolution {
                 target: Target { unit: context.unit, segments: [base, remaining.to_vec()].concat() },
                 via_import: None,
-            });
+            }));
         }
         "Self" => return None,
         _ => {}
@@ -135,12 +189,16 @@ pub(super) fn resolve_first_segment(
             return Some(found);
         }
         if candidate_scope.child_modules.iter().any(|child| child == first) {
-            return Some(absolute(context.unit, [candidate_scope.path.clone(), vec![first.clone()]].concat()));
+            return Some(absolute([candidate_scope.path.clone(), vec![first.clone()]].concat()));
+        }
+        // A type declared here (`struct serde;`, `enum log { … }`) shadows a crate of the same
+        // name, as any item of the scope does: the path names the local item.
+        if candidate_scope.type_items.iter().any(|item| item == first) {
+            return None;
         }
         lookup = candidate_scope.parent_block_scope;
     }
-    let unit = (*context.extern_prelude.get(first.as_str())?)?;
-    Some(absolute(unit, Vec::new()))
+    from_prelude(context, first, rest)
 }
 
 /// Resolves `first::rest` through the imports of one scope named `first`.
@@ -154,7 +212,7 @@ pub(super) fn resolve_import(
     rest: &[String],
     skip_import: Option<usize>,
     depth: usize,
-) -> Option<Resolution> {
+) -> Option<Resolved> {
     if let Some(imports) = scope.imports.get(first) {
         for import in imports {
             if Some(import.id) == skip_import {
@@ -169,10 +227,19 @@ pub(super) fn resolve_import(
                 Some(import.id),
                 depth + 1,
             ) {
-                let via = resolved.target.clone();
-                return Some(Resolution {
-                    target: Target { unit: via.unit, segments: [via.segments.clone(), rest.to_vec()].concat() },
-                    via_import: Some(via),
+                return Some(match resolved {
+                    Resolved::Workspace(resolved) => {
+                        let via = resolved.target;
+                        Resolved::Workspace(Resolution {
+                            target: Target { unit: via.unit, segments: [via.segments.clone(), rest.to_vec()].concat() },
+                            via_import: Some(via),
+                        })
+                    }
+                    Resolved::External(external) => Resolved::External(ExternalPath {
+                        package: external.package,
+                        segments: [external.segments, rest.to_vec()].concat(),
+                        import_scope: Some(scope.path.clone()),
+                    }),
                 });
             }
         }

@@ -25,6 +25,9 @@ pub(super) struct Scope {
     /// Bases of glob imports (`use super::*` gives the parent's path).
     pub(super) globs: Vec<Import>,
     pub(super) child_modules: Vec<String>,
+    /// Types and traits declared in this scope that have the name of a crate of the extern
+    /// prelude, which they shadow (other names need no record: nothing else could name them).
+    pub(super) type_items: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +100,22 @@ impl<'ast> Visit<'ast> for ScopeCollector<'_> {
     fn visit_item(&mut self, item: &'ast syn::Item) {
         if is_test_only(item_attributes(item)) && !self.context.include_tests {
             return;
+        }
+        let type_name = match item {
+            syn::Item::Struct(item) => Some(&item.ident),
+            syn::Item::Enum(item) => Some(&item.ident),
+            syn::Item::Union(item) => Some(&item.ident),
+            syn::Item::Trait(item) => Some(&item.ident),
+            syn::Item::TraitAlias(item) => Some(&item.ident),
+            syn::Item::Type(item) => Some(&item.ident),
+            _ => None,
+        };
+        if let Some(name) = type_name {
+            let name = name.unraw().to_string();
+            let context = self.context;
+            if context.extern_prelude.contains_key(&name) || context.test_extern_prelude.contains_key(&name) {
+                self.current().type_items.push(name);
+            }
         }
         syn::visit::visit_item(self, item);
     }

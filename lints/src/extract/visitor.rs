@@ -8,10 +8,13 @@ use syn::ext::IdentExt;
 use syn::visit::Visit;
 
 use crate::diagnostic::Site;
+use crate::workspace::PreludeCrate;
 
 use super::cfg::{impl_item_attributes, is_test_only, item_attributes, path_attribute};
-use super::facts::{ChildFile, FileContext, FileFacts, OrmTable, Reference, ReferenceKind, StringLiteral, Target};
-use super::resolve::{Resolution, resolve_in_scope};
+use super::facts::{
+    ChildFile, ExternalReference, FileContext, FileFacts, OrmTable, Reference, ReferenceKind, StringLiteral, Target,
+};
+use super::resolve::{ExternalPath, Resolution, Resolved, resolve_in_scope};
 use super::scopes::{Scope, Scopes, flatten_use_tree};
 use super::sql_literals::{is_query_file_macro, map_string_value_to_source};
 
@@ -55,13 +58,7 @@ impl Extractor<'_, '_> {
     }
 
     /// Resolves a path written in the current scope.
-    fn resolve(
-        &self,
-        segments: &[String],
-        leading_colon: bool,
-        skip_import: Option<usize>,
-        depth: usize,
-    ) -> Option<Resolution> {
+    fn resolve(&self, segments: &[String], leading_colon: bool, skip_import: Option<usize>) -> Option<Resolved> {
         resolve_in_scope(
             self.resolution_context(),
             self.scopes,
@@ -69,11 +66,44 @@ impl Extractor<'_, '_> {
             segments,
             leading_colon,
             skip_import,
-            depth,
+            0,
         )
     }
 
-    fn push_reference(&mut self, site: Site, resolution: Resolution, kind: ReferenceKind) {
+    /// Records a path written at `site`: a reference into a workspace crate (or, when nothing in
+    /// scope names its first segment, one tentative reference through each glob import in scope),
+    /// or a reference into a crate from outside the workspace. The site is computed only for a
+    /// path that names something.
+    fn record_path(
+        &mut self,
+        segments: &[String],
+        leading_colon: bool,
+        skip_import: Option<usize>,
+        kind: ReferenceKind,
+        site: impl FnOnce() -> Site,
+    ) {
+        match self.resolve(segments, leading_colon, skip_import) {
+            Some(Resolved::Workspace(resolution)) => self.push_reference(site(), resolution, kind, None),
+            Some(Resolved::External(external)) => self.push_external(site(), external, kind),
+            None => {
+                let candidates = self.glob_candidates(segments, leading_colon);
+                if !candidates.is_empty() {
+                    let site = site();
+                    for (resolution, glob_base_len) in candidates {
+                        self.push_reference(site.clone(), resolution, kind, glob_base_len);
+                    }
+                }
+            }
+        }
+    }
+
+    fn push_reference(
+        &mut self,
+        site: Site,
+        resolution: Resolution,
+        kind: ReferenceKind,
+        glob_base_len: Option<usize>,
+    ) {
         let scope = self.scope().path.clone();
         let in_test = self.in_test();
         self.facts.references.push(Reference {
@@ -83,21 +113,29 @@ impl Extractor<'_, '_> {
             kind,
             via_import: resolution.via_import,
             in_test,
-            glob_base_len: None,
+            glob_base_len,
         });
     }
 
-    /// Resolves a path, or, when nothing in scope names its first segment, offers one tentative
-    /// resolution through each glob import in scope.
-    fn resolve_with_globs(
-        &self,
-        segments: &[String],
-        leading_colon: bool,
-        skip_import: Option<usize>,
-    ) -> Vec<(Resolution, Option<usize>)> {
-        if let Some(resolution) = self.resolve(segments, leading_colon, skip_import, 0) {
-            return vec![(resolution, None)];
-        }
+    fn push_external(&mut self, site: Site, external: ExternalPath, kind: ReferenceKind) {
+        let scope = self.scope().path.clone();
+        // An import in a scope of the same module path is in the same module, where it was
+        // reported; one in another module's scope (`super::alias::x`) is not.
+        let via_import = external.import_scope.as_ref() == Some(&scope);
+        self.facts.external_references.push(ExternalReference {
+            site,
+            scope,
+            package: external.package,
+            segments: external.segments,
+            kind,
+            via_import,
+        });
+    }
+
+    /// The tentative resolutions of a path that nothing in scope names, one through each glob
+    /// import of a workspace path in scope; the model keeps those that name a module that exists.
+    /// A glob of an outside crate is a reference of its own, at the `use`.
+    fn glob_candidates(&self, segments: &[String], leading_colon: bool) -> Vec<(Resolution, Option<usize>)> {
         let keyword = segments
             .first()
             .is_some_and(|first| matches!(first.as_str(), "crate" | "self" | "super" | "Self" | "$crate"));
@@ -109,7 +147,7 @@ impl Extractor<'_, '_> {
         while let Some(index) = lookup {
             let scope = &self.scopes.scopes[index];
             for glob in &scope.globs {
-                if let Some(base) = self.resolve(&glob.segments, glob.leading_colon, None, 0) {
+                if let Some(Resolved::Workspace(base)) = self.resolve(&glob.segments, glob.leading_colon, None) {
                     let base_len = base.target.segments.len();
                     let mut via = base.target.clone();
                     via.segments.push("*".to_owned());
@@ -121,15 +159,6 @@ impl Extractor<'_, '_> {
             lookup = scope.parent_block_scope;
         }
         candidates
-    }
-
-    fn push_resolutions(&mut self, site: Site, resolutions: Vec<(Resolution, Option<usize>)>, kind: ReferenceKind) {
-        for (resolution, glob_base_len) in resolutions {
-            self.push_reference(site.clone(), resolution, kind);
-            if let Some(reference) = self.facts.references.last_mut() {
-                reference.glob_base_len = glob_base_len;
-            }
-        }
     }
 
     /// Records the bytes of a test item that is not checked, when they are wanted.
@@ -170,10 +199,14 @@ impl Extractor<'_, '_> {
                         Some(token_path) => {
                             let consumed = token_path.consumed;
                             if token_path.segments.len() >= 2 {
-                                let resolutions =
-                                    self.resolve_with_globs(&token_path.segments, token_path.leading_colon, None);
-                                let site = site_of_span(token_path.first, token_path.last);
-                                self.push_resolutions(site, resolutions, ReferenceKind::MacroTokens);
+                                let (first, last) = (token_path.first, token_path.last);
+                                self.record_path(
+                                    &token_path.segments,
+                                    token_path.leading_colon,
+                                    None,
+                                    ReferenceKind::MacroTokens,
+                                    || site_of_span(first, last),
+                                );
                             }
                             index += consumed.max(1);
                         }
@@ -387,8 +420,23 @@ impl<'ast> Visit<'ast> for Extractor<'_, '_> {
             let own_id = self.scope().imports.get(leaf.binding.as_deref().unwrap_or("")).and_then(|imports| {
                 imports.iter().find(|import| import.segments == leaf.segments).map(|import| import.id)
             });
-            let resolutions = self.resolve_with_globs(&leaf.segments, leading_colon, own_id);
-            self.push_resolutions(site_of_span(first, last), resolutions, ReferenceKind::Use { reexport });
+            self.record_path(&leaf.segments, leading_colon, own_id, ReferenceKind::Use { reexport }, || {
+                site_of_span(first, last)
+            });
+        }
+    }
+
+    fn visit_item_extern_crate(&mut self, item: &'ast syn::ItemExternCrate) {
+        // `extern crate` of an outside crate names it (the module rules see the paths through it).
+        let name = item.ident.unraw().to_string();
+        if let Some(PreludeCrate::External(package)) = self.resolution_context().extern_prelude.get(&name) {
+            let external = ExternalPath { package: package.clone(), segments: Vec::new(), import_scope: None };
+            let reexport = !matches!(item.vis, syn::Visibility::Inherited);
+            let site = site_of_span(item.ident.span(), item.ident.span());
+            self.push_external(site, external, ReferenceKind::Use { reexport });
+        }
+        for attribute in &item.attrs {
+            self.visit_attribute(attribute);
         }
     }
 
@@ -410,15 +458,14 @@ impl<'ast> Visit<'ast> for Extractor<'_, '_> {
     fn visit_path(&mut self, path: &'ast syn::Path) {
         let segments: Vec<String> = path.segments.iter().map(|segment| segment.ident.unraw().to_string()).collect();
         if segments.len() >= 2 || (segments.len() == 1 && path.leading_colon.is_some()) {
-            let resolutions = self.resolve_with_globs(&segments, path.leading_colon.is_some(), None);
-            if !resolutions.is_empty() {
+            self.record_path(&segments, path.leading_colon.is_some(), None, ReferenceKind::Path, || {
                 let first = match path.leading_colon {
                     Some(colon) => colon.spans[0],
                     None => path.segments[0].ident.span(),
                 };
                 let last = path.segments.last().map(|segment| segment.ident.span()).unwrap_or(first);
-                self.push_resolutions(site_of_span(first, last), resolutions, ReferenceKind::Path);
-            }
+                site_of_span(first, last)
+            });
         }
         // Generic arguments hold paths of their own.
         syn::visit::visit_path(self, path);

@@ -4,6 +4,7 @@
 
 mod allows;
 mod dependencies;
+mod external;
 mod modules;
 mod references;
 mod sql_files;
@@ -19,6 +20,7 @@ use crate::parse::{ParsedWorkspace, SourceFile};
 use crate::workspace::{UnitId, Workspace};
 
 pub(crate) use allows::Allow;
+pub(crate) use external::{ExternalVerdict, Level, ManifestDependency};
 pub(crate) use modules::{Module, ModuleId, Modules, resolve_modules};
 pub(crate) use references::CrossReference;
 pub(crate) use tables::{Claim, ClaimKind, TableCatalog, TableSite};
@@ -40,6 +42,8 @@ pub(crate) struct Model {
     pub(crate) cycles: Vec<Cycle>,
     /// Every `seams:allow` comment whose rules are known, in file order.
     pub(crate) allows: Vec<Allow>,
+    /// The outside crates that the manifests of restricted whole-crate modules list.
+    pub(crate) manifest_dependencies: Vec<ManifestDependency>,
 }
 
 impl Model {
@@ -96,7 +100,8 @@ impl Model {
         let graph = dependencies::module_graph(&workspace, &modules, &files);
         let names: Vec<&str> = modules.iter().map(|module| module.name.as_str()).collect();
         let cycles = find_cycles(&graph, &names);
-        Ok(Model { workspace, config, modules, files, warnings, tables, graph, cycles, allows })
+        let manifest_dependencies = external::manifest_dependencies(&workspace, &config, &modules);
+        Ok(Model { workspace, config, modules, files, warnings, tables, graph, cycles, allows, manifest_dependencies })
     }
 
     /// Every reference written in a module's checked code that points into another module.

@@ -9,6 +9,8 @@ use crate::config::{Config, ConfigError, ConfigErrorKind};
 use crate::extract::Target;
 use crate::workspace::{PackageId, UnitId, UnitKind, Workspace};
 
+use super::external::{ExternalPolicy, validate_builtins};
+
 pub(crate) use crate::ids::ModuleId;
 
 /// A module of `boundaries.toml`, resolved against the workspace.
@@ -28,6 +30,8 @@ pub(crate) struct Module {
     pub(crate) layer: Option<usize>,
     /// The modules it must not reach by any chain.
     pub(crate) forbid: Vec<ModuleId>,
+    /// What it may name of the crates from outside the workspace.
+    pub(crate) external: ExternalPolicy,
     /// The directory that holds the module's own files (for `.sql` discovery).
     pub(crate) directory: PathBuf,
     /// Index of the module's entry in [`Config::modules`].
@@ -108,6 +112,7 @@ impl std::ops::Index<ModuleId> for Modules {
 /// Resolves each configured module to a package, its units and its prefix. Fails on a module
 /// whose crate is not a workspace member, and on two modules with the same root.
 pub(crate) fn resolve_modules(workspace: &Workspace, config: &Config) -> Result<Modules, ConfigError> {
+    validate_builtins(config)?;
     let mut modules: Vec<Module> = Vec::new();
     let mut roots: BTreeMap<(PackageId, Vec<String>), String> = BTreeMap::new();
     for (config_index, entry) in config.modules.iter().enumerate() {
@@ -170,6 +175,7 @@ pub(crate) fn resolve_modules(workspace: &Workspace, config: &Config) -> Result<
             name: entry.name.clone(),
             layer: config.layer_of(&entry.name),
             forbid,
+            external: ExternalPolicy::of(config, entry),
             package,
             units,
             prefix,

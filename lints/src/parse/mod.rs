@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use crate::diagnostic::{Site, Warning, WarningCode};
 use crate::extract::{FileContext, FileFacts, Reference, analyse_source};
 use crate::timings::{self, Stage};
-use crate::workspace::{UnitId, Workspace, normalize_lexically};
+use crate::workspace::{ExternPrelude, PreludeCrate, UnitId, Workspace, normalize_lexically};
 
 pub use cache::ParseCounts;
 pub(crate) use cache::{CacheKey, FactsCache};
@@ -71,11 +71,11 @@ struct FileTask {
     children_dir: PathBuf,
     in_test: bool,
     /// The crate's extern prelude, extended by `extern crate … as …` at the crate root.
-    prelude: Arc<BTreeMap<String, Option<UnitId>>>,
+    prelude: Arc<ExternPrelude>,
     /// The same for the crate's test code, which also sees the dev-dependencies.
-    test_prelude: Arc<BTreeMap<String, Option<UnitId>>>,
+    test_prelude: Arc<ExternPrelude>,
     /// The crate root's `extern crate … as …` aliases alone.
-    root_aliases: Arc<BTreeMap<String, Option<UnitId>>>,
+    root_aliases: Arc<ExternPrelude>,
 }
 
 struct ParseState<'a> {
@@ -217,17 +217,17 @@ fn parse_file<'s>(scope: &rayon::Scope<'s>, state: &'s ParseState<'s>, task: Fil
         (Arc::clone(&task.prelude), Arc::clone(&task.test_prelude), Arc::clone(&task.root_aliases))
     } else {
         // `extern crate self as x;` names this crate.
-        let crate_named = |prelude: &BTreeMap<String, Option<UnitId>>, crate_name: &str| match crate_name {
-            "self" => Some(Some(task.unit)),
-            _ => prelude.get(crate_name).copied(),
+        let crate_named = |prelude: &ExternPrelude, crate_name: &str| match crate_name {
+            "self" => Some(PreludeCrate::Workspace(task.unit)),
+            _ => prelude.get(crate_name).cloned(),
         };
         let mut extended = (*task.prelude).clone();
         let mut extended_test = (*task.test_prelude).clone();
         let mut aliases = BTreeMap::new();
         for (alias, crate_name) in &facts.extern_crate_aliases {
-            if let Some(unit) = crate_named(&task.prelude, crate_name) {
-                extended.insert(alias.clone(), unit);
-                aliases.insert(alias.clone(), unit);
+            if let Some(named) = crate_named(&task.prelude, crate_name) {
+                extended.insert(alias.clone(), named.clone());
+                aliases.insert(alias.clone(), named);
             }
             if let Some(unit) = crate_named(&task.test_prelude, crate_name) {
                 extended_test.insert(alias.clone(), unit);

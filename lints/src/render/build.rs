@@ -298,5 +298,7 @@ pub fn build_view(outcome: &CheckOutcome, options: &ViewOptions) -> Result<Graph
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_else(|| "workspace".to_owned())
     });
-    Ok(GraphView { workspace_name, nodes, edges, cycles, tables, table_edges, focus })
+    let layers =
+        model.config.layers.iter().map(|layer| layer.iter().map(|name| name.get_ref().clone()).collect()).collect();
+    Ok(GraphView { workspace_name, nodes, edges, cycles, tables, table_edges, focus, layers })
 }

@@ -91,7 +91,15 @@ pub(super) fn shop() -> GraphView {
         tables: None,
         table_edges: Vec::new(),
         focus: None,
+        layers: Vec::new(),
     }
+}
+
+/// The shop view with `[layers] order`: two layers of one and two modules, and modules in none.
+pub(super) fn shop_in_layers() -> GraphView {
+    let mut view = shop();
+    view.layers = vec![vec!["shipping".into()], vec!["orders".into(), "billing".into()]];
+    view
 }
 
 /// The shop view with `--tables`.
@@ -151,6 +159,7 @@ pub(super) fn hostile() -> GraphView {
             count: 2,
         }],
         focus: Some(evil.into()),
+        layers: vec![vec![evil.into()], vec![other.into()]],
     };
     view.nodes.sort_by(|left, right| left.name.cmp(&right.name));
     view.nodes[0]

@@ -7,7 +7,7 @@
 //! stylesheet cannot clash with the page around it.
 
 use super::labels::{EdgeLook, counted, edge_description, edge_label, owner_label, size_label, table_edge_label};
-use super::layout::{self, EdgeInput, Layout, NodeSize, number};
+use super::layout::{self, BandRange, EdgeInput, Layout, NodeSize, number};
 use super::view::{GraphView, ModuleEdge, ModuleNode, RenderError, TableEdgeKind, TableNode, validate};
 use crate::text::{XmlContext, escape_xml};
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +24,8 @@ const MODULE_HEIGHT: f64 = 46.0;
 const TABLE_HEIGHT: f64 = 54.0;
 const HEADER_HEIGHT: f64 = 34.0;
 const LEGEND_HEIGHT: f64 = 40.0;
+/// The size of a band's name, as `LAYER_STYLE` sets it.
+const LAYER_LABEL_SIZE: f64 = 11.0;
 /// Marks an edge that the cycle rule suggests cutting.
 const CUT_MARK: &str = "✂";
 
@@ -93,7 +95,10 @@ fn draw(view: &GraphView, mode: Mode) -> String {
             prefer_backwards: false,
         });
     }
-    let layout = layout::layered(&sizes, &inputs);
+    let bands = node_bands(view, &drawn);
+    let layout = layout::layered_in_bands(&sizes, &inputs, &bands);
+    let band_labels: Vec<(BandRange, String)> =
+        layout.bands.iter().map(|range| (*range, band_label(view, range.band))).collect();
 
     let legend = legend_items(view);
     let legend_width = legend.iter().map(|item| item.width()).sum::<f64>() + layout::MARGIN * 2.0;
@@ -104,6 +109,9 @@ fn draw(view: &GraphView, mode: Mode) -> String {
     let title = format!("Module graph of {}", view.workspace_name);
     let summary = summary_line(view);
     let mut width = layout.width.max(240.0);
+    for (_, label) in &band_labels {
+        width = width.max(text_width(label, LAYER_LABEL_SIZE) + layout::MARGIN * 2.0);
+    }
     if mode == Mode::Standalone {
         width = width
             .max(legend_width)
@@ -129,7 +137,7 @@ fn draw(view: &GraphView, mode: Mode) -> String {
         h = number(height),
     );
     let _ = writeln!(out, "<title>{}</title>", escape_xml(&title, XmlContext::Markup));
-    write_style(&mut out);
+    write_style(&mut out, !band_labels.is_empty());
     write_markers(&mut out);
     if mode == Mode::Standalone {
         let _ =
@@ -152,6 +160,7 @@ fn draw(view: &GraphView, mode: Mode) -> String {
             number(layout::MARGIN + 14.0)
         );
     }
+    write_bands(&mut out, &band_labels, width);
     write_edges(&mut out, view, &layout, &module_index, &table_index);
     write_nodes(&mut out, view, &drawn, &layout);
     out.push_str("</g>\n");
@@ -161,6 +170,63 @@ fn draw(view: &GraphView, mode: Mode) -> String {
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// Each drawn node's band when the view has layers: its layer's place in `[layers] order`, or,
+/// for modules in no layer and for tables, one band below the last layer. Empty without layers.
+fn node_bands(view: &GraphView, drawn: &[Drawn]) -> Vec<usize> {
+    if view.layers.is_empty() {
+        return Vec::new();
+    }
+    let unlayered = view.layers.len();
+    drawn
+        .iter()
+        .map(|node| match node {
+            Drawn::Module(_, module) => {
+                view.layers.iter().position(|layer| layer.contains(&module.name)).unwrap_or(unlayered)
+            }
+            Drawn::Table(..) => unlayered,
+        })
+        .collect()
+}
+
+/// The name written in a band: its layer's number and modules, or that its modules are in none.
+fn band_label(view: &GraphView, band: usize) -> String {
+    match view.layers.get(band) {
+        Some(modules) => format!("layer {} · {}", band + 1, modules.join(" | ")),
+        None => "in no layer".to_owned(),
+    }
+}
+
+/// The layers as horizontal bands behind the graph, each with its name in its top-left corner.
+fn write_bands(out: &mut String, bands: &[(BandRange, String)], width: f64) {
+    if bands.is_empty() {
+        return;
+    }
+    let inset = layout::MARGIN / 2.0;
+    out.push_str("<g class=\"sm-layers\">\n");
+    for (range, label) in bands {
+        let class = if label == "in no layer" {
+            "sm-layer sm-layer-none"
+        } else if range.band % 2 == 1 {
+            "sm-layer sm-layer-odd"
+        } else {
+            "sm-layer"
+        };
+        let _ = writeln!(
+            out,
+            "<g class=\"{class}\" data-band=\"{}\"><title>{label}</title><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"6\"/><text x=\"{}\" y=\"{}\">{label}</text></g>",
+            range.band,
+            number(inset),
+            number(range.top),
+            number(width - 2.0 * inset),
+            number(range.bottom - range.top),
+            number(inset + 8.0),
+            number(range.top + 14.0),
+            label = escape_xml(label, XmlContext::Markup),
+        );
+    }
+    out.push_str("</g>\n");
 }
 
 fn summary_line(view: &GraphView) -> String {
@@ -178,7 +244,7 @@ fn summary_line(view: &GraphView) -> String {
     parts.join(" · ")
 }
 
-fn write_style(out: &mut String) {
+fn write_style(out: &mut String, with_layers: bool) {
     let _ = writeln!(
         out,
         "<style>\n\
@@ -208,9 +274,18 @@ fn write_style(out: &mut String) {
 .sm-edge.sm-foreign path {{ stroke: #cf222e; stroke-width: 1.8; }}\n\
 .sm-edge.sm-foreign text {{ fill: #cf222e; font-weight: 600; }}\n\
 .sm-legend text {{ font-size: 11px; fill: #59636e; dominant-baseline: central; }}\n\
-</style>"
+{layers}</style>",
+        layers = if with_layers { LAYER_STYLE } else { "" },
     );
 }
+
+/// The style of the layers' bands, written only into drawings that have them.
+const LAYER_STYLE: &str = "\
+.sm-layer rect { fill: #eaf2fb; stroke: #c8d6e5; stroke-width: 1; }
+.sm-layer.sm-layer-odd rect { fill: #f4eefa; stroke: #dacbe8; }
+.sm-layer.sm-layer-none rect { fill: #ffffff; stroke: #d0d7de; stroke-dasharray: 4 3; }
+.sm-layer text { font-size: 11px; font-weight: 600; fill: #52606d; }
+";
 
 /// Arrowheads in each edge colour and weight. Markers are drawn in user space so that a
 /// bold edge does not get a giant arrowhead.
@@ -604,6 +679,56 @@ mod tests {
         assert!(texts.contains(&"14"));
         assert!(texts.contains(&"declared only"));
         assert!(texts.contains(&"owned by orders"));
+    }
+
+    #[test]
+    fn layers_are_bands_across_the_drawing_that_hold_their_modules() {
+        let svg = render_svg(&shop_in_layers()).unwrap();
+        let document = parse(&svg);
+        let number = |node: roxmltree::Node<'_, '_>, name: &str| node.attribute(name).unwrap().parse::<f64>().unwrap();
+        let width = number(document.root_element(), "width");
+        let bands: Vec<(String, f64, f64)> = document
+            .descendants()
+            .filter(|node| {
+                node.attribute("class").is_some_and(|classes| classes.starts_with("sm-layer ") || classes == "sm-layer")
+            })
+            .map(|band| {
+                let rect = band.children().find(|child| child.has_tag_name("rect")).unwrap();
+                assert!(number(rect, "width") > width * 0.9, "a band spans the drawing");
+                let label = band.children().find(|child| child.has_tag_name("text")).unwrap().text().unwrap();
+                (label.to_owned(), number(rect, "y"), number(rect, "y") + number(rect, "height"))
+            })
+            .collect();
+        let labels: Vec<&str> = bands.iter().map(|(label, ..)| label.as_str()).collect();
+        assert_eq!(labels, ["layer 1 · shipping", "layer 2 · orders | billing", "in no layer"]);
+        for pair in bands.windows(2) {
+            assert!(pair[0].2 <= pair[1].1, "bands overlap or are out of order: {pair:?}");
+        }
+        // Each module's box lies inside the band of its layer.
+        let band_of = |module: &str| match module {
+            "shipping" => 0,
+            "orders" | "billing" => 1,
+            _ => 2,
+        };
+        for module in document.descendants().filter(|node| {
+            node.attribute("class").is_some_and(|classes| classes.split(' ').any(|class| class == "sm-module"))
+        }) {
+            let name = module
+                .children()
+                .find(|child| child.attribute("class") == Some("sm-name"))
+                .and_then(|text| text.text())
+                .unwrap();
+            let rect = module.children().find(|child| child.has_tag_name("rect")).unwrap();
+            let (_, top, bottom) = &bands[band_of(name)];
+            let y = number(rect, "y");
+            assert!(*top < y && y + number(rect, "height") < *bottom, "{name} is outside its band");
+        }
+    }
+
+    #[test]
+    fn a_view_without_layers_draws_no_band() {
+        let svg = render_svg(&shop()).unwrap();
+        assert!(!svg.contains("sm-layer"), "{svg}");
     }
 
     #[test]

@@ -22,6 +22,11 @@ pub struct GraphView {
     pub table_edges: Vec<TableEdge>,
     /// The `--focus` module; the nodes and edges are already limited to it and its neighbours.
     pub focus: Option<String>,
+    /// `[layers] order`, highest layer first: the modules of each layer, drawn or not. The SVG
+    /// and HTML formats draw the layers as horizontal bands. Empty (and absent from the JSON
+    /// format) without layers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<Vec<String>>,
 }
 
 /// One module of `boundaries.toml`.

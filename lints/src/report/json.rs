@@ -24,8 +24,8 @@ pub struct JsonReport {
 pub struct JsonScope {
     /// Always `workspace`: a change can create a violation in a file it did not touch.
     pub analysed: &'static str,
-    /// Always `changed-files`: violations whose site is in a changed file, plus every cycle,
-    /// unused dependency and stale baseline entry.
+    /// Always `changed-files`: violations whose site is in a changed file, chains with a step
+    /// in a changed file, plus every cycle, unused dependency and stale baseline entry.
     pub reported: &'static str,
     pub changed_since: String,
     pub changed_files: usize,

@@ -2,6 +2,7 @@
 
 mod cross_module_foreign_key;
 mod dependency_cycle;
+mod external_dependency;
 mod forbidden_dependency;
 mod foreign_table;
 mod internal_import;
@@ -33,6 +34,7 @@ pub(crate) fn run_all(model: &Model) -> Vec<Violation> {
     unused_dependency::check(model, &mut violations);
     layer_violation::check(model, &mut violations);
     forbidden_dependency::check(model, &mut violations);
+    external_dependency::check(model, &mut violations);
     apply_severity(&model.config, &mut violations);
     violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     violations

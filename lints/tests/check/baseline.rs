@@ -591,3 +591,89 @@ fn changed_since_reports_suppressed_findings_and_unused_allows_of_changed_files_
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(rules(&report).contains(&"unused-allow".to_owned()), "{report}");
 }
+
+/// `external-dependency` findings, in code and at a manifest's line, are fingerprinted like any
+/// other, and `--changed-since` reports each one when its own file changed.
+#[test]
+fn outside_crate_findings_are_baselined_and_scoped_by_their_own_file() {
+    let scratch = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures_root().join("fail/external_dependency_manifest"), scratch.path());
+    let manifest = scratch.path().join("Cargo.toml");
+    let update = seams(&manifest, &["--update-baseline"]);
+    assert_eq!(update.status.code(), Some(0), "{}", String::from_utf8_lossy(&update.stderr));
+    let baseline = std::fs::read_to_string(scratch.path().join(BASELINE)).unwrap();
+    for entry in [
+        r#"rule = "external-dependency", from = "audit", file = "crates/audit/Cargo.toml", target = "reqwest""#,
+        r#"rule = "external-dependency", from = "audit", file = "crates/audit/src/lib.rs", target = "reqwest::get""#,
+    ] {
+        assert!(baseline.contains(entry), "{entry} is not in\n{baseline}");
+    }
+    let (code, report) = json(&manifest);
+    assert_eq!((code, report["violations"].as_array().unwrap().len()), (Some(0), 5));
+    // A second site of a known fingerprint fails.
+    let source = scratch.path().join("crates/audit/src/lib.rs");
+    edit(&source, |text| format!("{text}\npub fn again() {{\n    http::get(\"\");\n}}\n"));
+    let (code, report) = json(&manifest);
+    assert_eq!((code, failing_rules(&report)), (Some(1), vec!["external-dependency reqwest::get".to_owned()]));
+
+    // Without the baseline, a change to audit's manifest alone reports its lines, and not the code.
+    std::fs::remove_file(scratch.path().join(BASELINE)).unwrap();
+    std::fs::write(scratch.path().join(".gitignore"), "/target\n").unwrap();
+    let git = git_in(scratch.path());
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "start"]);
+    edit(&scratch.path().join("crates/audit/Cargo.toml"), |text| format!("{text}\n# touched\n"));
+    let output = seams(&manifest, &["--changed-since", "HEAD", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let sites: Vec<String> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|violation| {
+            format!("{}:{} {}", violation["file"].as_str().unwrap(), violation["line"], violation["target"])
+        })
+        .collect();
+    assert_eq!(sites, ["crates/audit/Cargo.toml:9 \"reqwest\"", "crates/audit/Cargo.toml:16 \"sqlx\""]);
+}
+
+/// A chain finding stands at its first step, but any step can make it: `--changed-since` reports
+/// it when a file of any of its steps changed, and a direct finding only when its own file did.
+#[test]
+fn changed_since_reports_a_chain_when_any_of_its_steps_changed() {
+    let scratch = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures_root().join("fail/forbid"), scratch.path());
+    let manifest = scratch.path().join("Cargo.toml");
+    std::fs::write(scratch.path().join(".gitignore"), "/target\n").unwrap();
+    let git = git_in(scratch.path());
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "start"]);
+    let reported = |revision: &str| -> Vec<String> {
+        let output = seams(&manifest, &["--changed-since", revision, "--format", "json"]);
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        report["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|violation| {
+                format!("{}:{} {}", violation["file"].as_str().unwrap(), violation["line"], violation["target"])
+            })
+            .collect()
+    };
+    // util.rs is the last step of both chains (util → web), and holds no finding of its own.
+    edit(&scratch.path().join("src/util.rs"), |text| format!("{text}\n// touched\n"));
+    assert_eq!(
+        reported("HEAD"),
+        ["src/domain.rs:7 \"domain -> tools -> util -> web\"", "src/reports.rs:3 \"reports -> util -> web\""]
+    );
+    git(&["commit", "-q", "-am", "util"]);
+    // tools.rs is the middle step of domain's chain only.
+    edit(&scratch.path().join("src/tools.rs"), |text| format!("{text}\n// touched\n"));
+    assert_eq!(reported("HEAD"), ["src/domain.rs:7 \"domain -> tools -> util -> web\""]);
+    git(&["commit", "-q", "-am", "tools"]);
+    // web.rs is the end of every chain but the start of no step: nothing is reported.
+    edit(&scratch.path().join("src/web.rs"), |text| format!("{text}\n// touched\n"));
+    assert_eq!(reported("HEAD"), Vec::<String>::new());
+}

@@ -214,3 +214,57 @@ fn an_allow_added_or_removed_in_one_file_is_seen_by_a_warm_check() {
     assert_eq!(expectation_lines(&engine.check()), before);
     assert_eq!(engine.parse_counts().parsed, 1);
 }
+
+/// Watch mode re-checks through one engine that keeps the facts between checks: a save to a
+/// manifest (a rename) or to `boundaries.toml` changes what `external-dependency` finds, with
+/// nothing stale kept.
+#[test]
+fn an_engine_sees_manifest_and_configuration_edits_for_outside_crates() {
+    let workspace = scratch("fail/external_dependency_manifest");
+    let mut engine = Engine::new(options(workspace.path()));
+    let audit_lines = |engine: &mut Engine| -> Vec<String> {
+        expectation_lines(&engine.check()).into_iter().filter(|line| line.contains(" audit -> ")).collect()
+    };
+    assert_eq!(
+        audit_lines(&mut engine),
+        [
+            "external-dependency crates/audit/Cargo.toml:9:1 audit -> reqwest reqwest",
+            "external-dependency crates/audit/Cargo.toml:16:1 audit -> sqlx sqlx",
+            "external-dependency crates/audit/src/lib.rs:4:13 audit -> reqwest reqwest::get",
+        ]
+    );
+    // The rename changes in the manifest only: the code's `http` names no crate any more. Facts
+    // kept from the first check must not hide that, though the file's text is the same.
+    let manifest = workspace.path().join("crates/audit/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("http = {", "transport = {")).unwrap();
+    assert_eq!(
+        audit_lines(&mut engine),
+        [
+            "external-dependency crates/audit/Cargo.toml:9:1 audit -> reqwest reqwest",
+            "external-dependency crates/audit/Cargo.toml:16:1 audit -> sqlx sqlx",
+        ]
+    );
+    assert_eq!((engine.parse_counts().parsed, engine.parse_counts().from_cache), (1, 1));
+    // Then the code follows the rename.
+    let source = workspace.path().join("crates/audit/src/lib.rs");
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, text.replace("http::get", "transport::get")).unwrap();
+    assert_eq!(
+        audit_lines(&mut engine),
+        [
+            "external-dependency crates/audit/Cargo.toml:9:1 audit -> reqwest reqwest",
+            "external-dependency crates/audit/Cargo.toml:16:1 audit -> sqlx sqlx",
+            "external-dependency crates/audit/src/lib.rs:4:13 audit -> reqwest reqwest::get",
+        ]
+    );
+    // Allowing reqwest in audit leaves the crate that [defaults] forbids.
+    let config = workspace.path().join("boundaries.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("forbid_external = [\"reqwest\"]", "external = [\"reqwest\", \"log\", \"tokio\"]"),
+    )
+    .unwrap();
+    assert_eq!(audit_lines(&mut engine), ["external-dependency crates/audit/Cargo.toml:16:1 audit -> sqlx sqlx"]);
+}

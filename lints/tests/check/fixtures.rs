@@ -218,7 +218,7 @@ macro_rules! fixture_cases {
 fixture_cases! {
     pass: [
         composition_root, cycles_composition_root, cycles_none, cycles_test_code_excluded,
-        graph_declared_dependencies, local_module_shadows_crate, local_names, own_internals, public_paths,
+        external_dependency_near_misses, graph_declared_dependencies, local_module_shadows_crate, local_names, own_internals, public_paths,
         strings_and_comments, tables_composition_root, tables_english, tables_own_only,
         tables_sql_test_dirs, tables_test_only, tables_unowned_default, test_code_excluded, unused_dependency_tests_included,
     ];
@@ -229,7 +229,7 @@ fixture_cases! {
         cycles_shortest_elsewhere, cycles_test_code_included, cycles_three_modules,
         cycles_tie_alphabetical, cycles_tie_fewer_edges, cycles_two_components, cycles_two_edge_cut,
         cycles_two_modules, cycles_with_internal_import, defaults_public, dependency_rename,
-        dev_dependency_test_code, extern_crate_alias, extern_crate_self, forbid, glob_imports,
+        dev_dependency_test_code, extern_crate_alias, extern_crate_self, external_dependency, external_dependency_manifest, external_dependency_tests, forbid, glob_imports,
         impl_test_method_scopes, include_tests, inline_module, inline_module_cfg_variants, inline_scopes, layers,
         longest_prefix, macro_aliases, macros, mixed_shapes, module_files, nested_in_whole_crate,
         path_attr, path_attr_cfg_variants, path_attr_children, paths_in_code, paths_in_types, public_override, public_star,
@@ -242,7 +242,8 @@ fixture_cases! {
         unparsed_file, unused_dependency, use_groups, use_simple, whole_crate_targets,
     ];
     config: [
-        bad_glob, duplicate_root_crate, duplicate_root_path, forbid_contradicts_depends_on, forbid_unknown_module,
+        bad_glob, duplicate_root_crate, duplicate_root_path, external_contradiction, external_empty_pattern,
+        external_forbids_std, forbid_contradicts_depends_on, forbid_unknown_module,
         invalid_toml, layer_twice, layer_unknown_module, missing_config, missing_path, unknown_crate,
         unknown_dependency, unknown_key_defaults, unknown_key_module, unknown_key_top,
     ];

@@ -32,6 +32,25 @@ fn every_format_renders_a_cycle_fixture() {
     insta::assert_snapshot!("three_modules_html", stable_html(&html));
 }
 
+#[test]
+fn layers_reach_the_view_its_json_and_the_bands_of_the_drawing() {
+    let view = view_of("fail/layers", &ViewOptions::default());
+    let layers: Vec<Vec<&str>> = view.layers.iter().map(|layer| layer.iter().map(String::as_str).collect()).collect();
+    assert_eq!(layers, [vec!["web"], vec!["orders", "payments"], vec!["domain"], vec!["storage"]]);
+    let json = render::render_json(&view);
+    assert!(json.contains("\"layers\""), "{json}");
+    let round_trip: render::GraphView = serde_json::from_str(&json).unwrap();
+    assert_eq!(round_trip, view);
+    let svg = render::render_svg(&view).unwrap();
+    roxmltree::Document::parse(&svg).unwrap();
+    // Four layers and the band of the modules in none (util, tools).
+    assert_eq!(svg.matches(" data-band=").count(), 5, "{svg}");
+    assert!(svg.contains(">layer 2 · orders | payments</text>"), "{svg}");
+    assert!(render::render_html(&view).unwrap().contains(">in no layer</text>"));
+    // A view without layers has no `layers` key, as before.
+    assert!(!render::render_json(&view_of("fail/cycles_three_modules", &ViewOptions::default())).contains("layers"));
+}
+
 /// The HTML page for a snapshot. It has nothing to redact: no clock, no absolute path and no
 /// version of seams reach it (checked here, so that one reaching it later fails loudly instead
 /// of making the snapshot differ between machines or releases).

@@ -63,6 +63,39 @@ fn html_renders_in_chromium() {
     // three such boxes cover well over two thousand pixels.
     let cycle_fill = pixels.iter().filter(|&&pixel| is_near(pixel, [0xff, 0xf8, 0xc5])).count();
     assert!(cycle_fill > 2_000, "the graph's cyclic modules were not drawn: {cycle_fill} yellow pixels");
+
+    // With `[layers] order`, the layers are horizontal bands, stacked in their order: reading
+    // the screenshot top to bottom, the rows that the bands' two alternating fills cover from
+    // side to side come in runs of one fill, then the other, then the first again.
+    let mut layered = sample_view();
+    layered.layers =
+        vec![vec!["shipping".to_owned()], vec!["orders".to_owned(), "billing".to_owned()], vec!["catalog".to_owned()]];
+    let page = scratch.path().join("layers.html");
+    std::fs::write(&page, render_html(&layered).unwrap()).unwrap();
+    let run = run_chromium(&chromium, scratch.path(), &page, "layers");
+    let messages = console_lines(&run.stderr);
+    assert!(messages.is_empty(), "the page with layers logged to the console:\n{}", messages.join("\n"));
+    let pixels = decode_rgb(&run.screenshot);
+    let (even_fill, odd_fill) = ([0xea, 0xf2, 0xfb], [0xf4, 0xee, 0xfa]);
+    let mut runs: Vec<(&str, usize)> = Vec::new();
+    for row in pixels.chunks_exact(WIDTH as usize) {
+        let count = |fill: [u8; 3]| row.iter().filter(|&&pixel| is_near(pixel, fill)).count();
+        // A band spans the drawing; half the window's width is more than any box or label covers.
+        let band = if count(even_fill) > WIDTH as usize / 2 {
+            "even"
+        } else if count(odd_fill) > WIDTH as usize / 2 {
+            "odd"
+        } else {
+            continue;
+        };
+        match runs.last_mut() {
+            Some((last, rows)) if *last == band => *rows += 1,
+            _ => runs.push((band, 1)),
+        }
+    }
+    let order: Vec<&str> = runs.iter().map(|(band, _)| *band).collect();
+    assert_eq!(order, ["even", "odd", "even"], "the bands of the layers, top to bottom: {runs:?}");
+    assert!(runs.iter().all(|(_, rows)| *rows >= 20), "every band is a strip, not a line: {runs:?}");
 }
 
 struct ChromiumRun {
@@ -237,5 +270,6 @@ fn sample_view() -> GraphView {
             },
         ],
         focus: None,
+        layers: Vec::new(),
     }
 }

@@ -9,6 +9,10 @@ pub(super) struct LayeredGraph {
     pub(super) width: Vec<f64>,
     pub(super) height: Vec<f64>,
     pub(super) is_dummy: Vec<bool>,
+    /// Each node's band (0 at the top); all 0 without bands.
+    pub(super) band: Vec<usize>,
+    /// Whether the drawing has bands, which then get room for their names.
+    pub(super) banded: bool,
     /// Segments between adjacent ranks, as (left node, right node).
     pub(super) segments: Vec<(usize, usize)>,
     /// The nodes of each column, top to bottom.
@@ -16,22 +20,25 @@ pub(super) struct LayeredGraph {
 }
 
 impl LayeredGraph {
-    pub(super) fn new(sizes: &[NodeSize], rank: &[usize]) -> Self {
+    pub(super) fn new(sizes: &[NodeSize], rank: &[usize], band: &[usize], banded: bool) -> Self {
         LayeredGraph {
             rank: rank.to_vec(),
             width: sizes.iter().map(|size| size.width).collect(),
             height: sizes.iter().map(|size| size.height).collect(),
             is_dummy: vec![false; sizes.len()],
+            band: band.to_vec(),
+            banded,
             segments: Vec::new(),
             columns: Vec::new(),
         }
     }
 
-    pub(super) fn add_dummy(&mut self, rank: usize) -> usize {
+    pub(super) fn add_dummy(&mut self, rank: usize, band: usize) -> usize {
         self.rank.push(rank);
         self.width.push(0.0);
         self.height.push(0.0);
         self.is_dummy.push(true);
+        self.band.push(band);
         self.rank.len() - 1
     }
 
@@ -49,7 +56,8 @@ impl LayeredGraph {
         (left, right)
     }
 
-    /// Orders each column to reduce crossings.
+    /// Orders each column to reduce crossings, keeping the nodes of each band together, the
+    /// bands in their order.
     pub(super) fn order_columns(&mut self) {
         let column_count = self.rank.iter().copied().max().map_or(0, |rank| rank + 1);
         let (left, right) = self.neighbours();
@@ -71,6 +79,9 @@ impl LayeredGraph {
                     }
                 }
             }
+        }
+        for column in &mut columns {
+            column.sort_by_key(|&node| self.band[node]);
         }
 
         let mut best = columns.clone();
@@ -102,7 +113,7 @@ impl LayeredGraph {
                         (key, index, node)
                     })
                     .collect();
-                keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                keyed.sort_by(|a, b| self.band[a.2].cmp(&self.band[b.2]).then(a.0.total_cmp(&b.0)).then(a.1.cmp(&b.1)));
                 columns[rank] = keyed.into_iter().map(|(_, _, node)| node).collect();
                 for (index, &node) in columns[rank].iter().enumerate() {
                     position[node] = index;
@@ -126,6 +137,9 @@ impl LayeredGraph {
             for column in columns.iter_mut() {
                 for index in 0..column.len().saturating_sub(1) {
                     let (upper, lower) = (column[index], column[index + 1]);
+                    if self.band[upper] != self.band[lower] {
+                        continue;
+                    }
                     let kept =
                         pair_crossings(upper, lower, left, &position) + pair_crossings(upper, lower, right, &position);
                     let swapped =
@@ -239,16 +253,66 @@ impl LayeredGraph {
             }
         }
 
+        if self.banded {
+            self.separate_bands(&mut centre);
+        }
         let top = (0..node_count).map(|node| centre[node].y - self.height[node] / 2.0).fold(f64::INFINITY, f64::min);
+        let band_header = if self.banded { BAND_LABEL_HEIGHT + BAND_PADDING } else { 0.0 };
         if top.is_finite() {
             for point in &mut centre {
-                point.y += MARGIN - top;
+                point.y += MARGIN + band_header - top;
                 // Rounding to a tenth keeps the SVG short and removes float noise that could
                 // differ between platforms in the last digits.
                 point.y = (point.y * 10.0).round() / 10.0;
             }
         }
         (centre, bounds)
+    }
+
+    /// Moves each band down, with every band below it, until its top clears the bottom of every
+    /// band above it by the room for its name. Within a column the bands are in order, so the
+    /// order and spacing of every column are kept.
+    fn separate_bands(&self, centre: &mut [Point]) {
+        let mut bands: Vec<usize> = self.band.clone();
+        bands.sort_unstable();
+        bands.dedup();
+        let mut bottom_above = f64::NEG_INFINITY;
+        for &band in &bands {
+            let members = || (0..self.band.len()).filter(move |&node| self.band[node] == band);
+            let top = members().map(|node| centre[node].y - self.height[node] / 2.0).fold(f64::INFINITY, f64::min);
+            let needed = bottom_above + 2.0 * BAND_PADDING + BAND_LABEL_HEIGHT;
+            if top < needed {
+                for (node, point) in centre.iter_mut().enumerate() {
+                    if self.band[node] >= band {
+                        point.y += needed - top;
+                    }
+                }
+            }
+            let bottom =
+                members().map(|node| centre[node].y + self.height[node] / 2.0).fold(f64::NEG_INFINITY, f64::max);
+            bottom_above = bottom_above.max(bottom);
+        }
+    }
+
+    /// The strip of each band that holds a node, top to bottom, once the nodes are placed.
+    pub(super) fn band_ranges(&self, centre: &[Point]) -> Vec<BandRange> {
+        if !self.banded {
+            return Vec::new();
+        }
+        let mut ranges: std::collections::BTreeMap<usize, (f64, f64)> = std::collections::BTreeMap::new();
+        for (node, point) in centre.iter().enumerate() {
+            let (top, bottom) = (point.y - self.height[node] / 2.0, point.y + self.height[node] / 2.0);
+            let range = ranges.entry(self.band[node]).or_insert((top, bottom));
+            *range = (range.0.min(top), range.1.max(bottom));
+        }
+        ranges
+            .into_iter()
+            .map(|(band, (top, bottom))| BandRange {
+                band,
+                top: ((top - BAND_LABEL_HEIGHT - BAND_PADDING) * 10.0).round() / 10.0,
+                bottom: ((bottom + BAND_PADDING) * 10.0).round() / 10.0,
+            })
+            .collect()
     }
 
     /// Spreads the ends of the edges that leave or enter each side of a node, ordered by the

@@ -17,6 +17,10 @@ pub(crate) const LABEL_POSITION: f64 = 0.4;
 pub(crate) const LABEL_CANDIDATES: [f64; 8] = [LABEL_POSITION, 0.28, 0.55, 0.68, 0.18, 0.8, 0.47, 0.34];
 /// The height a label needs, with its halo.
 pub(crate) const LABEL_HEIGHT: f64 = 15.0;
+/// Room for a band's name above the first box of the band.
+pub(crate) const BAND_LABEL_HEIGHT: f64 = 16.0;
+/// Space between a band's edge and the boxes inside it.
+pub(crate) const BAND_PADDING: f64 = 10.0;
 
 /// What the layout needs to know about a node: its box.
 #[derive(Debug, Clone, Copy)]
@@ -61,10 +65,21 @@ pub(crate) struct RoutedEdge {
     pub(crate) backwards: bool,
 }
 
+/// A horizontal band of the drawing: the top and bottom of the strip that holds every node of
+/// one band, with room for its name above the first box.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct BandRange {
+    pub(crate) band: usize,
+    pub(crate) top: f64,
+    pub(crate) bottom: f64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Layout {
     pub(crate) nodes: Vec<PlacedNode>,
     pub(crate) edges: Vec<RoutedEdge>,
+    /// With bands, each band that holds a node, top to bottom; empty without bands.
+    pub(crate) bands: Vec<BandRange>,
     pub(crate) width: f64,
     pub(crate) height: f64,
 }

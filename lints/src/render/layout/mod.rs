@@ -24,6 +24,10 @@
 //! 6. Route each edge straight along its row inside each column it crosses, and as a
 //!    horizontal-tangent cubic curve across each gap, so that no edge cuts through a box.
 //!
+//! With bands (the layers of `[layers] order`), each column is ordered band first, and after
+//! placement every band is moved down below the one above it, so that the bands are horizontal
+//! strips across the whole drawing, the highest at the top.
+//!
 //! Every step breaks ties by index, so the same input always gives the same coordinates.
 
 mod columns;
@@ -38,11 +42,18 @@ use geometry::*;
 use rank::*;
 use route::{place_labels, route_through, self_loop};
 
-pub(crate) use geometry::{EdgeInput, Layout, MARGIN, NodeSize, Point, number};
+pub(crate) use geometry::{BandRange, EdgeInput, Layout, MARGIN, NodeSize, Point, number};
 
 /// Lays out the graph left to right. Edges whose ends are not nodes are drawn nowhere (an
 /// empty path), which the callers prevent by validating the view first.
+#[cfg(test)]
 pub(super) fn layered(sizes: &[NodeSize], edges: &[EdgeInput]) -> Layout {
+    layered_in_bands(sizes, edges, &[])
+}
+
+/// Lays out the graph left to right, in horizontal bands when `bands` gives each node its band
+/// (0 at the top); an empty `bands` draws no band.
+pub(super) fn layered_in_bands(sizes: &[NodeSize], edges: &[EdgeInput], bands: &[usize]) -> Layout {
     let node_count = sizes.len();
     let valid = |edge: &EdgeInput| edge.from < node_count && edge.to < node_count;
 
@@ -79,7 +90,8 @@ pub(super) fn layered(sizes: &[NodeSize], edges: &[EdgeInput]) -> Layout {
     let rank = longest_path_ranks(node_count, &dag);
 
     // Step 3: dummy nodes, so that every segment joins adjacent ranks.
-    let mut graph = LayeredGraph::new(sizes, &rank);
+    let band: Vec<usize> = (0..node_count).map(|node| bands.get(node).copied().unwrap_or(0)).collect();
+    let mut graph = LayeredGraph::new(sizes, &rank, &band, !bands.is_empty());
     let mut chains: Vec<Vec<usize>> = Vec::with_capacity(edges.len());
     for oriented_edge in &oriented {
         let Some(&(from, to, _)) = oriented_edge.as_ref() else {
@@ -89,7 +101,8 @@ pub(super) fn layered(sizes: &[NodeSize], edges: &[EdgeInput]) -> Layout {
         let mut chain = vec![from];
         let mut previous = from;
         for dummy_rank in rank[from] + 1..rank[to] {
-            let dummy = graph.add_dummy(dummy_rank);
+            // An edge runs in the band of its source until its last step.
+            let dummy = graph.add_dummy(dummy_rank, band[from]);
             graph.add_segment(previous, dummy);
             chain.push(dummy);
             previous = dummy;
@@ -171,5 +184,9 @@ pub(super) fn layered(sizes: &[NodeSize], edges: &[EdgeInput]) -> Layout {
     for dummy in centre.iter().skip(node_count) {
         height = height.max(dummy.y + MARGIN);
     }
-    Layout { nodes, edges: routed, width, height }
+    let bands = graph.band_ranges(&centre);
+    for range in &bands {
+        height = height.max(range.bottom + MARGIN);
+    }
+    Layout { nodes, edges: routed, bands, width, height }
 }

@@ -2,7 +2,7 @@
 
 use super::columns::*;
 use super::geometry::*;
-use super::layered;
+use super::{layered, layered_in_bands};
 
 fn boxes(count: usize) -> Vec<NodeSize> {
     vec![NodeSize { width: 100.0, height: 40.0 }; count]
@@ -161,4 +161,42 @@ fn numbers_are_short() {
     assert_eq!(number(12.04), "12");
     assert_eq!(number(-3.24), "-3.2");
     assert_eq!(number(7.5), "7.5");
+}
+
+#[test]
+fn bands_are_horizontal_strips_in_order_that_hold_their_nodes() {
+    // A chain that climbs from the lowest band to the highest and back, and a node of the middle
+    // band that nothing links: every band must still be one strip, the highest at the top.
+    let edges = [edge(0, 1), edge(1, 2), edge(2, 3), edge(3, 4), edge(5, 0)];
+    let bands = [2, 0, 1, 2, 0, 1];
+    let layout = layered_in_bands(&boxes(6), &edges, &bands);
+    assert_eq!(layout.bands.iter().map(|range| range.band).collect::<Vec<_>>(), [0, 1, 2]);
+    for pair in layout.bands.windows(2) {
+        assert!(pair[0].bottom <= pair[1].top, "bands overlap: {pair:?}");
+    }
+    for (node, placed) in layout.nodes.iter().enumerate() {
+        let range = layout.bands.iter().find(|range| range.band == bands[node]).unwrap();
+        // The band has room for its name above its first box.
+        assert!(range.top + BAND_LABEL_HEIGHT <= placed.y, "node {node} is above its band's name: {range:?}");
+        assert!(placed.y + placed.height <= range.bottom, "node {node} leaves its band: {range:?}");
+    }
+    assert!(layout.bands.last().unwrap().bottom <= layout.height);
+    for (index, a) in layout.nodes.iter().enumerate() {
+        for b in &layout.nodes[index + 1..] {
+            assert!(!overlaps(a, b));
+        }
+    }
+}
+
+#[test]
+fn without_bands_the_layout_is_unchanged_and_has_none() {
+    let edges = [edge(0, 1), edge(1, 2), edge(0, 2)];
+    let plain = layered(&boxes(3), &edges);
+    assert!(plain.bands.is_empty());
+    // One band for every node moves nothing sideways, and only makes room for the band's name.
+    let one_band = layered_in_bands(&boxes(3), &edges, &[0, 0, 0]);
+    assert_eq!(one_band.bands.len(), 1);
+    for (a, b) in plain.nodes.iter().zip(&one_band.nodes) {
+        assert_eq!((a.x, a.y + BAND_LABEL_HEIGHT + BAND_PADDING), (b.x, b.y));
+    }
 }
