@@ -40,5 +40,5 @@ pub async fn grant_budget(
 /// Puts every parked outbox row back in its subscriber's queue, and returns how many.
 pub async fn requeue_outbox(data_dir: &Path, storage: &StorageArgs) -> anyhow::Result<u64> {
     let modules = open_for_operator(&locations(data_dir, storage)?).await?;
-    Ok(modules.points.requeue_parked_outbox_rows().await.context("requeueing parked outbox rows")?)
+    modules.points.requeue_parked_outbox_rows().await.context("requeueing parked outbox rows")
 }
