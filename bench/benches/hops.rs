@@ -52,7 +52,13 @@ struct PointsFixture {
 async fn points_fixture() -> PointsFixture {
     let directory = tempfile::tempdir().expect("a temporary directory");
     let tuning = tuning();
-    let request = SeedRequest { members: 1, businesses: 1, offers_per_business: 1, welcome_purchase_bs: 100 };
+    let request = SeedRequest {
+        members: 1,
+        businesses: 1,
+        offers_per_business: 1,
+        welcome_purchase_bs: 100,
+        budget_per_business: rewards::seed::DEFAULT_SEED_BUDGET,
+    };
     let seeded =
         seed(directory.path(), &StorageArgs::default(), &Topology::Monolith, &tuning, &request).await.expect("seeding");
     let secrets = Secrets::load_for_all_modules(directory.path()).expect("secrets");

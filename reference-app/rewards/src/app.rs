@@ -162,7 +162,11 @@ impl Application {
         }
         let secrets = Secrets::load(
             &config.data_dir,
-            &SecretsWanted { signs_tokens: local.contains(&ModuleName::Auth), calls_as },
+            &SecretsWanted {
+                signs_tokens: local.contains(&ModuleName::Auth),
+                calls_as,
+                hosts_audit: local.contains(&ModuleName::Audit),
+            },
         )?;
         let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let address = listener.local_addr()?;
@@ -257,7 +261,11 @@ impl Application {
         let calls_as = if config.peers.is_empty() { BTreeSet::new() } else { BTreeSet::from([caller]) };
         let secrets = Secrets::load(
             &config.data_dir,
-            &SecretsWanted { signs_tokens: config.module == ModuleName::Auth, calls_as },
+            &SecretsWanted {
+                signs_tokens: config.module == ModuleName::Auth,
+                calls_as,
+                hosts_audit: config.module == ModuleName::Audit,
+            },
         )?;
         let (bound, address, scheme) = Bound::bind(&config.listen, &config.internal_tls).await?;
         let mut placement = Placement { peer_roots: config.internal_tls.peer_roots()?, caller, ..Placement::default() };

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use rewards_analytics::LocalAnalytics;
 use rewards_analytics::api::AnalyticsApi;
-use rewards_audit::LocalAudit;
 use rewards_audit::api::AuditApi;
+use rewards_audit::{ChainKey, LocalAudit};
 use rewards_auth::api::AuthApi;
 use rewards_auth::{AuthSettings, LocalAuth};
 use rewards_business::LocalBusiness;
@@ -168,8 +168,10 @@ pub struct Composition {
     pub audit: Option<Arc<dyn AuditApi>>,
     /// Statistics, if available.
     pub analytics: Option<Arc<dyn AnalyticsApi>>,
-    /// The local points module, which owns the outbox relay.
+    /// The local points module, which owns the outbox relay and the emission budgets.
     pub local_points: Option<Arc<LocalPoints>>,
+    /// The local business module, which the operator's approval goes through.
+    pub local_business: Option<Arc<LocalBusiness>>,
     /// Clients of the remote modules.
     pub peers: Vec<Arc<PeerClient>>,
     /// What `/healthz` checks: every local module's storage and every remote module.
@@ -249,9 +251,11 @@ pub async fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) 
             client_as(ModuleName::Users, placement.caller)?.map(|peer| Arc::new(UsersClient(peer)) as Arc<dyn UsersApi>)
         }
     };
+    let mut local_business = None;
     let business: Option<Arc<dyn BusinessApi>> = match placement.local.get(&ModuleName::Business) {
         Some(location) => {
             let local = Arc::new(LocalBusiness::open(databases.store(location, ModuleName::Business).await?).await?);
+            local_business = Some(Arc::clone(&local));
             let checked = Arc::clone(&local);
             health.add_local(ModuleName::Business, move || {
                 let checked = Arc::clone(&checked);
@@ -266,7 +270,12 @@ pub async fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) 
     };
     let audit: Option<Arc<dyn AuditApi>> = match placement.local.get(&ModuleName::Audit) {
         Some(location) => {
-            let local = Arc::new(LocalAudit::open(databases.store(location, ModuleName::Audit).await?).await?);
+            let chain_key = secrets
+                .audit_chain_key
+                .as_ref()
+                .context("audit runs here, but this process was given no audit chain key")?;
+            let store = databases.store(location, ModuleName::Audit).await?;
+            let local = Arc::new(LocalAudit::open(store, Some(ChainKey::new(chain_key))).await?);
             let checked = Arc::clone(&local);
             health.add_local(ModuleName::Audit, move || {
                 let checked = Arc::clone(&checked);
@@ -341,7 +350,10 @@ pub async fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) 
                     delivery: delivery_to(ModuleName::Analytics),
                 },
             ];
-            let settings = PointsSettings { qr_lifetime_seconds: tuning.qr_lifetime_seconds };
+            let settings = PointsSettings {
+                qr_lifetime_seconds: tuning.qr_lifetime_seconds,
+                outbox_max_attempts: tuning.outbox_max_attempts,
+            };
             let local = Arc::new(
                 LocalPoints::open(
                     databases.store(location, ModuleName::Points).await?,
@@ -369,7 +381,19 @@ pub async fn compose(placement: &Placement, secrets: &Secrets, tuning: &Tuning) 
     for peer in &peers {
         health.add_remote(Arc::clone(peer));
     }
-    Ok(Composition { auth, users, business, points, audit, analytics, local_points, peers, health, internal_routes })
+    Ok(Composition {
+        auth,
+        users,
+        business,
+        points,
+        audit,
+        analytics,
+        local_points,
+        local_business,
+        peers,
+        health,
+        internal_routes,
+    })
 }
 
 /// Runs the outbox relay of a local points module until the process ends.
@@ -452,12 +476,13 @@ impl UsersApi for NotOpenedForInspection {
 }
 
 /// Opens points, audit and analytics on the databases in `locations` (a module missing from it stays `None`), for
-/// reading.
+/// reading; audit with the chain's key when it is given.
 ///
 /// Unlike [`compose`], this needs no module to be complete: points is opened without subscribers (`verify` relays
 /// nothing) and without business and users, so that any subset of a deployment's databases can be checked.
 pub async fn open_for_inspection(
     locations: &BTreeMap<ModuleName, DatabaseLocation>,
+    audit_chain_key: Option<&[u8; 32]>,
 ) -> anyhow::Result<InspectedModules> {
     let mut databases = OpenDatabases::default();
     let mut inspected = InspectedModules::default();
@@ -468,17 +493,47 @@ pub async fn open_for_inspection(
             Arc::clone(&not_opened) as Arc<dyn BusinessApi>,
             not_opened as Arc<dyn UsersApi>,
             Vec::new(),
-            PointsSettings { qr_lifetime_seconds: 0 },
+            PointsSettings { qr_lifetime_seconds: 0, outbox_max_attempts: 1 },
         )
         .await?;
         inspected.points = Some(Arc::new(points));
     }
     if let Some(location) = locations.get(&ModuleName::Audit) {
-        inspected.audit = Some(Arc::new(LocalAudit::open(databases.store(location, ModuleName::Audit).await?).await?));
+        let store = databases.store(location, ModuleName::Audit).await?;
+        inspected.audit = Some(Arc::new(LocalAudit::open(store, audit_chain_key.map(ChainKey::new)).await?));
     }
     if let Some(location) = locations.get(&ModuleName::Analytics) {
         let store = databases.store(location, ModuleName::Analytics).await?;
         inspected.analytics = Some(Arc::new(LocalAnalytics::open(store).await?));
     }
     Ok(inspected)
+}
+
+/// The two modules the operator's commands act on, opened on their own databases.
+pub struct OperatedModules {
+    /// Approvals.
+    pub business: Arc<LocalBusiness>,
+    /// Emission budgets; points is wired to the business module above, and to nothing else (grants publish nothing).
+    pub points: Arc<LocalPoints>,
+}
+
+/// Opens business and points on the databases in `locations`, for `rewards operator`. Both must be there.
+pub async fn open_for_operator(locations: &BTreeMap<ModuleName, DatabaseLocation>) -> anyhow::Result<OperatedModules> {
+    let mut databases = OpenDatabases::default();
+    let (Some(business_location), Some(points_location)) =
+        (locations.get(&ModuleName::Business), locations.get(&ModuleName::Points))
+    else {
+        bail!("the operator's commands need the databases of both the business and the points modules");
+    };
+    let business =
+        Arc::new(LocalBusiness::open(databases.store(business_location, ModuleName::Business).await?).await?);
+    let points = LocalPoints::open(
+        databases.store(points_location, ModuleName::Points).await?,
+        Arc::clone(&business) as Arc<dyn BusinessApi>,
+        Arc::new(NotOpenedForInspection) as Arc<dyn UsersApi>,
+        Vec::new(),
+        PointsSettings { qr_lifetime_seconds: 0, outbox_max_attempts: 1 },
+    )
+    .await?;
+    Ok(OperatedModules { business, points: Arc::new(points) })
 }

@@ -192,6 +192,10 @@ pub struct Tuning {
     /// How often the outbox relay looks for undelivered movements, in milliseconds.
     #[arg(long, default_value_t = 100)]
     pub relay_interval_ms: u64,
+    /// Times in a row a subscriber may refuse one outbox row before the relay parks it and moves on (an unreachable
+    /// subscriber does not count).
+    #[arg(long, default_value_t = 20)]
+    pub outbox_max_attempts: i64,
 }
 
 impl Default for Tuning {
@@ -214,6 +218,7 @@ impl Default for Tuning {
             breaker_failure_threshold: 5,
             breaker_open_ms: 2_000,
             relay_interval_ms: 100,
+            outbox_max_attempts: 20,
         }
     }
 }
@@ -237,6 +242,7 @@ impl Tuning {
             format!("--breaker-failure-threshold={}", self.breaker_failure_threshold),
             format!("--breaker-open-ms={}", self.breaker_open_ms),
             format!("--relay-interval-ms={}", self.relay_interval_ms),
+            format!("--outbox-max-attempts={}", self.outbox_max_attempts),
             format!("--auth-rate-limit-per-minute={}", self.auth_rate_limit_per_minute),
             format!("--auth-rate-limit-burst={}", self.auth_rate_limit_burst),
             format!("--auth-email-rate-limit-per-minute={}", self.auth_email_rate_limit_per_minute),

@@ -1,4 +1,4 @@
-//! The `rewards` command: `serve`, `serve-module`, `seed`, `verify` and `init-secrets`.
+//! The `rewards` command: `serve`, `serve-module`, `seed`, `verify`, `operator` and `init-secrets`.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -109,6 +109,9 @@ enum Command {
         /// The purchase, in bolivianos, that earns each member its welcome points.
         #[arg(long, default_value_t = 500)]
         welcome_purchase_bs: i64,
+        /// The emission budget each business is granted (each is also approved).
+        #[arg(long, default_value_t = rewards::seed::DEFAULT_SEED_BUDGET)]
+        budget_points: i64,
         #[command(flatten)]
         tuning: Tuning,
     },
@@ -123,12 +126,51 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         wait: u64,
     },
+    /// The operator's actions on the points economy: approving businesses and granting emission budgets.
+    Operator {
+        #[command(subcommand)]
+        action: OperatorAction,
+    },
     /// Creates every secret of a deployment under DIR/secrets (keeping those that exist) and lists the files, for
     /// handing each host its share.
     InitSecrets {
         /// Where the secrets directory is made.
         #[arg(long)]
         data_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OperatorAction {
+    /// Approves a business created through the public API, so that it may emit points (within its budget).
+    ApproveBusiness {
+        /// The business id.
+        business_id: i64,
+        /// Where the SQLite files live (with --db sqlite).
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Grants a business POINTS more to emit, recorded in the budget ledger.
+    GrantBudget {
+        /// The business id.
+        business_id: i64,
+        /// How many points to add to its budget.
+        points: i64,
+        /// Where the SQLite files live (with --db sqlite).
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Puts the outbox rows that were parked (after their subscriber refused them too often) back in their queues.
+    RequeueOutbox {
+        /// Where the SQLite files live (with --db sqlite).
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
     },
 }
 
@@ -234,10 +276,47 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             application.run_until_stopped(stop).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Seed { data_dir, storage, topology, members, businesses, offers, welcome_purchase_bs, tuning } => {
-            let request = SeedRequest { members, businesses, offers_per_business: offers, welcome_purchase_bs };
+        Command::Seed {
+            data_dir,
+            storage,
+            topology,
+            members,
+            businesses,
+            offers,
+            welcome_purchase_bs,
+            budget_points,
+            tuning,
+        } => {
+            let request = SeedRequest {
+                members,
+                businesses,
+                offers_per_business: offers,
+                welcome_purchase_bs,
+                budget_per_business: budget_points,
+            };
             let summary = seed(&data_dir, &storage, &topology, &tuning, &request).await?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Operator { action: OperatorAction::ApproveBusiness { business_id, data_dir, storage } } => {
+            let business = rewards::operator::approve_business(&data_dir, &storage, business_id).await?;
+            println!("approved business {} ({})", business.business_id, business.name);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Operator { action: OperatorAction::GrantBudget { business_id, points, data_dir, storage } } => {
+            let budget = rewards::operator::grant_budget(&data_dir, &storage, business_id, points).await?;
+            println!(
+                "business {}: {} points granted in all, {} emitted, {} left",
+                budget.business_id,
+                budget.granted,
+                budget.emitted,
+                budget.granted - budget.emitted
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Operator { action: OperatorAction::RequeueOutbox { data_dir, storage } } => {
+            let requeued = rewards::operator::requeue_outbox(&data_dir, &storage).await?;
+            println!("requeued {requeued} parked outbox rows");
             Ok(ExitCode::SUCCESS)
         }
         Command::InitSecrets { data_dir } => {

@@ -6,6 +6,9 @@
 //!   `gateway` or the module it hosts), sent with every internal call. A process that serves internal routes holds
 //!   only *verifiers* of its callers' credentials (`verifier-NAME`, the SHA-256 of the credential), never the
 //!   credentials themselves, so a breached service can neither call as another nor learn how to.
+//! - **Audit chain key.** The process that hosts audit keys the hashes of its chain with `audit-chain-key`, and
+//!   `verify` checks them with it, so that someone who can write the database but not read this key cannot rewrite
+//!   the audit record consistently.
 //!
 //! Every value comes from an environment variable when it is set (for services on several hosts), otherwise from a
 //! file under `DIR/secrets/`, which is created with a fresh random value on first use. A file is written in full to
@@ -47,6 +50,8 @@ const RETIRED_VARIABLES: [(&str, &str); 2] = [
         "each service now has its own credential: set REWARDS_SERVICE_CREDENTIAL_<NAME> and REWARDS_CALLER_VERIFIERS",
     ),
 ];
+/// The audit chain's key (hex of 32 bytes), for the process that hosts audit and for `verify`.
+pub const AUDIT_CHAIN_KEY_VARIABLE: &str = "REWARDS_AUDIT_CHAIN_KEY";
 /// The verifiers of the callers this process accepts, as `NAME=HEX,NAME=HEX`.
 pub const CALLER_VERIFIERS_VARIABLE: &str = "REWARDS_CALLER_VERIFIERS";
 
@@ -203,6 +208,8 @@ pub struct SecretsWanted {
     /// The callers it makes calls as, whose credentials it needs: the gateway when something it calls is remote,
     /// points when points runs here and one of its peers is remote.
     pub calls_as: BTreeSet<Caller>,
+    /// Whether it hosts audit, which keys its chain.
+    pub hosts_audit: bool,
 }
 
 /// What one process holds.
@@ -214,6 +221,8 @@ pub struct Secrets {
     pub token_verifier: TokenVerifier,
     /// The credentials of the callers this process makes calls as.
     pub credentials: std::collections::BTreeMap<Caller, ServiceCredential>,
+    /// The audit chain's key: only where audit runs.
+    pub audit_chain_key: Option<[u8; 32]>,
 }
 
 impl fmt::Debug for Secrets {
@@ -262,7 +271,19 @@ impl Secrets {
             .iter()
             .map(|caller| Ok((*caller, store.credential(*caller)?)))
             .collect::<anyhow::Result<_>>()?;
-        Ok(Secrets { token_signer, token_verifier, credentials })
+        let audit_chain_key = if wanted.hosts_audit { Some(store.audit_chain_key()?) } else { None };
+        Ok(Secrets { token_signer, token_verifier, credentials, audit_chain_key })
+    }
+
+    /// The audit chain's key for `verify`, from the environment or `DIR/secrets/audit-chain-key`, or `None` when
+    /// neither has it; unlike [`Secrets::load`], it never creates the file.
+    pub fn existing_audit_chain_key(data_dir: &Path) -> anyhow::Result<Option<[u8; 32]>> {
+        let store = Store { dir: secrets_dir(data_dir) };
+        let file = store.file("audit-chain-key");
+        if std::env::var_os(AUDIT_CHAIN_KEY_VARIABLE).is_none() && !file.exists() {
+            return Ok(None);
+        }
+        store.audit_chain_key().map(Some)
     }
 
     /// The credential of `caller`, which this process must have been given.
@@ -281,7 +302,7 @@ impl Secrets {
 
     /// Everything, for a process that hosts every module and calls no one (`seed`, and tests).
     pub fn load_for_all_modules(data_dir: &Path) -> anyhow::Result<Secrets> {
-        Secrets::load(data_dir, &SecretsWanted { signs_tokens: true, calls_as: BTreeSet::new() })
+        Secrets::load(data_dir, &SecretsWanted { signs_tokens: true, calls_as: BTreeSet::new(), hosts_audit: true })
     }
 
     /// Fresh random keys that live only in this process, for commands that issue and check no token anyone keeps
@@ -292,6 +313,7 @@ impl Secrets {
             token_verifier: signer.verifier().clone(),
             token_signer: Some(signer),
             credentials: std::collections::BTreeMap::new(),
+            audit_chain_key: None,
         }
     }
 
@@ -301,8 +323,10 @@ impl Secrets {
         let store = Store { dir: secrets_dir(data_dir) };
         let signer = store.signing_key()?;
         store.public_key(Some(&signer))?;
+        store.audit_chain_key()?;
         store.verifiers(&Caller::all().collect())?;
-        let mut files = vec![store.file("token-signing-key"), store.file("token-public-key")];
+        let mut files =
+            vec![store.file("token-signing-key"), store.file("token-public-key"), store.file("audit-chain-key")];
         for caller in Caller::all() {
             files.push(store.file(&format!("credential-{caller}")));
             files.push(store.file(&format!("verifier-{caller}")));
@@ -376,6 +400,12 @@ impl Store {
         })?;
         let public_key = key_bytes(&value, &source, "token public key")?;
         TokenVerifier::from_public_key(&public_key).with_context(|| format!("the token public key in {source}"))
+    }
+
+    fn audit_chain_key(&self) -> anyhow::Result<[u8; 32]> {
+        let (value, source) = self
+            .value(Some(AUDIT_CHAIN_KEY_VARIABLE), "audit-chain-key", || Ok(hex::encode(rand::random::<[u8; 32]>())))?;
+        key_bytes(&value, &source, "audit chain key")
     }
 
     fn credential(&self, caller: Caller) -> anyhow::Result<ServiceCredential> {
@@ -515,7 +545,7 @@ mod tests {
     fn secrets_are_created_once_and_reused_and_each_process_holds_only_its_share() {
         let directory = tempfile::tempdir().unwrap();
         let points_caller = Caller::Service(ModuleName::Points);
-        let points = SecretsWanted { signs_tokens: false, calls_as: [points_caller].into() };
+        let points = SecretsWanted { signs_tokens: false, calls_as: [points_caller].into(), hosts_audit: false };
         let first = Secrets::load(directory.path(), &points).unwrap();
         let accepted = Secrets::load_verifiers(directory.path(), &[Caller::Gateway].into()).unwrap();
         let second = Secrets::load(directory.path(), &points).unwrap();
@@ -527,9 +557,11 @@ mod tests {
         assert_eq!(first_credential.expose().len(), 64);
         assert_eq!(first.token_verifier.public_key(), second.token_verifier.public_key());
         // The gateway's credential matches the verifier points accepts, and points' own does not.
-        let gateway =
-            Secrets::load(directory.path(), &SecretsWanted { signs_tokens: true, calls_as: [Caller::Gateway].into() })
-                .unwrap();
+        let gateway = Secrets::load(
+            directory.path(),
+            &SecretsWanted { signs_tokens: true, calls_as: [Caller::Gateway].into(), hosts_audit: true },
+        )
+        .unwrap();
         let gateway_credential = gateway.credential(Caller::Gateway).unwrap();
         assert_eq!(accepted.identify(Some(gateway_credential.expose().as_bytes())), Some(Caller::Gateway));
         assert_eq!(accepted.identify(Some(first_credential.expose().as_bytes())), None);

@@ -1,7 +1,8 @@
 //! `rewards seed`: fills the database files of a deployment quickly, for load tests, through the modules' own code.
 //!
 //! Accounts are registered through auth and users exactly as the gateway registers them, businesses and offers are
-//! created through business, and each member receives one emission through points, which publishes it to audit and
+//! created through business, each business is approved and granted an emission budget as the operator would
+//! (`rewards operator`), and each member receives one emission through points, which publishes it to audit and
 //! analytics (in its transaction or through its outbox, which is drained before the command ends).
 
 use std::path::Path;
@@ -31,7 +32,13 @@ pub struct SeedRequest {
     pub offers_per_business: usize,
     /// The purchase, in bolivianos, emitted to each member by one business.
     pub welcome_purchase_bs: i64,
+    /// The emission budget each business is granted.
+    pub budget_per_business: i64,
 }
+
+/// The emission budget of a seeded business unless told otherwise: enough for hours of load tests that emit and
+/// claim at full speed.
+pub const DEFAULT_SEED_BUDGET: i64 = 1_000_000_000_000;
 
 /// What was created, printed as JSON so that load generators can log in as the seeded users.
 #[derive(Debug, Clone, Serialize)]
@@ -68,12 +75,13 @@ pub async fn seed(
     let secrets = Secrets::load_for_all_modules(data_dir)?;
     let placement = Placement::of_deployment(storage, data_dir, &topology.extracted_modules())?;
     let composition = compose(&placement, &secrets, tuning).await?;
-    let (Some(auth), Some(users), Some(business), Some(points), Some(local_points)) = (
+    let (Some(auth), Some(users), Some(business), Some(points), Some(local_points), Some(local_business)) = (
         composition.auth.clone(),
         composition.users.clone(),
         composition.business.clone(),
         composition.points.clone(),
         composition.local_points.clone(),
+        composition.local_business.clone(),
     ) else {
         bail!("seeding needs every module locally");
     };
@@ -115,6 +123,11 @@ pub async fn seed(
             })
             .await
             .context("creating a business")?;
+        local_business.approve_business(created.business_id).await.context("approving a business")?;
+        local_points
+            .grant_budget(created.business_id, request.budget_per_business)
+            .await
+            .context("granting a business its emission budget")?;
         for offer_index in 0..request.offers_per_business {
             let offer = business
                 .create_offer(CreateOfferRequest {

@@ -4,7 +4,10 @@
 //! - no idempotency key or QR code was used twice (points);
 //! - the hash chain of the audit record is intact (audit);
 //! - each ledger entry has exactly one audit record, which describes the same movement (points against audit);
-//! - analytics totals equal the ledger's (points against analytics).
+//! - analytics totals equal the ledger's (points against analytics);
+//! - emission budgets agree with their grants and with the ledger, and the points in circulation never exceed the
+//!   budgets granted (points);
+//! - no outbox row is left undelivered or parked (points).
 //!
 //! On SQLite, a module's tables are read from its own `NAME.db` when that exists, otherwise from the monolith's
 //! `rewards.db`. Any subset of a deployment's files can be checked: a check that needs an absent module is skipped and
@@ -20,6 +23,7 @@ use rewards_points::api::LedgerMovement;
 
 use crate::composition::{DatabaseLocation, monolith_database_file, open_for_inspection, service_database_file};
 use crate::config::{DatabaseKind, ModuleName, StorageArgs};
+use crate::secrets::{AUDIT_CHAIN_KEY_VARIABLE, Secrets};
 
 /// What `verify` found.
 #[derive(Debug, Clone, Default)]
@@ -51,8 +55,11 @@ fn existing_files(data_dir: &Path) -> BTreeMap<ModuleName, PathBuf> {
     files
 }
 
-/// The database that holds each checked module's tables.
-fn locations(data_dir: &Path, storage: &StorageArgs) -> anyhow::Result<BTreeMap<ModuleName, DatabaseLocation>> {
+/// The database that holds each module's tables, for the modules whose database exists (on PostgreSQL, every module).
+pub(crate) fn locations(
+    data_dir: &Path,
+    storage: &StorageArgs,
+) -> anyhow::Result<BTreeMap<ModuleName, DatabaseLocation>> {
     match storage.kind {
         DatabaseKind::Sqlite => {
             let files = existing_files(data_dir);
@@ -90,8 +97,15 @@ fn differences(ledger: &LedgerMovement, audited: &LedgerMovement) -> Vec<String>
 ///
 /// It fails only when no database file exists at all (most likely a wrong directory) or a database cannot be read.
 pub async fn verify(data_dir: &Path, storage: &StorageArgs, wait: Duration) -> anyhow::Result<VerifyReport> {
-    let inspected = open_for_inspection(&locations(data_dir, storage)?).await?;
+    let audit_chain_key = Secrets::existing_audit_chain_key(data_dir)?;
+    let inspected = open_for_inspection(&locations(data_dir, storage)?, audit_chain_key.as_ref()).await?;
     let mut report = VerifyReport::default();
+    if inspected.audit.is_some() && audit_chain_key.is_none() {
+        report.skipped.push(format!(
+            "audit: no chain key (secrets/audit-chain-key or {AUDIT_CHAIN_KEY_VARIABLE}), so the records' hashes were \
+             not checked, only their links"
+        ));
+    }
 
     let summary = match &inspected.points {
         Some(points) => {
@@ -103,6 +117,12 @@ pub async fn verify(data_dir: &Path, storage: &StorageArgs, wait: Duration) -> a
             }
             report.ledger_entries = summary.entries.len();
             report.findings.extend(points.invariant_findings().await.context("checking the ledger")?);
+            for (subscriber, parked) in &summary.parked_outbox_rows {
+                report.findings.push(format!(
+                    "points: {parked} outbox rows for {subscriber} are parked after {subscriber} refused each of them \
+                     too often (see the error log; `rewards operator requeue-outbox` retries them once fixed)"
+                ));
+            }
             if summary.undelivered_outbox_rows > 0 {
                 report.findings.push(format!(
                     "points: {} outbox rows are still undelivered (use --wait SECS to let the outbox drain)",

@@ -106,7 +106,7 @@ impl LedgerSubscriber for LocalAnalytics {
         unit_of_work: &mut UnitOfWork,
         movement: LedgerMovement,
     ) -> Result<(), SubscriberFailure> {
-        let failure = |error: StorageError| SubscriberFailure(format!("analytics: {error}"));
+        let failure = |error: StorageError| SubscriberFailure::new(format!("analytics: {error}"));
         // Joins the caller's transaction when it is on analytics' database, or commits one of analytics' own.
         let mut transaction = self.store.join(unit_of_work).await.map_err(failure)?;
         count_movement(&mut transaction, &movement).await.map_err(failure)?;

@@ -28,6 +28,9 @@ pub struct Business {
     pub name: String,
     /// Points credited per boliviano spent.
     pub points_per_boliviano: i64,
+    /// Whether an operator has approved it (`rewards operator approve-business`). Only an approved business emits
+    /// points; a business created through the public API starts unapproved.
+    pub approved: bool,
 }
 
 /// A new offer, created by the owner of its business.

@@ -27,10 +27,16 @@ const CREATE_BUSINESS: Sql = Sql {
 };
 
 const GET_BUSINESS: Sql = Sql {
-    sqlite: "SELECT business_id, owner_user_id, name, points_per_boliviano FROM business_businesses \
-             WHERE business_id = ?1",
-    postgres: "SELECT business_id, owner_user_id, name, points_per_boliviano FROM business.businesses \
-               WHERE business_id = $1",
+    sqlite: "SELECT business_id, owner_user_id, name, points_per_boliviano, approved_at IS NOT NULL \
+             FROM business_businesses WHERE business_id = ?1",
+    postgres: "SELECT business_id, owner_user_id, name, points_per_boliviano, approved_at IS NOT NULL \
+               FROM business.businesses WHERE business_id = $1",
+};
+
+/// Approves a business once: a second approval keeps the first one's time.
+const APPROVE_BUSINESS: Sql = Sql {
+    sqlite: "UPDATE business_businesses SET approved_at = COALESCE(approved_at, ?2) WHERE business_id = ?1",
+    postgres: "UPDATE business.businesses SET approved_at = COALESCE(approved_at, $2) WHERE business_id = $1",
 };
 
 const CREATE_OFFER: Sql = Sql {
@@ -70,6 +76,16 @@ impl LocalBusiness {
         store.migrate(&MIGRATION).await?;
         Ok(LocalBusiness { store })
     }
+
+    /// The operator's approval (`rewards operator approve-business`): from now on the business may emit points,
+    /// within the budget the operator grants it in the points module. It is not part of [`BusinessApi`], so no peer
+    /// and no public route can call it; only a process that opens the module's storage itself can.
+    pub async fn approve_business(&self, business_id: i64) -> Result<Business, BusinessError> {
+        if self.store.execute(&APPROVE_BUSINESS, params![business_id, now_unix_seconds()]).await? != 1 {
+            return Err(BusinessError::BusinessNotFound);
+        }
+        self.get_business(business_id).await
+    }
 }
 
 fn offer_from_row(row: &Row) -> Result<Offer, StorageError> {
@@ -89,7 +105,7 @@ impl BusinessApi for LocalBusiness {
             )
             .await?
             .get(0)?;
-        Ok(Business { business_id, owner_user_id: request.owner_user_id, name, points_per_boliviano })
+        Ok(Business { business_id, owner_user_id: request.owner_user_id, name, points_per_boliviano, approved: false })
     }
 
     async fn get_business(&self, business_id: i64) -> Result<Business, BusinessError> {
@@ -100,6 +116,7 @@ impl BusinessApi for LocalBusiness {
             owner_user_id: row.get(1)?,
             name: row.get(2)?,
             points_per_boliviano: row.get(3)?,
+            approved: row.get::<i64>(4)? != 0,
         })
     }
 
@@ -177,5 +194,10 @@ mod tests {
         assert_eq!(listed, vec![offer.clone()]);
         assert_eq!(business.get_offer(offer.offer_id).await.unwrap(), offer);
         assert_eq!(business.get_offer(999).await, Err(BusinessError::OfferNotFound));
+        assert!(!cafe.approved && !business.get_business(cafe.business_id).await.unwrap().approved);
+        assert!(business.approve_business(cafe.business_id).await.unwrap().approved);
+        assert!(business.approve_business(cafe.business_id).await.unwrap().approved, "approving twice is harmless");
+        assert!(!business.get_business(other.business_id).await.unwrap().approved);
+        assert_eq!(business.approve_business(999).await, Err(BusinessError::BusinessNotFound));
     }
 }

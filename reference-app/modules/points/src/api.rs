@@ -63,16 +63,30 @@ pub struct LedgerMovement {
 
 /// Why a subscriber could not record a movement.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-#[error("{0}")]
-pub struct SubscriberFailure(pub String);
+#[error("{message}")]
+pub struct SubscriberFailure {
+    /// What went wrong.
+    pub message: String,
+    /// True when the subscriber could not be reached (or its service refused the caller), so that the movement
+    /// itself is not to blame: the outbox keeps such a row at the head of its queue however often it fails, rather
+    /// than parking it.
+    pub unreachable: bool,
+}
+
+impl SubscriberFailure {
+    /// The subscriber was reached and could not record this movement.
+    pub fn new(message: impl Into<String>) -> SubscriberFailure {
+        SubscriberFailure { message: message.into(), unreachable: false }
+    }
+}
 
 impl rewards_platform::RemoteFailure for SubscriberFailure {
     fn unavailable(message: String) -> Self {
-        SubscriberFailure(message)
+        SubscriberFailure { message, unreachable: true }
     }
 
     fn refused_at_hop(refusal: rewards_platform::HopRefusal) -> Self {
-        SubscriberFailure(format!("the subscriber refused the delivery: {refusal}"))
+        SubscriberFailure { message: format!("the subscriber refused the delivery: {refusal}"), unreachable: true }
     }
 }
 
@@ -197,8 +211,21 @@ pub struct LedgerSummary {
     pub entries: Vec<LedgerMovement>,
     /// Totals per business, ascending by business id.
     pub totals_by_business: Vec<BusinessLedgerTotals>,
-    /// Outbox rows not yet delivered.
+    /// Outbox rows not yet delivered and still being tried.
     pub undelivered_outbox_rows: i64,
+    /// Outbox rows parked after their subscriber refused them too often, per subscriber, ascending by name.
+    pub parked_outbox_rows: Vec<(String, i64)>,
+}
+
+/// A business's emission budget: what an operator granted it in all, and what its credits have used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmissionBudget {
+    /// The business.
+    pub business_id: i64,
+    /// The sum of every grant.
+    pub granted: i64,
+    /// The points its emits and claimed QR codes credited.
+    pub emitted: i64,
 }
 
 /// The ledger and balances.
@@ -243,6 +270,12 @@ pub enum PointsError {
     /// 403 `forbidden`: the acting user does not own the business.
     #[error("only the owner of this business may do this")]
     NotOwner,
+    /// 403 `business_not_approved`: an operator has not approved the business yet, so it emits nothing.
+    #[error("this business is not approved to emit points yet")]
+    BusinessNotApproved,
+    /// 409 `emission_budget_exceeded`: the credit would take the business past the budget an operator granted it.
+    #[error("this business's emission budget does not cover these points")]
+    EmissionBudgetExceeded,
     /// 409 `code_used`: the QR code was already claimed.
     #[error("this QR code was already claimed")]
     CodeUsed,

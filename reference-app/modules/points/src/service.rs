@@ -15,8 +15,9 @@ use rewards_platform::{ModuleStore, Row, StorageError, Transaction, UnitOfWork, 
 use rewards_users::api::{Role, UsersApi, UsersError};
 
 use crate::api::{
-    BusinessLedgerTotals, ClaimRequest, CreateQrRequest, EmitRequest, LedgerEntry, LedgerMovement, LedgerSubscriber,
-    LedgerSummary, MAX_RECENT_MOVEMENTS, MovementKind, MovementReceipt, PointsApi, PointsError, QrCode, RedeemRequest,
+    BusinessLedgerTotals, ClaimRequest, CreateQrRequest, EmissionBudget, EmitRequest, LedgerEntry, LedgerMovement,
+    LedgerSubscriber, LedgerSummary, MAX_RECENT_MOVEMENTS, MovementKind, MovementReceipt, PointsApi, PointsError,
+    QrCode, RedeemRequest, SubscriberFailure,
 };
 use crate::domain;
 use crate::statements::*;
@@ -28,6 +29,11 @@ const RELAY_BATCH_SIZE: i64 = 200;
 /// taken by a second relay while the first still delivers it. The relay renews it while it works through a batch,
 /// and a relay that dies leaves its rows to the next one when it runs out.
 const RELAY_LEASE_SECONDS: i64 = 10;
+
+/// The most one grant may add to a business's budget, and the most its budget may reach: far beyond any real
+/// economy, and far enough below `i64::MAX` that no sum of budgets or balances can overflow.
+const MAX_GRANT: i64 = 1_000_000_000_000_000;
+const MAX_BUDGET: i64 = 1_000_000_000_000_000_000;
 
 /// How a subscriber receives movements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +59,10 @@ pub struct Subscription {
 pub struct PointsSettings {
     /// How long a QR code can be claimed after its creation.
     pub qr_lifetime_seconds: i64,
+    /// How many times in a row a subscriber may refuse one outbox row (answer, and fail to record it) before the
+    /// relay parks the row and moves on to the subscriber's later rows. A subscriber that cannot be reached at all
+    /// does not count: its rows wait, in order, for it to come back.
+    pub outbox_max_attempts: i64,
 }
 
 /// The points module running in this process, on its own tables.
@@ -121,6 +131,16 @@ fn replayed(row: Option<Row>, request_fingerprint: &str) -> Result<Option<Moveme
 async fn lock_balance(transaction: &mut Transaction<'_>, member_id: i64) -> Result<i64, PointsError> {
     transaction.execute(&ENSURE_BALANCE, params![member_id]).await?;
     Ok(transaction.query_one(&LOCK_BALANCE, params![member_id]).await?.get(0)?)
+}
+
+/// Spends `points` of the business's emission budget inside the caller's transaction, or refuses the credit. Every
+/// movement that credits a member calls it before it locks the member's balance, so the locks are always taken in
+/// the same order (budget, then balance).
+async fn charge_budget(transaction: &mut Transaction<'_>, business_id: i64, points: i64) -> Result<(), PointsError> {
+    if transaction.execute(&CHARGE_BUDGET, params![business_id, points]).await? != 1 {
+        return Err(PointsError::EmissionBudgetExceeded);
+    }
+    Ok(())
 }
 
 /// Writes one ledger entry and the new balance inside the caller's transaction, the balance's row locked.
@@ -203,22 +223,74 @@ impl LocalPoints {
         self.subscriptions.iter().any(|subscription| subscription.delivery == Delivery::Outbox)
     }
 
+    /// The budget's invariants: each budget's grants sum to what it says was granted, its business's credits in the
+    /// ledger sum to what it says was emitted, which never exceeds what was granted; no business credited points
+    /// without a budget; and the points members hold never exceed the budgets ever granted.
+    async fn budget_findings(&self) -> Result<Vec<String>, PointsError> {
+        let sums = |rows: Vec<Row>| -> Result<std::collections::BTreeMap<i64, i64>, StorageError> {
+            rows.iter().map(|row| Ok((row.get(0)?, row.get(1)?))).collect()
+        };
+        let mut grants = sums(self.store.query(&GRANTS_BY_BUSINESS, &[]).await?)?;
+        let mut credits = sums(self.store.query(&CREDITS_BY_BUSINESS, &[]).await?)?;
+        let mut findings = Vec::new();
+        for row in self.store.query(&BUDGETS, &[]).await? {
+            let (business_id, granted, emitted): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            let granted_in_ledger = grants.remove(&business_id).unwrap_or(0);
+            let credited_in_ledger = credits.remove(&business_id).unwrap_or(0);
+            if granted != granted_in_ledger {
+                findings.push(format!(
+                    "points: business {business_id} has a budget of {granted} but its grants sum to {granted_in_ledger}"
+                ));
+            }
+            if emitted != credited_in_ledger {
+                findings.push(format!(
+                    "points: business {business_id} has used {emitted} of its budget but credited {credited_in_ledger} \
+                     points in the ledger"
+                ));
+            }
+            if credited_in_ledger > granted_in_ledger {
+                findings.push(format!(
+                    "points: business {business_id} credited {credited_in_ledger} points but was granted only \
+                     {granted_in_ledger}"
+                ));
+            }
+        }
+        for (business_id, granted) in grants {
+            findings.push(format!("points: business {business_id} was granted {granted} points but has no budget"));
+        }
+        for (business_id, credited) in credits {
+            findings.push(format!("points: business {business_id} credited {credited} points without any budget"));
+        }
+        let circulation = self.store.query_one(&CIRCULATION, &[]).await?;
+        let (held, granted): (i64, i64) = (circulation.get(0)?, circulation.get(1)?);
+        if held > granted {
+            findings.push(format!(
+                "points: members hold {held} points between them, more than the {granted} ever granted to businesses"
+            ));
+        }
+        Ok(findings)
+    }
+
     async fn replay(&self, scope: &str, fingerprint: &str) -> Result<Option<MovementReceipt>, PointsError> {
         replayed(self.store.query_opt(&REPLAY, params![scope]).await?, fingerprint)
     }
 
-    /// Writes a keyed movement (emit, redeem) in a unit of work: locks the key and the member's balance, replays the
-    /// key if a concurrent request committed it meanwhile, writes and publishes, commits.
+    /// Writes a keyed movement (emit, redeem) in a unit of work: locks the key, replays it if a concurrent request
+    /// committed it meanwhile, charges the business's budget for a credit, locks the member's balance, writes and
+    /// publishes, commits.
     async fn keyed_movement(&self, movement: NewMovement<'_>) -> Result<MovementReceipt, PointsError> {
         let scope = movement.idempotency_scope.unwrap_or_default();
         let fingerprint = movement.request_fingerprint.unwrap_or_default();
         let mut transaction = self.store.begin().await?;
         transaction.execute(&LOCK_KEY, params![scope]).await?;
-        let balance = lock_balance(&mut transaction, movement.member_id).await?;
-        // An earlier request with this key has committed by now, if there was one.
+        // An earlier request with this key has committed by now, if there was one: the key's lock is held.
         if let Some(receipt) = replayed(transaction.query_opt(&REPLAY, params![scope]).await?, fingerprint)? {
             return Ok(receipt);
         }
+        if movement.points > 0 {
+            charge_budget(&mut transaction, movement.business_id, movement.points).await?;
+        }
+        let balance = lock_balance(&mut transaction, movement.member_id).await?;
         let written = write_movement(&mut transaction, balance, &movement).await?;
         self.publish(&mut transaction, &written).await?;
         transaction.commit().await?;
@@ -294,21 +366,43 @@ impl LocalPoints {
                     }
                 }
                 let outcome = match serde_json::from_str::<LedgerMovement>(payload) {
-                    Ok(movement) => subscription
-                        .subscriber
-                        .record_movement(&mut UnitOfWork::detached(), movement)
-                        .await
-                        .map_err(|failure| failure.0),
-                    Err(error) => Err(format!("unreadable outbox payload: {error}")),
+                    Ok(movement) => {
+                        subscription.subscriber.record_movement(&mut UnitOfWork::detached(), movement).await
+                    }
+                    Err(error) => Err(SubscriberFailure::new(format!("unreadable outbox payload: {error}"))),
                 };
                 match outcome {
                     Ok(()) => {
                         self.store.execute(&MARK_DELIVERED, params![now_unix_seconds(), *outbox_id]).await?;
                         delivered += 1;
                     }
-                    Err(message) => {
-                        tracing::warn!(outbox_id, subscriber = %subscription.name, %message, "outbox delivery failed; will retry");
-                        self.store.execute(&MARK_FAILED, params![*outbox_id]).await?;
+                    Err(failure) => {
+                        let message = failure.message;
+                        if failure.unreachable {
+                            tracing::warn!(outbox_id, subscriber = %subscription.name, %message, "outbox delivery failed; will retry");
+                            self.store.execute(&RELEASE, params![*outbox_id]).await?;
+                        } else {
+                            self.store.execute(&MARK_FAILED, params![*outbox_id]).await?;
+                            let max_attempts = self.settings.outbox_max_attempts;
+                            let parked = self
+                                .store
+                                .query_opt(&PARK, params![now_unix_seconds(), *outbox_id, max_attempts])
+                                .await?;
+                            if let Some(parked) = parked {
+                                // The alert: this movement will not reach the subscriber until an operator requeues it.
+                                let attempts: i64 = parked.get(0)?;
+                                tracing::error!(
+                                    outbox_id,
+                                    subscriber = %subscription.name,
+                                    attempts,
+                                    %message,
+                                    "outbox row parked: the subscriber refused it every time; its later rows go ahead \
+                                     (rewards verify counts parked rows; rewards operator requeue-outbox retries them)"
+                                );
+                                continue;
+                            }
+                            tracing::warn!(outbox_id, subscriber = %subscription.name, %message, "the subscriber refused an outbox row; will retry");
+                        }
                         let untried = &ids[position + 1..];
                         if !untried.is_empty() {
                             self.store.execute(&MOVE_LEASE, params![None::<i64>, untried, lease_until]).await?;
@@ -321,12 +415,55 @@ impl LocalPoints {
         Ok(delivered)
     }
 
+    /// The emission rate of a business that the acting user owns and an operator has approved. Ownership is checked
+    /// first, so that nobody learns whether another owner's business is approved.
     async fn owned_business_rate(&self, acting_user_id: i64, business_id: i64) -> Result<i64, PointsError> {
         let business = self.business.get_business(business_id).await.map_err(business_error)?;
         if business.owner_user_id != acting_user_id {
             return Err(PointsError::NotOwner);
         }
+        if !business.approved {
+            return Err(PointsError::BusinessNotApproved);
+        }
         Ok(business.points_per_boliviano)
+    }
+
+    /// Puts every parked outbox row back in its subscriber's queue (`rewards operator requeue-outbox`), once the
+    /// cause is fixed, and returns how many.
+    pub async fn requeue_parked_outbox_rows(&self) -> Result<u64, StorageError> {
+        self.store.execute(&REQUEUE_PARKED, &[]).await
+    }
+
+    /// A business's emission budget (all zero when nothing was ever granted to it).
+    pub async fn emission_budget(&self, business_id: i64) -> Result<EmissionBudget, PointsError> {
+        let row = self.store.query_opt(&BUDGET, params![business_id]).await?;
+        Ok(match row {
+            Some(row) => EmissionBudget { business_id, granted: row.get(0)?, emitted: row.get(1)? },
+            None => EmissionBudget { business_id, granted: 0, emitted: 0 },
+        })
+    }
+
+    /// The operator's top-up (`rewards operator grant-budget`): records the grant in the budget ledger and raises the
+    /// business's budget by `points`, in one unit of work. Like approval, it is not part of [`PointsApi`]: no peer
+    /// and no public route can call it, only a process that opens the module's storage itself.
+    pub async fn grant_budget(&self, business_id: i64, points: i64) -> Result<EmissionBudget, PointsError> {
+        if !(1..=MAX_GRANT).contains(&points) {
+            return Err(PointsError::InvalidInput(format!("a grant must be between 1 and {MAX_GRANT} points")));
+        }
+        self.business.get_business(business_id).await.map_err(business_error)?;
+        let mut transaction = self.store.begin().await?;
+        let granted_before: i64 = match transaction.query_opt(&BUDGET, params![business_id]).await? {
+            Some(row) => row.get(0)?,
+            None => 0,
+        };
+        if granted_before.saturating_add(points) > MAX_BUDGET {
+            return Err(PointsError::InvalidInput(format!("a business's budget may not exceed {MAX_BUDGET} points")));
+        }
+        transaction.execute(&RECORD_GRANT, params![business_id, points, now_unix_seconds()]).await?;
+        let raised = transaction.query_one(&RAISE_BUDGET, params![business_id, points]).await?;
+        let budget = EmissionBudget { business_id, granted: raised.get(0)?, emitted: raised.get(1)? };
+        transaction.commit().await?;
+        Ok(budget)
     }
 }
 
@@ -363,6 +500,15 @@ impl PointsApi for LocalPoints {
         let purchase_cents = domain::purchase_cents(request.purchase_cents)?;
         let rate = self.owned_business_rate(request.acting_user_id, request.business_id).await?;
         let points = domain::points_for_purchase(purchase_cents, rate)?;
+        // A code promises points the budget covers now; the claim charges the budget, and is refused if it no longer
+        // does by then.
+        let remaining: i64 = match self.store.query_opt(&REMAINING_BUDGET, params![request.business_id]).await? {
+            Some(row) => row.get(0)?,
+            None => 0,
+        };
+        if points > remaining {
+            return Err(PointsError::EmissionBudgetExceeded);
+        }
         let code = domain::new_qr_code();
         let created_at = now_unix_seconds();
         let expires_at = created_at.saturating_add(self.settings.qr_lifetime_seconds);
@@ -391,6 +537,7 @@ impl PointsApi for LocalPoints {
         if transaction.execute(&CLAIM_QR, params![request.member_id, now, code]).await? != 1 {
             return Err(PointsError::CodeUsed);
         }
+        charge_budget(&mut transaction, business_id, points).await?;
         let balance = lock_balance(&mut transaction, request.member_id).await?;
         let movement = write_movement(
             &mut transaction,
@@ -484,6 +631,7 @@ impl PointsApi for LocalPoints {
             findings
                 .push(format!("points: QR code {} is marked claimed but has no ledger entry", row.get::<String>(0)?));
         }
+        findings.extend(self.budget_findings().await?);
         Ok(findings)
     }
 
@@ -520,7 +668,14 @@ impl PointsApi for LocalPoints {
             })
             .collect::<Result<Vec<_>, StorageError>>()?;
         let undelivered_outbox_rows = self.store.query_one(&UNDELIVERED, &[]).await?.get(0)?;
-        Ok(LedgerSummary { entries, totals_by_business, undelivered_outbox_rows })
+        let parked_outbox_rows = self
+            .store
+            .query(&PARKED_BY_SUBSCRIBER, &[])
+            .await?
+            .iter()
+            .map(|row| Ok((row.get(0)?, row.get(1)?)))
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        Ok(LedgerSummary { entries, totals_by_business, undelivered_outbox_rows, parked_outbox_rows })
     }
 }
 
@@ -530,8 +685,8 @@ mod tests {
 
     use rewards_business::LocalBusiness;
     use rewards_business::api::CreateBusinessRequest;
-    use rewards_platform::Database;
     use rewards_platform::testing::TestDatabases;
+    use rewards_platform::{Database, Sql};
     use rewards_users::LocalUsers;
     use rewards_users::api::CreateProfileRequest;
 
@@ -547,7 +702,7 @@ mod tests {
             _unit_of_work: &mut UnitOfWork,
             _movement: LedgerMovement,
         ) -> Result<(), crate::api::SubscriberFailure> {
-            Err(crate::api::SubscriberFailure("the audit record could not be written".to_owned()))
+            Err(crate::api::SubscriberFailure::new("the audit record could not be written"))
         }
     }
 
@@ -569,6 +724,9 @@ mod tests {
             Ok(())
         }
     }
+
+    /// The budget the fixture's business is granted: enough for every test but the one about budgets.
+    const FIXTURE_BUDGET: i64 = 1_000_000;
 
     struct Fixture {
         points: LocalPoints,
@@ -602,16 +760,18 @@ mod tests {
             })
             .await
             .unwrap();
+        business.approve_business(shop.business_id).await.unwrap();
         let subscriptions = vec![Subscription { name: "audit".to_owned(), subscriber, delivery }];
         let points = LocalPoints::open(
             database.module_store("points").unwrap(),
             business,
             users,
             subscriptions,
-            PointsSettings { qr_lifetime_seconds: 60 },
+            PointsSettings { qr_lifetime_seconds: 60, outbox_max_attempts: 3 },
         )
         .await
         .unwrap();
+        points.grant_budget(shop.business_id, FIXTURE_BUDGET).await.unwrap();
         Fixture { points, owner_id, member_id, business_id: shop.business_id }
     }
 
@@ -742,6 +902,177 @@ mod tests {
             assert_eq!(succeeded, 3, "{database:?}");
             assert_eq!(fixture.points.balance(fixture.member_id).await.unwrap(), 10);
             assert_eq!(fixture.points.invariant_findings().await.unwrap(), Vec::<String>::new());
+        }
+    }
+
+    /// A second business of the fixture's owner, approved or not, with the given budget (none when zero).
+    async fn another_business(fixture: &Fixture, database: &Arc<Database>, approved: bool, budget: i64) -> i64 {
+        let business = LocalBusiness::open(database.module_store("business").unwrap()).await.unwrap();
+        let created = business
+            .create_business(CreateBusinessRequest {
+                owner_user_id: fixture.owner_id,
+                name: "Kiosk".to_owned(),
+                points_per_boliviano: 1,
+            })
+            .await
+            .unwrap();
+        if approved {
+            business.approve_business(created.business_id).await.unwrap();
+        }
+        if budget > 0 {
+            fixture.points.grant_budget(created.business_id, budget).await.unwrap();
+        }
+        created.business_id
+    }
+
+    #[tokio::test]
+    async fn only_approved_businesses_emit_and_never_beyond_their_budget() {
+        for database in TestDatabases::open("only_approved_businesses_emit").await.all {
+            let fixture = points_with(&database, Arc::new(CountingSubscriber::default()), Delivery::Outbox).await;
+            let points = &fixture.points;
+            let emit_for = |business_id: i64, key: &str| EmitRequest { business_id, ..emit_request(&fixture, key) };
+            let qr_for = |business_id: i64| CreateQrRequest {
+                acting_user_id: fixture.owner_id,
+                business_id,
+                purchase_cents: 10_000,
+            };
+            let unapproved = another_business(&fixture, &database, false, 1_000).await;
+            assert_eq!(points.emit(emit_for(unapproved, "a")).await, Err(PointsError::BusinessNotApproved));
+            assert_eq!(points.create_qr(qr_for(unapproved)).await, Err(PointsError::BusinessNotApproved));
+            let without_budget = another_business(&fixture, &database, true, 0).await;
+            assert_eq!(points.emit(emit_for(without_budget, "b")).await, Err(PointsError::EmissionBudgetExceeded));
+            assert_eq!(points.create_qr(qr_for(without_budget)).await, Err(PointsError::EmissionBudgetExceeded));
+            // A budget of 250: two emits of 100 fit, the third does not, and a grant lets it through.
+            let small = another_business(&fixture, &database, true, 250).await;
+            points.emit(emit_for(small, "c1")).await.unwrap();
+            let code = points.create_qr(qr_for(small)).await.unwrap();
+            points.emit(emit_for(small, "c2")).await.unwrap();
+            assert_eq!(points.emit(emit_for(small, "c3")).await, Err(PointsError::EmissionBudgetExceeded));
+            // The code was covered when it was made, but the claim finds the budget spent.
+            let claim = ClaimRequest { member_id: fixture.member_id, code: code.code };
+            assert_eq!(points.claim(claim.clone()).await, Err(PointsError::EmissionBudgetExceeded));
+            assert_eq!(points.emit(emit_for(small, "c1")).await.unwrap().replayed, true, "a replay costs nothing");
+            points.grant_budget(small, 100).await.unwrap();
+            points.claim(claim).await.unwrap();
+            let budget = points.emission_budget(small).await.unwrap();
+            assert_eq!((budget.granted, budget.emitted), (350, 300));
+            assert_eq!(
+                points.grant_budget(small, 0).await,
+                Err(PointsError::InvalidInput(format!("a grant must be between 1 and {MAX_GRANT} points")))
+            );
+            assert_eq!(points.grant_budget(999, 10).await, Err(PointsError::BusinessNotFound));
+            assert_eq!(points.invariant_findings().await.unwrap(), Vec::<String>::new(), "{database:?}");
+        }
+    }
+
+    /// Someone with write access to points' tables raises a budget's `granted` without a grant behind it.
+    const RAISE_WITHOUT_GRANT: Sql = Sql {
+        sqlite: "UPDATE points_emission_budgets SET granted = granted + 500",
+        postgres: "UPDATE points.emission_budgets SET granted = granted + 500",
+    };
+
+    #[tokio::test]
+    async fn concurrent_emits_never_overshoot_the_budget() {
+        for database in TestDatabases::open("concurrent_emits_never_overshoot").await.all {
+            let fixture =
+                Arc::new(points_with(&database, Arc::new(CountingSubscriber::default()), Delivery::Outbox).await);
+            let business_id = another_business(&fixture, &database, true, 1_000).await;
+            let mut emits = tokio::task::JoinSet::new();
+            for index in 0..40 {
+                let fixture = Arc::clone(&fixture);
+                emits.spawn(async move {
+                    let request = EmitRequest { business_id, ..emit_request(&fixture, &format!("race-{index}")) };
+                    fixture.points.emit(request).await
+                });
+            }
+            let mut succeeded = 0;
+            while let Some(outcome) = emits.join_next().await {
+                match outcome.unwrap() {
+                    Ok(receipt) => succeeded += receipt.points,
+                    Err(PointsError::EmissionBudgetExceeded) => {}
+                    Err(other) => panic!("unexpected {other:?} on {database:?}"),
+                }
+            }
+            assert_eq!(succeeded, 1_000, "{database:?}");
+            let budget = fixture.points.emission_budget(business_id).await.unwrap();
+            assert_eq!((budget.granted, budget.emitted), (1_000, 1_000), "{database:?}");
+            assert_eq!(fixture.points.invariant_findings().await.unwrap(), Vec::<String>::new(), "{database:?}");
+            database.module_store("points").unwrap().execute(&RAISE_WITHOUT_GRANT, &[]).await.unwrap();
+            let findings = fixture.points.invariant_findings().await.unwrap();
+            assert!(
+                findings
+                    .iter()
+                    .any(|finding| finding.contains(&format!("business {business_id} has a budget of 1500"))),
+                "{findings:?}"
+            );
+        }
+    }
+
+    /// A subscriber that refuses one transaction, as if its payload broke it, and records every other one.
+    #[derive(Default)]
+    struct PoisonedSubscriber {
+        poisoned_transaction: std::sync::atomic::AtomicI64,
+        unreachable: std::sync::atomic::AtomicBool,
+        delivered: Mutex<Vec<i64>>,
+    }
+
+    #[async_trait]
+    impl LedgerSubscriber for PoisonedSubscriber {
+        async fn record_movement(
+            &self,
+            _unit_of_work: &mut UnitOfWork,
+            movement: LedgerMovement,
+        ) -> Result<(), SubscriberFailure> {
+            use std::sync::atomic::Ordering::SeqCst;
+            if self.unreachable.load(SeqCst) {
+                return Err(rewards_platform::RemoteFailure::unavailable("connection refused".to_owned()));
+            }
+            if movement.transaction_id == self.poisoned_transaction.load(SeqCst) {
+                return Err(SubscriberFailure::new("this movement breaks the subscriber"));
+            }
+            self.delivered.lock().unwrap().push(movement.transaction_id);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_row_refused_too_often_is_parked_and_no_longer_blocks_the_rest() {
+        use std::sync::atomic::Ordering::SeqCst;
+        for database in TestDatabases::open("a_row_refused_too_often_is_parked").await.all {
+            let subscriber = Arc::new(PoisonedSubscriber::default());
+            let fixture = points_with(&database, Arc::clone(&subscriber) as _, Delivery::Outbox).await;
+            let points = &fixture.points;
+            // Unreachable: however many passes fail, nothing is parked, and the rows wait in order.
+            subscriber.unreachable.store(true, SeqCst);
+            let first = points.emit(emit_request(&fixture, "purchase-1")).await.unwrap();
+            for index in 2..=3 {
+                points.emit(emit_request(&fixture, &format!("purchase-{index}"))).await.unwrap();
+            }
+            for _ in 0..10 {
+                assert_eq!(points.relay_outbox_once().await.unwrap(), 0);
+            }
+            let summary = points.ledger_summary().await.unwrap();
+            assert_eq!((summary.undelivered_outbox_rows, summary.parked_outbox_rows.len()), (3, 0), "{database:?}");
+            // Reachable, but it refuses the first movement: three refusals (the fixture's limit) park it, and the
+            // pass that parks it goes on to deliver the other two.
+            subscriber.unreachable.store(false, SeqCst);
+            subscriber.poisoned_transaction.store(first.transaction_id, SeqCst);
+            assert_eq!(points.relay_outbox_once().await.unwrap(), 0);
+            assert_eq!(points.relay_outbox_once().await.unwrap(), 0);
+            assert_eq!(points.relay_outbox_once().await.unwrap(), 2);
+            let summary = points.ledger_summary().await.unwrap();
+            assert_eq!(summary.undelivered_outbox_rows, 0, "{database:?}");
+            assert_eq!(summary.parked_outbox_rows, vec![("audit".to_owned(), 1)], "{database:?}");
+            assert_eq!(points.relay_outbox_once().await.unwrap(), 0, "a parked row is not tried again");
+            // Once the cause is fixed, the operator requeues it and it is delivered.
+            subscriber.poisoned_transaction.store(0, SeqCst);
+            assert_eq!(points.requeue_parked_outbox_rows().await.unwrap(), 1);
+            assert_eq!(points.relay_outbox_once().await.unwrap(), 1);
+            let summary = points.ledger_summary().await.unwrap();
+            assert_eq!((summary.undelivered_outbox_rows, summary.parked_outbox_rows.len()), (0, 0), "{database:?}");
+            let mut delivered = subscriber.delivered.lock().unwrap().clone();
+            delivered.sort_unstable();
+            assert_eq!(delivered.len(), 3, "{database:?}");
         }
     }
 }

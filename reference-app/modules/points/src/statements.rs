@@ -14,9 +14,11 @@ pub(crate) const MIGRATION: Sql = Sql {
 
 pub(crate) const CHECK_TABLES: Sql = Sql {
     sqlite: "SELECT EXISTS (SELECT 1 FROM points_ledger), EXISTS (SELECT 1 FROM points_balances), \
-             EXISTS (SELECT 1 FROM points_qr_codes), EXISTS (SELECT 1 FROM points_outbox)",
+             EXISTS (SELECT 1 FROM points_qr_codes), EXISTS (SELECT 1 FROM points_outbox), \
+             EXISTS (SELECT 1 FROM points_emission_budgets), EXISTS (SELECT 1 FROM points_budget_ledger)",
     postgres: "SELECT EXISTS (SELECT 1 FROM points.ledger), EXISTS (SELECT 1 FROM points.balances), \
-               EXISTS (SELECT 1 FROM points.qr_codes), EXISTS (SELECT 1 FROM points.outbox)",
+               EXISTS (SELECT 1 FROM points.qr_codes), EXISTS (SELECT 1 FROM points.outbox), \
+               EXISTS (SELECT 1 FROM points.emission_budgets), EXISTS (SELECT 1 FROM points.budget_ledger)",
 };
 
 pub(crate) const REPLAY: Sql = Sql {
@@ -63,6 +65,41 @@ pub(crate) const APPEND_ENTRY: Sql = Sql {
                RETURNING transaction_id",
 };
 
+/// Spends `?2`/`$2` points of a business's emission budget, only if that keeps it within what was granted: it changes
+/// one row or none. On PostgreSQL the update locks the budget's row until the unit of work ends, and a concurrent
+/// charge waits and then re-checks the condition against the committed row, so two emits never overshoot together.
+/// Taken before the member's balance, in every movement that credits points.
+pub(crate) const CHARGE_BUDGET: Sql = Sql {
+    sqlite: "UPDATE points_emission_budgets SET emitted = emitted + ?2 WHERE business_id = ?1 AND emitted + ?2 <= granted",
+    postgres: "UPDATE points.emission_budgets SET emitted = emitted + $2 \
+               WHERE business_id = $1 AND emitted + $2 <= granted",
+};
+
+pub(crate) const BUDGET: Sql = Sql {
+    sqlite: "SELECT granted, emitted FROM points_emission_budgets WHERE business_id = ?1",
+    postgres: "SELECT granted, emitted FROM points.emission_budgets WHERE business_id = $1",
+};
+
+/// What a business may still emit, and whether it has a budget at all (no row: nothing was ever granted).
+pub(crate) const REMAINING_BUDGET: Sql = Sql {
+    sqlite: "SELECT granted - emitted FROM points_emission_budgets WHERE business_id = ?1",
+    postgres: "SELECT granted - emitted FROM points.emission_budgets WHERE business_id = $1",
+};
+
+pub(crate) const RECORD_GRANT: Sql = Sql {
+    sqlite: "INSERT INTO points_budget_ledger (business_id, points, granted_at) VALUES (?1, ?2, ?3) RETURNING grant_id",
+    postgres: "INSERT INTO points.budget_ledger (business_id, points, granted_at) VALUES ($1, $2, $3) \
+               RETURNING grant_id",
+};
+
+pub(crate) const RAISE_BUDGET: Sql = Sql {
+    sqlite: "INSERT INTO points_emission_budgets (business_id, granted, emitted) VALUES (?1, ?2, 0) \
+             ON CONFLICT (business_id) DO UPDATE SET granted = granted + excluded.granted RETURNING granted, emitted",
+    postgres: "INSERT INTO points.emission_budgets AS budget (business_id, granted, emitted) VALUES ($1, $2, 0) \
+               ON CONFLICT (business_id) DO UPDATE SET granted = budget.granted + excluded.granted \
+               RETURNING granted, emitted",
+};
+
 pub(crate) const CREATE_QR: Sql = Sql {
     sqlite: "INSERT INTO points_qr_codes (code, business_id, points, created_at, expires_at) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -101,10 +138,12 @@ pub(crate) const ENQUEUE: Sql = Sql {
 /// at this very moment, so two relays never take the same row; SQLite runs the statement under its write lock.
 pub(crate) const LEASE_PENDING: Sql = Sql {
     sqlite: "UPDATE points_outbox SET lease_until = ?3 WHERE outbox_id IN (SELECT outbox_id FROM points_outbox \
-             WHERE subscriber = ?1 AND delivered_at IS NULL AND (lease_until IS NULL OR lease_until <= ?2) \
+             WHERE subscriber = ?1 AND delivered_at IS NULL AND parked_at IS NULL \
+             AND (lease_until IS NULL OR lease_until <= ?2) \
              ORDER BY outbox_id LIMIT ?4) RETURNING outbox_id, payload",
     postgres: "UPDATE points.outbox SET lease_until = $3 WHERE outbox_id IN (SELECT outbox_id FROM points.outbox \
-               WHERE subscriber = $1 AND delivered_at IS NULL AND (lease_until IS NULL OR lease_until <= $2) \
+               WHERE subscriber = $1 AND delivered_at IS NULL AND parked_at IS NULL \
+               AND (lease_until IS NULL OR lease_until <= $2) \
                ORDER BY outbox_id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING outbox_id, payload",
 };
 
@@ -113,6 +152,33 @@ pub(crate) const MARK_DELIVERED: Sql = Sql {
              WHERE outbox_id = ?2",
     postgres: "UPDATE points.outbox SET delivered_at = $1, attempts = attempts + 1, lease_until = NULL \
                WHERE outbox_id = $2",
+};
+
+/// Gives a row back without counting the attempt: its subscriber could not be reached, which is no fault of the row.
+pub(crate) const RELEASE: Sql = Sql {
+    sqlite: "UPDATE points_outbox SET lease_until = NULL WHERE outbox_id = ?1",
+    postgres: "UPDATE points.outbox SET lease_until = NULL WHERE outbox_id = $1",
+};
+
+/// Sets a row aside once its subscriber has refused it `?3`/`$3` times: the relay no longer tries it.
+pub(crate) const PARK: Sql = Sql {
+    sqlite: "UPDATE points_outbox SET parked_at = ?1 WHERE outbox_id = ?2 AND attempts >= ?3 RETURNING attempts",
+    postgres: "UPDATE points.outbox SET parked_at = $1 WHERE outbox_id = $2 AND attempts >= $3 RETURNING attempts",
+};
+
+pub(crate) const PARKED_BY_SUBSCRIBER: Sql = Sql {
+    sqlite: "SELECT subscriber, COUNT(*) FROM points_outbox WHERE delivered_at IS NULL AND parked_at IS NOT NULL \
+             GROUP BY subscriber ORDER BY subscriber",
+    postgres: "SELECT subscriber, COUNT(*) FROM points.outbox WHERE delivered_at IS NULL AND parked_at IS NOT NULL \
+               GROUP BY subscriber ORDER BY subscriber",
+};
+
+/// Puts every parked row back in its queue, with a fresh count of attempts.
+pub(crate) const REQUEUE_PARKED: Sql = Sql {
+    sqlite: "UPDATE points_outbox SET parked_at = NULL, attempts = 0, lease_until = NULL \
+             WHERE parked_at IS NOT NULL AND delivered_at IS NULL",
+    postgres: "UPDATE points.outbox SET parked_at = NULL, attempts = 0, lease_until = NULL \
+               WHERE parked_at IS NOT NULL AND delivered_at IS NULL",
 };
 
 pub(crate) const MARK_FAILED: Sql = Sql {
@@ -190,6 +256,33 @@ pub(crate) const TOTALS_BY_BUSINESS: Sql = Sql {
 };
 
 pub(crate) const UNDELIVERED: Sql = Sql {
-    sqlite: "SELECT COUNT(*) FROM points_outbox WHERE delivered_at IS NULL",
-    postgres: "SELECT COUNT(*) FROM points.outbox WHERE delivered_at IS NULL",
+    sqlite: "SELECT COUNT(*) FROM points_outbox WHERE delivered_at IS NULL AND parked_at IS NULL",
+    postgres: "SELECT COUNT(*) FROM points.outbox WHERE delivered_at IS NULL AND parked_at IS NULL",
+};
+
+/// Every budget with what its grants sum to and what its business's ledger credits sum to, for `verify`.
+pub(crate) const BUDGETS: Sql = Sql {
+    sqlite: "SELECT business_id, granted, emitted FROM points_emission_budgets ORDER BY business_id",
+    postgres: "SELECT business_id, granted, emitted FROM points.emission_budgets ORDER BY business_id",
+};
+
+pub(crate) const GRANTS_BY_BUSINESS: Sql = Sql {
+    sqlite: "SELECT business_id, SUM(points) FROM points_budget_ledger GROUP BY business_id ORDER BY business_id",
+    postgres: "SELECT business_id, SUM(points)::bigint FROM points.budget_ledger GROUP BY business_id \
+               ORDER BY business_id",
+};
+
+pub(crate) const CREDITS_BY_BUSINESS: Sql = Sql {
+    sqlite: "SELECT business_id, SUM(points) FROM points_ledger WHERE points > 0 GROUP BY business_id \
+             ORDER BY business_id",
+    postgres: "SELECT business_id, SUM(points)::bigint FROM points.ledger WHERE points > 0 GROUP BY business_id \
+               ORDER BY business_id",
+};
+
+/// The points members hold between them, and the budgets ever granted.
+pub(crate) const CIRCULATION: Sql = Sql {
+    sqlite: "SELECT (SELECT COALESCE(SUM(balance), 0) FROM points_balances), \
+             (SELECT COALESCE(SUM(points), 0) FROM points_budget_ledger)",
+    postgres: "SELECT (SELECT COALESCE(SUM(balance), 0) FROM points.balances)::bigint, \
+               (SELECT COALESCE(SUM(points), 0) FROM points.budget_ledger)::bigint",
 };

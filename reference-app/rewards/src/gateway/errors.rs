@@ -147,6 +147,10 @@ impl From<PointsError> for ApiError {
             PointsError::OfferNotFound => ApiError::new(StatusCode::NOT_FOUND, "offer_not_found", message),
             PointsError::CodeNotFound => ApiError::new(StatusCode::NOT_FOUND, "code_not_found", message),
             PointsError::NotOwner => ApiError::forbidden(message),
+            PointsError::BusinessNotApproved => ApiError::new(StatusCode::FORBIDDEN, "business_not_approved", message),
+            PointsError::EmissionBudgetExceeded => {
+                ApiError::new(StatusCode::CONFLICT, "emission_budget_exceeded", message)
+            }
             PointsError::CodeUsed => ApiError::new(StatusCode::CONFLICT, "code_used", message),
             PointsError::CodeExpired => ApiError::new(StatusCode::GONE, "code_expired", message),
             PointsError::InsufficientPoints => ApiError::new(StatusCode::CONFLICT, "insufficient_points", message),

@@ -287,7 +287,7 @@ fn require_detached(unit_of_work: &UnitOfWork, module: &str) -> Result<(), Subsc
     if unit_of_work.is_detached() {
         Ok(())
     } else {
-        Err(SubscriberFailure(format!(
+        Err(SubscriberFailure::new(format!(
             "{module} is remote and cannot join a transaction; deliver to it through the outbox"
         )))
     }

@@ -10,7 +10,7 @@ use crate::support::{Api, assert_verify_passes, cast, error_code, row_count, sta
 async fn malformed_bodies_bad_tokens_and_invalid_fields_are_refused_without_writing() {
     let app = start_app(Topology::Monolith, test_tuning()).await;
     let api = app.api.clone();
-    let people = cast(&api, 1).await;
+    let people = cast(&api, app.data_dir(), &app.storage, 1).await;
     let owner = Some(people.owner_token.as_str());
     let member = Some(people.member_token.as_str());
     let emit_path = "/v1/points/emit";
@@ -273,7 +273,7 @@ async fn expired_qr_codes_answer_gone() {
     let tuning = Tuning { qr_lifetime_seconds: 0, ..test_tuning() };
     let app = start_app(Topology::Monolith, tuning).await;
     let api = app.api.clone();
-    let people = cast(&api, 1).await;
+    let people = cast(&api, app.data_dir(), &app.storage, 1).await;
     let (status, qr) = api
         .post("/v1/points/qr", Some(&people.owner_token), json!({"business_id": people.business_id, "purchase_bs": 10}))
         .await;
@@ -327,7 +327,7 @@ async fn an_owner_acting_on_another_owners_business_is_forbidden() {
     for topology in [Topology::Monolith, Topology::Services] {
         let app = start_app(topology.clone(), test_tuning()).await;
         let api = app.api.clone();
-        let people = cast(&api, 1).await;
+        let people = cast(&api, app.data_dir(), &app.storage, 1).await;
         api.register("rival@example.com", "business").await;
         let rival = api.login("rival@example.com").await;
         let rival = Some(rival.as_str());
@@ -382,7 +382,7 @@ async fn create_offer(api: &Api, token: &str, business_id: i64, cost_points: i64
 async fn an_idempotency_key_reused_for_a_different_request_is_refused() {
     let app = start_app(Topology::Monolith, test_tuning()).await;
     let api = app.api.clone();
-    let people = cast(&api, 1).await;
+    let people = cast(&api, app.data_dir(), &app.storage, 1).await;
     let owner = Some(people.owner_token.as_str());
     let member = Some(people.member_token.as_str());
     let emit = |purchase_bs: i64| json!({"business_id": people.business_id, "member_id": people.member_id, "purchase_bs": purchase_bs, "idempotency_key": "receipt-1"});

@@ -13,7 +13,7 @@ async fn race_in(db: Db, topology: Topology) {
         return;
     };
     let api = app.api.clone();
-    let people = cast(&api, 1).await;
+    let people = cast(&api, app.data_dir(), &app.storage, 1).await;
 
     let (status, qr) = api
         .post(

@@ -110,7 +110,7 @@ fn service_url(data_dir: &Path, module: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_credential_is_refused_on_another_services_routes() {
     let app = start_app(Topology::Services, test_tuning()).await;
-    let people = cast(&app.api, 1).await;
+    let people = cast(&app.api, app.data_dir(), &app.storage, 1).await;
     let data_dir = app.data_dir();
     let credential =
         |caller: &str| std::fs::read_to_string(secret_file(data_dir, &format!("credential-{caller}"))).unwrap();
@@ -185,7 +185,7 @@ async fn rpc_is_not_served_on_the_public_port_and_the_monolith_has_no_internal_l
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_extracted_module_reaches_the_gateways_modules_on_the_internal_listener_only() {
     let app = start_app(Topology::Extract([ModuleName::Points].into()), test_tuning()).await;
-    let people = cast(&app.api, 2).await;
+    let people = cast(&app.api, app.data_dir(), &app.storage, 2).await;
     // Points, a child, calls business and users in the gateway's process: through the internal listener.
     let emit = json!({"business_id": people.business_id, "member_id": people.member_id, "purchase_bs": 10, "idempotency_key": "k-1"});
     let (status, body) = app.api.post("/v1/points/emit", Some(&people.owner_token), emit).await;
@@ -230,7 +230,7 @@ async fn the_data_directory_and_secrets_are_private() {
     let data_dir = parent.path().join("fresh").join("data");
     let config = serve_config(&data_dir, Topology::Services, test_tuning());
     let app = start_app_with(parent, config).await;
-    cast(&app.api, 1).await;
+    cast(&app.api, app.data_dir(), &app.storage, 1).await;
     let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&data_dir), 0o700);
     assert_eq!(mode(&data_dir.join("secrets")), 0o700);
@@ -246,7 +246,7 @@ async fn a_token_can_only_be_made_where_the_signing_key_is() {
     // A services deployment: only auth's process loads the signing key. A token signed with anything else (say, the
     // public key's owner guessed wrong, or an old shared key) is refused by the gateway and at every hop.
     let app = start_app(Topology::Services, test_tuning()).await;
-    let people = cast(&app.api, 1).await;
+    let people = cast(&app.api, app.data_dir(), &app.storage, 1).await;
     let forged = TokenSigner::random().sign(&TokenClaims {
         user_id: people.member_id,
         role: Role::Member,

@@ -16,7 +16,7 @@ async fn killing_analytics_degrades_only_stats_and_the_outbox_catches_up_after_r
     let call_timeout = Duration::from_millis(tuning.peer_timeout_ms);
     let app = start_app(Topology::Services, tuning).await;
     let api = app.api.clone();
-    let people = cast(&api, 1).await;
+    let people = cast(&api, app.data_dir(), &app.storage, 1).await;
     let supervisor = app.supervisor.clone().unwrap();
     let emit = |key: &str| json!({"business_id": people.business_id, "member_id": people.member_id, "purchase_bs": 100, "idempotency_key": key});
     let stats_path = format!("/v1/businesses/{}/stats", people.business_id);
@@ -60,7 +60,7 @@ async fn killing_analytics_degrades_only_stats_and_the_outbox_catches_up_after_r
 async fn a_service_killed_from_outside_is_restarted_by_the_supervisor() {
     let app = start_app(Topology::Services, test_tuning()).await;
     let api = app.api.clone();
-    let people = cast(&api, 1).await;
+    let people = cast(&api, app.data_dir(), &app.storage, 1).await;
     let supervisor = app.supervisor.clone().unwrap();
     let killed = service_pids(app.data_dir())["users"];
     // SIGKILL, as the kernel's OOM killer or a crash would end it: the supervisor is not told.
@@ -122,7 +122,7 @@ async fn points_killed_mid_load_and_restarted(db: Db) {
         return;
     };
     let api = app.api.clone();
-    let people = cast(&api, 1).await;
+    let people = cast(&api, app.data_dir(), &app.storage, 1).await;
     let supervisor = app.supervisor.clone().unwrap();
     let business_id = people.business_id;
     let member_id = people.member_id;

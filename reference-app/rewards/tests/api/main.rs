@@ -5,6 +5,7 @@ mod bad_input;
 mod boundaries;
 mod concurrency;
 mod credentials;
+mod economy;
 mod faults;
 mod health;
 mod operations;

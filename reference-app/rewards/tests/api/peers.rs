@@ -69,7 +69,7 @@ async fn serve_reaches_a_hand_started_service_and_one_trace_id_runs_through_both
     assert_eq!(children.keys().collect::<Vec<_>>(), vec!["points"]);
     let api = Api::new(gateway.url.clone());
     assert_eq!(api.get("/healthz", None).await, (200, json!({"status": "ok"})));
-    let people = cast(&api, 2).await;
+    let people = cast(&api, data_dir.path(), &StorageArgs::default(), 2).await;
     let emit = json!({"business_id": people.business_id, "member_id": people.member_id, "purchase_bs": 10, "idempotency_key": "k-1"});
     let (status, body) = api.post("/v1/points/emit", Some(&people.owner_token), emit).await;
     assert_eq!(status, 201, "{body}");
@@ -129,6 +129,7 @@ async fn a_token_refused_at_a_hop_is_answered_401_not_503() {
     );
     let peer = format!("analytics={}", analytics.url);
     let signing_key = hex::encode(rand::random::<[u8; 32]>());
+    let audit_chain_key = hex::encode(rand::random::<[u8; 32]>());
     let gateway = RewardsProcess::start(
         &[
             "serve",
@@ -149,11 +150,12 @@ async fn a_token_refused_at_a_hop_is_answered_401_not_503() {
             ("REWARDS_SERVICE_CREDENTIAL_GATEWAY", &gateway_credential),
             ("REWARDS_SERVICE_CREDENTIAL_POINTS", &points_credential),
             ("REWARDS_TOKEN_SIGNING_KEY", &signing_key),
+            ("REWARDS_AUDIT_CHAIN_KEY", &audit_chain_key),
         ],
     );
     let api = Api::new(gateway.url.clone());
     assert_eq!(api.get("/healthz", None).await, (200, json!({"status": "ok"})));
-    let people = cast(&api, 1).await;
+    let people = cast(&api, gateway_dir.path(), &StorageArgs::default(), 1).await;
     // More refusals than the breaker's threshold: a refusal is an answer from a healthy peer, not a failure.
     for attempt in 0..4 {
         let (status, body) =

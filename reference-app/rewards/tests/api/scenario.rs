@@ -49,7 +49,8 @@ async fn settled_stats(api: &Api, business_id: i64, token: &str, expected: &Valu
 }
 
 /// Runs the journey and returns every answer, in order, as `[step, status, body]`.
-async fn run_journey(api: &Api) -> Vec<Value> {
+async fn run_journey(app: &RunningApp) -> Vec<Value> {
+    let api = &app.api;
     let mut transcript = Vec::new();
     let mut record = |step: &str, (status, body): (u16, Value)| {
         transcript.push(json!([step, status, without_volatile_fields(body.clone())]));
@@ -99,6 +100,14 @@ async fn run_journey(api: &Api) -> Vec<Value> {
     );
     let offer_id = offer["offer_id"].as_i64().unwrap();
 
+    // A business made through the public API emits nothing until the operator approves it and grants it a budget.
+    let emit =
+        json!({"business_id": business_id, "member_id": member_id, "purchase_bs": 25.5, "idempotency_key": "early"});
+    record("emit unapproved", api.post("/v1/points/emit", owner, emit.clone()).await);
+    rewards::operator::approve_business(app.data_dir(), &app.storage, business_id).await.unwrap();
+    record("emit without budget", api.post("/v1/points/emit", owner, emit).await);
+    rewards::operator::grant_budget(app.data_dir(), &app.storage, business_id, 1_000).await.unwrap();
+
     let emit = json!({"business_id": business_id, "member_id": member_id, "purchase_bs": 25.5, "idempotency_key": "purchase-1"});
     record("emit", api.post("/v1/points/emit", owner, emit.clone()).await);
     record("emit replay", api.post("/v1/points/emit", owner, emit).await);
@@ -129,6 +138,8 @@ fn expected_statuses() -> Vec<(&'static str, u16)> {
         ("login member", 200),
         ("create business", 201),
         ("create offer", 201),
+        ("emit unapproved", 403),
+        ("emit without budget", 409),
         ("emit", 201),
         ("emit replay", 200),
         ("create qr", 201),
@@ -192,7 +203,7 @@ async fn journey_in_every_topology(db: Db) {
         let Some(app) = start_app_on(db, "the_journey_on_postgres", topology.clone(), test_tuning()).await else {
             return;
         };
-        let transcript = run_journey(&app.api).await;
+        let transcript = run_journey(&app).await;
         assert_verify_passes(&app).await;
         assert_postgres_refuses_cross_module_reads(&app).await;
         app.stop().await;
@@ -208,16 +219,18 @@ async fn journey_in_every_topology(db: Db) {
     assert_eq!(statuses, expected, "{monolith:#?}");
 
     // The emit credits 25.5 × 2 = 51 points and its replay returns the same body; the QR adds 20; redeem takes 40.
-    assert_eq!(monolith[6][2], json!({"transaction_id": 1, "points": 51, "balance": 51}));
-    assert_eq!(monolith[7][2], monolith[6][2]);
-    assert_eq!(monolith[10][2]["error"]["code"], json!("code_used"));
-    assert_eq!(monolith[11][2], json!({"transaction_id": 3, "points": 40, "balance": 31}));
-    let dashboard = &monolith[12][2];
+    assert_eq!(monolith[6][2]["error"]["code"], json!("business_not_approved"));
+    assert_eq!(monolith[7][2]["error"]["code"], json!("emission_budget_exceeded"));
+    assert_eq!(monolith[8][2], json!({"transaction_id": 1, "points": 51, "balance": 51}));
+    assert_eq!(monolith[9][2], monolith[8][2]);
+    assert_eq!(monolith[12][2]["error"]["code"], json!("code_used"));
+    assert_eq!(monolith[13][2], json!({"transaction_id": 3, "points": 40, "balance": 31}));
+    let dashboard = &monolith[14][2];
     assert_eq!(dashboard["balance"], json!(31));
     assert_eq!(dashboard["tier"], json!("bronze"));
     assert_eq!(dashboard["recent_transactions"].as_array().unwrap().len(), 3);
     assert_eq!(dashboard["offers"][0]["title"], json!("Free coffee"));
-    assert_eq!(monolith[13][2], json!({"emitted": 71, "redeemed": 40, "members": 1}));
+    assert_eq!(monolith[15][2], json!({"emitted": 71, "redeemed": 40, "members": 1}));
 
     for (topology, transcript) in &transcripts[1..] {
         assert_eq!(transcript, monolith, "{topology} answered differently from the monolith");

@@ -260,7 +260,13 @@ pub struct Cast {
     pub business_id: i64,
 }
 
-pub async fn cast(api: &Api, points_per_boliviano: i64) -> Cast {
+/// The emission budget `cast` grants its business.
+pub const CAST_BUDGET: i64 = 10_000_000;
+
+/// Registers a business owner and a member, logs both in, and creates a business, which the operator (through
+/// `rewards::operator`, on the deployment's databases in `data_dir` or on PostgreSQL) approves and grants
+/// [`CAST_BUDGET`].
+pub async fn cast(api: &Api, data_dir: &Path, storage: &StorageArgs, points_per_boliviano: i64) -> Cast {
     api.register("owner@example.com", "business").await;
     let member_id = api.register("member@example.com", "member").await;
     let owner_token = api.login("owner@example.com").await;
@@ -273,7 +279,10 @@ pub async fn cast(api: &Api, points_per_boliviano: i64) -> Cast {
         )
         .await;
     assert_eq!(status, 201, "{body}");
-    Cast { owner_token, member_token, member_id, business_id: body["business_id"].as_i64().unwrap() }
+    let business_id = body["business_id"].as_i64().unwrap();
+    rewards::operator::approve_business(data_dir, storage, business_id).await.unwrap();
+    rewards::operator::grant_budget(data_dir, storage, business_id, CAST_BUDGET).await.unwrap();
+    Cast { owner_token, member_token, member_id, business_id }
 }
 
 /// Asserts the public error shape and returns the code.

@@ -174,7 +174,7 @@ async fn a_flood_of_logins_is_shed_while_the_dashboard_keeps_answering() {
         ..test_tuning()
     };
     let app = start_app(Topology::Monolith, tuning).await;
-    let people = cast(&app.api, 1).await;
+    let people = cast(&app.api, app.data_dir(), &app.storage, 1).await;
     let api = Arc::new(app.api.clone());
     let finished = Arc::new(AtomicUsize::new(0));
     let mut flood = tokio::task::JoinSet::new();

@@ -71,7 +71,7 @@ async fn services_talk_over_tls_with_a_private_authority_and_refuse_any_other() 
     );
     let api = Api::new(gateway.url.clone());
     assert_eq!(api.get("/healthz", None).await, (200, json!({"status": "ok"})), "analytics' /healthz over TLS");
-    let people = cast(&api, 2).await;
+    let people = cast(&api, data_dir.path(), &rewards::config::StorageArgs::default(), 2).await;
     let emit = json!({"business_id": people.business_id, "member_id": people.member_id, "purchase_bs": 10, "idempotency_key": "k-1"});
     let (status, body) = api.post("/v1/points/emit", Some(&people.owner_token), emit).await;
     assert_eq!(status, 201, "{body}");
@@ -116,7 +116,7 @@ async fn services_talk_over_tls_with_a_private_authority_and_refuse_any_other() 
         &[],
     );
     let api = Api::new(distrustful.url.clone());
-    let people = cast(&api, 1).await;
+    let people = cast(&api, other_data.path(), &rewards::config::StorageArgs::default(), 1).await;
     let (status, body) =
         api.get(&format!("/v1/businesses/{}/stats", people.business_id), Some(&people.owner_token)).await;
     assert_eq!((status, error_code(&body)), (503, "service_unavailable"));

@@ -108,13 +108,13 @@ async fn calls_carry_the_trace_and_the_member_token_and_need_the_credential() {
 
     let tampered = CallContext { trace_id: trace_id.clone(), member_token: Some(format!("{token}x")) };
     let refused = echo(&client, tampered).await.unwrap_err();
-    assert!(refused.0.contains("malformed"), "a tampered member token must be refused at the hop: {refused}");
+    assert!(refused.message.contains("malformed"), "a tampered member token must be refused at the hop: {refused}");
 
     let wrong = ServiceCredential::new("a wrong credential of 32 bytes or more").unwrap();
     let impostor =
         PeerClient::new("probe", &url, wrong, settings(Duration::from_secs(2), 1), &PeerRoots::default()).unwrap();
     let refused = echo(&impostor, CallContext { trace_id, member_token: None }).await.unwrap_err();
-    assert!(refused.0.contains("401"), "a wrong credential must be refused: {refused}");
+    assert!(refused.message.contains("401"), "a wrong credential must be refused: {refused}");
     let bare = reqwest::Client::new().post(format!("{url}/rpc/probe/echo")).body("null").send().await.unwrap();
     assert_eq!(bare.status().as_u16(), 401);
     let empty = reqwest::Client::new()
@@ -165,7 +165,7 @@ async fn the_breaker_opens_on_a_dead_peer_and_then_fails_without_calling() {
     assert_eq!(client.breaker().position(), BreakerPosition::Open);
     let outcome: Result<(), SubscriberFailure> = client.call("echo", &(), Idempotence::Idempotent).await;
     let failure = outcome.unwrap_err();
-    assert!(failure.0.contains("circuit") && failure.0.contains("open"), "{failure}");
+    assert!(failure.message.contains("circuit") && failure.message.contains("open"), "{failure}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,7 +201,13 @@ struct PointsOverLoopback {
 async fn points_over_loopback() -> PointsOverLoopback {
     let directory = tempfile::tempdir().unwrap();
     let tuning = crate::support::test_tuning();
-    let request = SeedRequest { members: 2, businesses: 1, offers_per_business: 1, welcome_purchase_bs: 10 };
+    let request = SeedRequest {
+        members: 2,
+        businesses: 1,
+        offers_per_business: 1,
+        welcome_purchase_bs: 10,
+        budget_per_business: 1_000_000,
+    };
     let seeded = seed(directory.path(), &StorageArgs::default(), &Topology::Monolith, &tuning, &request).await.unwrap();
     let secrets = Secrets::load_for_all_modules(directory.path()).unwrap();
     let composition =

@@ -5,7 +5,9 @@ CREATE TABLE IF NOT EXISTS business.businesses (
     owner_user_id BIGINT NOT NULL,
     name TEXT NOT NULL,
     points_per_boliviano BIGINT NOT NULL CHECK (points_per_boliviano > 0),
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    -- When an operator approved the business (Unix seconds); NULL until then, and an unapproved business emits nothing.
+    approved_at BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS business.offers (

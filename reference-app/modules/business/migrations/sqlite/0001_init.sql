@@ -4,7 +4,9 @@ CREATE TABLE IF NOT EXISTS business_businesses (
     owner_user_id INTEGER NOT NULL,
     name TEXT NOT NULL,
     points_per_boliviano INTEGER NOT NULL CHECK (points_per_boliviano > 0),
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    -- When an operator approved the business (Unix seconds); NULL until then, and an unapproved business emits nothing.
+    approved_at INTEGER
 );
 
 CREATE TABLE IF NOT EXISTS business_offers (

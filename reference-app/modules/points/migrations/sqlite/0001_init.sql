@@ -43,7 +43,29 @@ CREATE TABLE IF NOT EXISTS points_outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     delivered_at INTEGER,
     -- Until when (Unix seconds) a relay has claimed the row for delivery; no other relay takes it before then.
-    lease_until INTEGER
+    lease_until INTEGER,
+    -- When the row was set aside after the subscriber refused it too many times in a row (Unix seconds): the relay
+    -- no longer tries it, and the subscriber's later rows flow past it. `rewards operator requeue-outbox` clears it.
+    parked_at INTEGER
 );
 
 CREATE INDEX IF NOT EXISTS points_outbox_pending ON points_outbox (subscriber, delivered_at, outbox_id);
+
+-- What each business may emit: the total of the budgets an operator granted it, and how much of that its emits and
+-- claimed QR codes have used. A credit to a member first raises `emitted` here, in the same transaction, and only
+-- while it stays within `granted`.
+CREATE TABLE IF NOT EXISTS points_emission_budgets (
+    business_id INTEGER PRIMARY KEY,
+    granted INTEGER NOT NULL CHECK (granted >= 0),
+    emitted INTEGER NOT NULL CHECK (emitted >= 0),
+    CHECK (emitted <= granted)
+);
+
+-- Every top-up an operator granted (`rewards operator grant-budget`), append-only: the budgets' own ledger, which
+-- `granted` above must sum.
+CREATE TABLE IF NOT EXISTS points_budget_ledger (
+    grant_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    business_id INTEGER NOT NULL,
+    points INTEGER NOT NULL CHECK (points > 0),
+    granted_at INTEGER NOT NULL
+);
