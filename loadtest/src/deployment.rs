@@ -208,7 +208,7 @@ impl RunningApp {
             } else {
                 let port = free_port()?;
                 gateway_arguments.push(format!("--internal-listen=127.0.0.1:{port}"));
-                Some(relay.link(&format!("127.0.0.1:{port}"))?)
+                Some(relay.link(&format!("http://127.0.0.1:{port}"))?)
             };
             let mut relayed: Vec<(&str, String)> = Vec::new();
             // Points last: it is the one that calls the others.

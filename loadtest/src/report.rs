@@ -503,6 +503,18 @@ pub fn latency_markdown(reproduction: &Reproduction) -> String {
             result.verify_output.lines().next().unwrap_or("")
         );
     }
+    for profile in &reproduction.profiles {
+        for point in &profile.extraction {
+            let _ = writeln!(
+                text,
+                "- `{}` on `{}`: {} ({})",
+                point.topology,
+                profile.profile.name,
+                if point.verify_passed { "passed" } else { "FAILED" },
+                point.verify_output.lines().next().unwrap_or("")
+            );
+        }
+    }
     text
 }
 
@@ -574,6 +586,75 @@ pub fn extraction_markdown(reproduction: &Reproduction) -> String {
          outbox relay polls them). Capacities marked *bound* come from a short search that ran out of probes or hit \
          its cap, so they are a lower bound within a factor of the search's precision.\n"
     );
+    for profile in reproduction.profiles.iter().filter(|profile| !profile.extraction.is_empty()) {
+        text.push_str(&extraction_across_hosts(reproduction, profile));
+    }
+    text
+}
+
+/// The extraction report's rows under an emulated profile: the same offered load, every link through the relays.
+fn extraction_across_hosts(reproduction: &Reproduction, profile: &crate::results::ProfileResult) -> String {
+    let mut text = String::new();
+    let name = &profile.profile.name;
+    let _ = writeln!(
+        text,
+        "## Across hosts: `{name}`\n\n\
+         The rows of the dashboard's path again, with every link between processes paying the `{name}` profile's \
+         round trip of {:.2} ms (± {:.2} ms jitter; the relays added {:.0} µs to a measured round trip), the load \
+         generator's link included, for every row alike: the same {} dashboard requests/s, and a monolith row \
+         measured under the same profile, so that *Added* is what the extraction's hops cost across hosts. *Added \
+         on loopback* repeats the table above for comparison. Capacity is not searched again: the app's CPU budget \
+         sets it and the relays run outside that budget (the grid in [latency.md](latency.md) measures the \
+         monolith's and the services' capacity under each profile).\n",
+        profile.profile.round_trip_ms,
+        profile.profile.jitter_ms,
+        profile.round_trips.added_us(),
+        reproduction.chosen_rps,
+    );
+    let Some(monolith) = profile.extraction.iter().find(|point| point.topology == "monolith") else {
+        return text;
+    };
+    let base = &monolith.measurement.summary;
+    let loopback_base = find(&reproduction.main, "monolith").map(|result| &result.chosen.summary);
+    let _ = writeln!(
+        text,
+        "| Topology | Dashboard hops | p50 (ms) | Added p50 (ms) | p99 (ms) | Added p99 (ms) | Added p50 on loopback (ms) | Added p99 on loopback (ms) | CPU ms / request |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    );
+    let _ = writeln!(
+        text,
+        "| `monolith` | 0 | {:.2} | | {:.2} | | | | {:.3} |",
+        base.p50_ms, base.p99_ms, monolith.measurement.cost.cpu_ms_per_request
+    );
+    let mut rows: Vec<_> = profile.extraction.iter().filter(|point| point.topology != "monolith").collect();
+    rows.sort_by(|left, right| left.topology.cmp(&right.topology));
+    for point in rows {
+        let summary = &point.measurement.summary;
+        let on_loopback = find(&reproduction.extraction, &point.topology)
+            .or_else(|| find(&reproduction.main, &point.topology))
+            .zip(loopback_base)
+            .map(|(result, base)| {
+                (
+                    format!("{:+.2}", result.chosen.summary.p50_ms - base.p50_ms),
+                    format!("{:+.2}", result.chosen.summary.p99_ms - base.p99_ms),
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "| `{}` | {} | {:.2} | {:+.2} | {:.2} | {:+.2} | {} | {} | {:.3} |",
+            point.topology,
+            dashboard_hops(&point.topology),
+            summary.p50_ms,
+            summary.p50_ms - base.p50_ms,
+            summary.p99_ms,
+            summary.p99_ms - base.p99_ms,
+            on_loopback.0,
+            on_loopback.1,
+            point.measurement.cost.cpu_ms_per_request
+        );
+    }
+    text.push('\n');
     text
 }
 

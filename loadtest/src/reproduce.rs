@@ -13,7 +13,9 @@ use crate::plot::{self, Curve};
 use crate::postgres::{DatabaseKind, PostgresServer};
 use crate::relay::{self, RelayProcess, RoundTrips};
 use crate::report;
-use crate::results::{ProfileResult, Provenance, ReproduceOptions, Reproduction, TopologyResult, is_own_process};
+use crate::results::{
+    LoadPoint, ProfileResult, Provenance, ReproduceOptions, Reproduction, TopologyResult, is_own_process,
+};
 use crate::run::{Deployment, LoadSettings, write_json};
 use crate::wrk::{self, WrkResult};
 
@@ -26,6 +28,15 @@ pub const MAIN_TOPOLOGIES: [&str; 3] = ["monolith", "services", "extract=points"
 /// The single-module extractions measured beside them (`extract=points` is one of the main topologies).
 fn extraction_topologies() -> impl Iterator<Item = String> {
     MODULES.iter().filter(|module| **module != "points").map(|module| format!("extract={module}"))
+}
+
+/// The single-module extractions that put a hop on the dashboard's path, which an emulated network changes; audit
+/// and analytics are off it, and their rows on loopback already show what they cost (the CPU of their processes).
+fn extractions_on_the_dashboards_path() -> impl Iterator<Item = String> {
+    MODULES
+        .iter()
+        .map(|module| format!("extract={module}"))
+        .filter(|topology| crate::grid::dashboard_hops(topology) > 0)
 }
 
 /// Runs the reproduction and writes its reports into `options.out`.
@@ -115,7 +126,30 @@ pub fn reproduce(binaries: &Binaries, options: &ReproduceOptions) -> anyhow::Res
                 None,
             )?);
         }
-        profiles.push(ProfileResult { profile: profile.clone(), round_trips, topologies });
+        // The extraction report's rows across hosts, under the first emulated profile only (lan unless the run
+        // names others): each row is one more deployment, and the run's wall time is counted in minutes.
+        let extraction = if profiles.is_empty() {
+            let mut points = Vec::new();
+            // A quick run keeps to points, the extraction with the most hops, so that CI's run stays a few minutes.
+            let extractions =
+                extractions_on_the_dashboards_path().filter(|topology| !options.quick || topology == "extract=points");
+            for topology in std::iter::once("monolith".to_owned()).chain(extractions) {
+                let label = format!("{topology}@{}", profile.name);
+                points.push(measure_at_load(
+                    binaries,
+                    options,
+                    &placement,
+                    &settings,
+                    &topology,
+                    &work.join(&label),
+                    chosen_rps,
+                )?);
+            }
+            points
+        } else {
+            Vec::new()
+        };
+        profiles.push(ProfileResult { profile: profile.clone(), round_trips, topologies, extraction });
     }
     drop(settings);
     let provenance = Provenance { load_after: seams_provenance::load_average().join(" "), ..provenance };
@@ -141,6 +175,14 @@ pub fn reproduce(binaries: &Binaries, options: &ReproduceOptions) -> anyhow::Res
         .chain(reproduction.profiles.iter().flat_map(|profile| &profile.topologies))
         .filter(|result| !result.verify_passed)
         .map(|result| result.topology.as_str())
+        .chain(
+            reproduction
+                .profiles
+                .iter()
+                .flat_map(|profile| &profile.extraction)
+                .filter(|point| !point.verify_passed)
+                .map(|point| point.topology.as_str()),
+        )
         .collect();
     if !failed.is_empty() {
         bail!("rewards verify failed after the load on: {}", failed.join(", "));
@@ -210,6 +252,13 @@ pub fn check_outputs(reproduction: &Reproduction) -> anyhow::Result<()> {
         let size = std::fs::metadata(&path).map(|metadata| metadata.len()).unwrap_or(0);
         if size == 0 {
             bail!("{} was not written", path.display());
+        }
+    }
+    // Runs made before the extraction report had rows across hosts hold none; a run that has them must print them.
+    if let Some(profile) = reproduction.profiles.iter().find(|profile| !profile.extraction.is_empty()) {
+        let extraction = std::fs::read_to_string(reproduction.options.out.join("extraction.md"))?;
+        if !extraction.contains(&format!("## Across hosts: `{}`", profile.profile.name)) {
+            bail!("extraction.md does not hold the rows measured on {}", profile.profile.name);
         }
     }
     let latency = std::fs::read_to_string(reproduction.options.out.join("latency.md"))?;
@@ -333,6 +382,24 @@ fn measure_extraction(
     })
 }
 
+/// One topology at the tables' offered load, for the extraction report under an emulated profile: the latency a
+/// team would read there, and its CPU. No capacity search: the app's capacity is set by its CPU budget, which the
+/// relays (outside it) do not spend, and the loopback table gives it.
+fn measure_at_load(
+    binaries: &Binaries,
+    options: &ReproduceOptions,
+    placement: &Placement,
+    settings: &LoadSettings,
+    topology: &str,
+    work: &Path,
+    rps: usize,
+) -> anyhow::Result<LoadPoint> {
+    let mut deployment = Deployment::start(binaries, topology, placement, settings, &work.join(file_name(topology)))?;
+    let measurement = deployment.measure(Scenario::Dashboard, rps, options.point_seconds, None)?;
+    let (verify_passed, verify_output) = deployment.finish()?;
+    Ok(LoadPoint { topology: topology.to_owned(), measurement, verify_passed, verify_output })
+}
+
 fn cross_check(
     deployment: &Deployment,
     options: &ReproduceOptions,
@@ -401,6 +468,10 @@ pub fn write_reports(reproduction: &Reproduction) -> anyhow::Result<()> {
             measurement.dashboard = Default::default();
         }
     }
+    for point in slim.profiles.iter_mut().flat_map(|profile| profile.extraction.iter_mut()) {
+        point.measurement.histogram = Default::default();
+        point.measurement.dashboard = Default::default();
+    }
     write_json(&out.join("results.json"), &slim)?;
     println!("{}", report::terminal_tables(reproduction));
     println!("reports in {}", out.display());
@@ -441,6 +512,29 @@ mod tests {
     #[test]
     fn the_committed_reports_pass_the_ci_check_and_hold_the_tables_of_their_results() {
         check_outputs(&committed_reproduction()).unwrap();
+    }
+
+    #[test]
+    fn the_extraction_report_prints_the_rows_measured_across_hosts() {
+        let mut reproduction = committed_reproduction();
+        let point = |result: &TopologyResult| LoadPoint {
+            topology: result.topology.clone(),
+            measurement: result.chosen.clone(),
+            verify_passed: true,
+            verify_output: "verify: ok".to_owned(),
+        };
+        let monolith = point(&reproduction.main[0]);
+        let points = point(reproduction.main.iter().find(|result| result.topology == "extract=points").unwrap());
+        reproduction.profiles[0].extraction = vec![monolith, points];
+        let name = reproduction.profiles[0].profile.name.clone();
+        let text = report::extraction_markdown(&reproduction);
+        let section = text.split(&format!("## Across hosts: `{name}`")).nth(1).expect("the section");
+        let row = section.lines().find(|line| line.starts_with("| `extract=points`")).expect("the points row");
+        // Measured as on loopback here, so what it adds under the profile is what it added on loopback.
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[2], "2", "{row}");
+        assert_eq!(cells[4], cells[7], "{row}");
+        assert_eq!(cells[6], cells[8], "{row}");
     }
 
     #[test]

@@ -194,6 +194,23 @@ pub struct ProfileResult {
     pub round_trips: RoundTrips,
     /// monolith and services, each swept at fractions of its own capacity under this profile.
     pub topologies: Vec<TopologyResult>,
+    /// Under the run's first emulated profile only: the monolith and each extraction on the dashboard's path at the
+    /// tables' offered load, the rows of `extraction.md` under this profile.
+    #[serde(default)]
+    pub extraction: Vec<LoadPoint>,
+}
+
+/// One topology measured at one offered load, without a capacity search.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadPoint {
+    /// The topology.
+    pub topology: String,
+    /// The measurement.
+    pub measurement: Measurement,
+    /// Whether `rewards verify` passed after the load.
+    pub verify_passed: bool,
+    /// What verify printed.
+    pub verify_output: String,
 }
 
 /// Where and when the run happened.
