@@ -951,7 +951,7 @@ mod tests {
             // The code was covered when it was made, but the claim finds the budget spent.
             let claim = ClaimRequest { member_id: fixture.member_id, code: code.code };
             assert_eq!(points.claim(claim.clone()).await, Err(PointsError::EmissionBudgetExceeded));
-            assert_eq!(points.emit(emit_for(small, "c1")).await.unwrap().replayed, true, "a replay costs nothing");
+            assert!(points.emit(emit_for(small, "c1")).await.unwrap().replayed, "a replay costs nothing");
             points.grant_budget(small, 100).await.unwrap();
             points.claim(claim).await.unwrap();
             let budget = points.emission_budget(small).await.unwrap();
