@@ -1,21 +1,11 @@
 //! What each module may name of the crates from outside the workspace: its `external` and
-//! `forbid_external` together with those of `[defaults]`, and, for a whole-crate module, the
-//! outside crates its `Cargo.toml` lists, each at its line.
-
-use std::collections::BTreeMap;
-use std::ops::Range;
-use std::path::Path;
-use std::sync::Arc;
-
-use serde::Deserialize;
-use serde::de::IgnoredAny;
-use toml::Spanned;
+//! `forbid_external` together with those of `[defaults]`. The outside crates that manifests list
+//! are in `manifests.rs`.
 
 use crate::config::{Config, ConfigError, ConfigErrorKind, ModuleConfig, crate_pattern_matches, normalize_crate_name};
-use crate::diagnostic::{Site, SourceRef, line_column};
-use crate::workspace::{BUILTIN_CRATES, PackageId, Workspace};
+use toml::Spanned;
 
-use super::modules::{ModuleId, Modules};
+use crate::workspace::BUILTIN_CRATES;
 
 /// One module's rules for crates from outside the workspace, with every pattern normalized.
 #[derive(Debug, Clone, Default)]
@@ -122,111 +112,10 @@ pub(crate) fn validate_builtins(config: &Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// An outside crate that a whole-crate module's `Cargo.toml` lists, at its key.
-#[derive(Debug, Clone)]
-pub(crate) struct ManifestDependency {
-    pub(crate) module: ModuleId,
-    /// The crate's package name.
-    pub(crate) package: String,
-    pub(crate) source: SourceRef,
-    pub(crate) site: Site,
-}
-
-/// The outside crates listed in the manifests of whole-crate modules that some policy restricts:
-/// `[dependencies]` (also per target), and `[dev-dependencies]` when test code is checked. Build
-/// dependencies are no module's code. A manifest that cannot be read gives nothing: Cargo has
-/// read it already, and the code's references are reported anyway.
-pub(crate) fn manifest_dependencies(
-    workspace: &Workspace,
-    config: &Config,
-    modules: &Modules,
-) -> Vec<ManifestDependency> {
-    let mut found = Vec::new();
-    for (module, entry) in modules.with_ids() {
-        if !entry.prefix.is_empty() || entry.external.is_open() {
-            continue;
-        }
-        let path = workspace.packages[entry.package].manifest_dir.join("Cargo.toml");
-        let Some((text, keys)) = read_dependency_keys(&path, config.defaults.include_tests) else { continue };
-        let source = SourceRef { file: workspace.relative_path(&path), text: Arc::clone(&text) };
-        for (key, span) in keys {
-            let Some(package) = outside_package(workspace, entry.package, &key) else { continue };
-            let (line, column) = line_column(&text, span.start);
-            found.push(ManifestDependency {
-                module,
-                package,
-                source: source.clone(),
-                site: Site { line, column, bytes: span },
-            });
-        }
-    }
-    found
-}
-
-/// The package that a dependency key of a member's manifest names, when it is not a workspace
-/// member: Cargo's metadata knows the key as the dependency's rename, or as its package name.
-fn outside_package(workspace: &Workspace, package: PackageId, key: &str) -> Option<String> {
-    let dependency = workspace.packages[package].dependencies.iter().find(|dependency| match &dependency.rename {
-        Some(rename) => rename == key,
-        None => dependency.package == key,
-    })?;
-    workspace.package_by_name(&dependency.package).is_none().then(|| dependency.package.clone())
-}
-
-type DependencyTable = BTreeMap<Spanned<String>, IgnoredAny>;
-
-/// The dependency tables of a manifest, or of one of its `[target.'…']` tables. (serde's
-/// `flatten` would lose the spans, so the manifest repeats these fields.)
-#[derive(Deserialize, Default)]
-struct RawDependencies {
-    #[serde(default)]
-    dependencies: DependencyTable,
-    #[serde(default, rename = "dev-dependencies")]
-    dev_dependencies: DependencyTable,
-    #[serde(default, rename = "dev_dependencies")]
-    dev_dependencies_underscored: DependencyTable,
-}
-
-#[derive(Deserialize)]
-struct RawManifest {
-    #[serde(default)]
-    dependencies: DependencyTable,
-    #[serde(default, rename = "dev-dependencies")]
-    dev_dependencies: DependencyTable,
-    #[serde(default, rename = "dev_dependencies")]
-    dev_dependencies_underscored: DependencyTable,
-    #[serde(default)]
-    target: BTreeMap<String, RawDependencies>,
-}
-
-/// A dependency's key in a manifest, with its byte span.
-type DependencyKey = (String, Range<usize>);
-
-/// The text of a manifest and the key of every dependency that a module's code may name, in the
-/// order of the file.
-fn read_dependency_keys(path: &Path, include_tests: bool) -> Option<(Arc<String>, Vec<DependencyKey>)> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let manifest: RawManifest = toml::from_str(&text).ok()?;
-    let mut keys = Vec::new();
-    let top = RawDependencies {
-        dependencies: manifest.dependencies,
-        dev_dependencies: manifest.dev_dependencies,
-        dev_dependencies_underscored: manifest.dev_dependencies_underscored,
-    };
-    for tables in std::iter::once(top).chain(manifest.target.into_values()) {
-        let mut lists = vec![tables.dependencies];
-        if include_tests {
-            lists.push(tables.dev_dependencies);
-            lists.push(tables.dev_dependencies_underscored);
-        }
-        keys.extend(lists.into_iter().flat_map(BTreeMap::into_keys).map(|key| (key.get_ref().clone(), key.span())));
-    }
-    keys.sort_by_key(|(_, span)| span.start);
-    Some((Arc::new(text), keys))
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn policy(text: &str) -> ExternalPolicy {

@@ -5,6 +5,7 @@
 mod allows;
 mod dependencies;
 mod external;
+mod manifests;
 mod modules;
 mod references;
 mod sql_files;
@@ -20,7 +21,8 @@ use crate::parse::{ParsedWorkspace, SourceFile};
 use crate::workspace::{UnitId, Workspace};
 
 pub(crate) use allows::Allow;
-pub(crate) use external::{ExternalVerdict, Level, ManifestDependency};
+pub(crate) use external::{ExternalVerdict, Level};
+pub(crate) use manifests::ManifestDependency;
 pub(crate) use modules::{Module, ModuleId, Modules, resolve_modules};
 pub(crate) use references::CrossReference;
 pub(crate) use tables::{Claim, ClaimKind, TableCatalog, TableSite};
@@ -100,7 +102,7 @@ impl Model {
         let graph = dependencies::module_graph(&workspace, &modules, &files);
         let names: Vec<&str> = modules.iter().map(|module| module.name.as_str()).collect();
         let cycles = find_cycles(&graph, &names);
-        let manifest_dependencies = external::manifest_dependencies(&workspace, &config, &modules);
+        let manifest_dependencies = manifests::manifest_dependencies(&workspace, &config, &modules);
         Ok(Model { workspace, config, modules, files, warnings, tables, graph, cycles, allows, manifest_dependencies })
     }
 

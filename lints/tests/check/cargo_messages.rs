@@ -14,6 +14,7 @@ use seams::report::cargo;
 
 use crate::fixtures::{check, fixtures_root};
 use crate::lsp::{read_messages, send};
+use crate::reports::failing_cases;
 
 /// The text a span's byte range covers, read from the file as the editor would.
 fn covered(root: &Path, span: &DiagnosticSpan) -> String {
@@ -36,13 +37,7 @@ fn highlighted(span: &DiagnosticSpan) -> String {
 
 #[test]
 fn every_finding_of_every_failing_fixture_parses_as_a_cargo_message_with_exact_spans() {
-    let mut cases: Vec<_> = std::fs::read_dir(fixtures_root().join("fail"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.join("Cargo.toml").is_file())
-        .collect();
-    cases.sort();
+    let cases = failing_cases();
     let mut spans_checked = 0;
     for case in &cases {
         let name = case.display().to_string();

@@ -14,6 +14,20 @@ pub fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// A finding as `expect.txt` writes it: rule, site, modules and target.
+fn finding_line(violation: &seams::diagnostic::Violation) -> String {
+    format!(
+        "{} {}:{}:{} {} -> {} {}",
+        violation.rule.as_str(),
+        violation.source.file,
+        violation.site.line,
+        violation.site.column,
+        violation.from_module,
+        if violation.to_module.is_empty() { "-" } else { violation.to_module.as_str() },
+        violation.target
+    )
+}
+
 /// Runs the check on a fixture folder. This is the only place the tests call the check API.
 pub fn check(case: &Path) -> Result<CheckOutcome, CheckError> {
     run_check(&CheckOptions { manifest_path: Some(case.join("Cargo.toml")), config_path: None, ..Default::default() })
@@ -51,16 +65,7 @@ pub fn expectation_lines(result: &Result<CheckOutcome, CheckError>) -> Vec<Strin
             violation.site.column,
             violation.rule.as_str().to_owned(),
         );
-        let line = format!(
-            "{} {}:{}:{} {} -> {} {}",
-            violation.rule.as_str(),
-            violation.source.file,
-            violation.site.line,
-            violation.site.column,
-            violation.from_module,
-            if violation.to_module.is_empty() { "-" } else { violation.to_module.as_str() },
-            violation.target
-        );
+        let line = finding_line(violation);
         let line = if violation.baselined { format!("{line} (baselined)") } else { line };
         let line = match violation.rule {
             seams::diagnostic::RuleCode::DependencyCycle => {
@@ -83,17 +88,7 @@ pub fn expectation_lines(result: &Result<CheckOutcome, CheckError>) -> Vec<Strin
             violation.site.column,
             format!("suppressed {}", violation.rule.as_str()),
         );
-        let line = format!(
-            "suppressed {} {}:{}:{} {} -> {} {}: {}",
-            violation.rule.as_str(),
-            violation.source.file,
-            violation.site.line,
-            violation.site.column,
-            violation.from_module,
-            if violation.to_module.is_empty() { "-" } else { violation.to_module.as_str() },
-            violation.target,
-            suppressed.reason
-        );
+        let line = format!("suppressed {}: {}", finding_line(violation), suppressed.reason);
         entries.push((key, line));
     }
     for warning in outcome.warnings() {

@@ -23,7 +23,7 @@ fn outcome(case: &str) -> CheckOutcome {
 
 /// Every failing fixture, so that every rule and warning that has a fixture goes through both
 /// reports.
-fn failing_cases() -> Vec<PathBuf> {
+pub fn failing_cases() -> Vec<PathBuf> {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(fixtures_root().join("fail"))
         .unwrap()
         .filter_map(Result::ok)
