@@ -22,6 +22,10 @@ pub struct Violation {
     pub label: String,
     pub help: String,
     pub baselined: bool,
+    /// Text that replaces the site's bytes to fix the finding, when the rule knows one for sure
+    /// (an internal path whose item the target module's API re-exports): the quick fix of the
+    /// language server and the `suggested_replacement` of cargo's message format.
+    pub suggestion: Option<String>,
     /// What this rule knows beyond the fields every rule has.
     pub details: ViolationDetails,
 }
@@ -91,8 +95,14 @@ impl Violation {
             label: words.label,
             help: words.help,
             baselined: false,
+            suggestion: None,
             details,
         }
+    }
+
+    /// The same violation with a replacement for its site's text.
+    pub(crate) fn with_suggestion(self, suggestion: Option<String>) -> Violation {
+        Violation { suggestion, ..self }
     }
 
     /// The order reports use: by file, then position, then rule.

@@ -266,53 +266,94 @@ impl Server {
         })
     }
 
-    /// Quick fixes for the findings in the requested range.
+    /// Quick fixes for the findings in the requested range: the public path of an internal item,
+    /// the missing `depends_on` entry, and a reasoned allow.
     fn code_actions(&self, params: &CodeActionParams) -> Vec<CodeActionOrCommand> {
         let Some(outcome) = &self.last else { return Vec::new() };
         let Some(path) = path_of(&params.text_document.uri) else { return Vec::new() };
         let Some(relative) = relative_path(&self.root, &path) else { return Vec::new() };
         let mut actions = Vec::new();
         let mut offered = BTreeSet::new();
-        for violation in outcome.violations() {
-            if violation.source.file != relative || violation.rule != RuleCode::UndeclaredDependency {
+        for violation in outcome.violations().iter().filter(|violation| !violation.baselined) {
+            if violation.source.file != relative {
                 continue;
             }
             let lines = LineMap::new(&violation.source.text);
             let Some(range) = lines.range(&violation.source.text, &violation.site) else { continue };
-            if !overlaps(range, params.range)
-                || !offered.insert((violation.from_module.clone(), violation.to_module.clone()))
-            {
+            if !overlaps(range, params.range) {
                 continue;
             }
-            if let Some(action) = self.add_dependency(violation, range) {
-                actions.push(CodeActionOrCommand::CodeAction(action));
+            let diagnostic = violation_diagnostic(violation, range);
+            if let Some(replacement) = &violation.suggestion {
+                let edit = TextEdit { range, new_text: replacement.clone() };
+                let title = format!("Use the public path `{replacement}`");
+                actions.push(quick_fix(title, &diagnostic, params.text_document.uri.clone(), vec![edit], true));
+            }
+            if violation.rule == RuleCode::UndeclaredDependency
+                && offered.insert((violation.from_module.clone(), violation.to_module.clone()))
+                && let Some(action) = self.add_dependency(violation, &diagnostic)
+            {
+                actions.push(action);
+            }
+            if violation.rule.can_be_allowed_in_code() && relative.ends_with(".rs") {
+                let edit = allow_above(&violation.source.text, &lines, violation);
+                let title = format!("Allow `{}` here, with a reason (seams:allow)", violation.rule.as_str());
+                actions.push(quick_fix(title, &diagnostic, params.text_document.uri.clone(), vec![edit], false));
             }
         }
         actions
     }
 
     /// Adds `to` to the `depends_on` of `from` in boundaries.toml, keeping the file's formatting.
-    fn add_dependency(&self, violation: &crate::diagnostic::Violation, range: lsp_types::Range) -> Option<CodeAction> {
+    fn add_dependency(
+        &self,
+        violation: &crate::diagnostic::Violation,
+        diagnostic: &Diagnostic,
+    ) -> Option<CodeActionOrCommand> {
         let text = std::fs::read_to_string(&self.config_path).ok()?;
         let edited = crate::sync::add_dependency(&text, &violation.from_module, &violation.to_module)?;
         let end = LineMap::new(&text).end(&text);
-        let uri = uri_of(&self.config_path)?;
         let edit =
             TextEdit { range: lsp_types::Range { start: lsp_types::Position::new(0, 0), end }, new_text: edited };
-        Some(CodeAction {
-            title: format!(
-                "Add `{}` to the `depends_on` of `{}` in boundaries.toml",
-                violation.to_module, violation.from_module
-            ),
-            kind: Some(CodeActionKind::QUICKFIX),
-            diagnostics: Some(vec![violation_diagnostic(violation, range)]),
-            edit: Some(WorkspaceEdit {
-                changes: Some([(uri, vec![edit])].into_iter().collect()),
-                ..WorkspaceEdit::default()
-            }),
-            is_preferred: Some(true),
-            ..CodeAction::default()
-        })
+        let title = format!(
+            "Add `{}` to the `depends_on` of `{}` in boundaries.toml",
+            violation.to_module, violation.from_module
+        );
+        Some(quick_fix(title, diagnostic, uri_of(&self.config_path)?, vec![edit], true))
+    }
+}
+
+/// A quick fix that edits one file.
+fn quick_fix(
+    title: String,
+    diagnostic: &Diagnostic,
+    uri: Uri,
+    edits: Vec<TextEdit>,
+    preferred: bool,
+) -> CodeActionOrCommand {
+    CodeActionOrCommand::CodeAction(CodeAction {
+        title,
+        kind: Some(CodeActionKind::QUICKFIX),
+        diagnostics: Some(vec![diagnostic.clone()]),
+        edit: Some(WorkspaceEdit { changes: Some([(uri, edits)].into_iter().collect()), ..WorkspaceEdit::default() }),
+        is_preferred: Some(preferred),
+        ..CodeAction::default()
+    })
+}
+
+/// A `seams:allow` comment on its own line above the finding, indented like that line, with a
+/// placeholder for the reason that the allow requires.
+fn allow_above(text: &str, lines: &LineMap, violation: &crate::diagnostic::Violation) -> TextEdit {
+    let line_start = text[..violation.site.bytes.start.min(text.len())].rfind('\n').map_or(0, |index| index + 1);
+    let indent: String =
+        text[line_start..].chars().take_while(|character| *character == ' ' || *character == '\t').collect();
+    let at = lines.position(text, line_start);
+    TextEdit {
+        range: lsp_types::Range { start: at, end: at },
+        new_text: format!(
+            "{indent}// seams:allow({}): REASON (why this crossing is acceptable)\n",
+            violation.rule.as_str()
+        ),
     }
 }
 

@@ -145,7 +145,16 @@ fn span(file: &str, text: &str, site: &Site, label: Option<String>) -> Span {
 }
 
 fn violation_diagnostic(violation: &Violation) -> Diagnostic {
-    let mut children = vec![Diagnostic::child("help", violation.help.clone())];
+    let mut help = Diagnostic::child("help", violation.help.clone());
+    if let Some(replacement) = &violation.suggestion {
+        // As rustc gives a fix: a span of the help with the replacement, which rust-analyzer
+        // offers as a quick fix.
+        let mut span = span(&violation.source.file, &violation.source.text, &violation.site, None);
+        span.suggested_replacement = Some(replacement.clone());
+        span.suggestion_applicability = Some("MachineApplicable");
+        help.spans.push(span);
+    }
+    let mut children = vec![help];
     match &violation.details {
         ViolationDetails::Chain { chain } if chain.len() > 2 => {
             children.push(Diagnostic::child("note", format!("the chain of modules: {}", chain.join(" → "))));

@@ -50,7 +50,7 @@ pub(crate) fn check(model: &Model, sink: &mut Vec<Violation>) {
         let alternative = reexports
             .get(&(cross.to, cross.reference.target.clone()))
             .map(|public_path| model.display_target(cross.file.unit, public_path));
-        let help = match alternative {
+        let help = match &alternative {
             Some(alternative) => format!("use the public path `{alternative}` instead"),
             None if internal == "*" => format!(
                 "a glob of `{}`'s root brings its internals into scope: import what you need from its public API by name",
@@ -78,7 +78,12 @@ pub(crate) fn check(model: &Model, sink: &mut Vec<Violation>) {
             }
         };
         let help = with_guidance(model, cross.to, help);
-        sink.push(reference_violation(model, &cross, RuleCode::InternalImport, Words { message, label, help }));
+        // A glob's site is the whole `use` tree's path; only a named item has one public path.
+        let suggestion = alternative.filter(|_| internal != "*");
+        sink.push(
+            reference_violation(model, &cross, RuleCode::InternalImport, Words { message, label, help })
+                .with_suggestion(suggestion),
+        );
     }
 }
 
@@ -96,7 +101,7 @@ fn public_reexports(model: &Model) -> HashMap<(ModuleId, Target), Target> {
             let module = &model.modules[module_id];
             let below_root = &reference.scope[module.prefix.len()..];
             let Some(name) = reference.target.segments.last().filter(|name| *name != "*") else { continue };
-            if below_root.is_empty() || !module.is_public_path(below_root) {
+            if below_root.is_empty() || !module.is_public_path(below_root) || renamed(&file.text, &reference.site) {
                 continue;
             }
             let mut segments = reference.scope.clone();
@@ -105,4 +110,11 @@ fn public_reexports(model: &Model) -> HashMap<(ModuleId, Target), Target> {
         }
     }
     reexports
+}
+
+/// Whether a `use` leaf is renamed (`… as other`): its public name is then not the item's, and
+/// the extracted facts keep only the path.
+fn renamed(text: &str, site: &crate::diagnostic::Site) -> bool {
+    let rest = text.get(site.bytes.end..).unwrap_or_default().trim_start();
+    rest.strip_prefix("as").is_some_and(|after| after.starts_with(|character: char| character.is_whitespace()))
 }

@@ -39,6 +39,7 @@ fn highlighted(span: &DiagnosticSpan) -> String {
 fn every_finding_of_every_failing_fixture_parses_as_a_cargo_message_with_exact_spans() {
     let cases = failing_cases();
     let mut spans_checked = 0;
+    let mut suggestions = 0;
     for case in &cases {
         let name = case.display().to_string();
         let Ok(outcome) = check(case) else { continue };
@@ -96,6 +97,16 @@ fn every_finding_of_every_failing_fixture_parses_as_a_cargo_message_with_exact_s
             );
             assert!(span.line_start <= span.line_end && span.column_start >= 1, "{name}: {span:?}");
             spans_checked += 1;
+            // A fix comes as rustc gives one: a help child whose span is the finding's, with the
+            // replacement that its help line names.
+            for child in &diagnostic.children {
+                for fix in child.spans.iter().filter(|fix| fix.suggested_replacement.is_some()) {
+                    let replacement = fix.suggested_replacement.as_deref().unwrap_or_default();
+                    assert_eq!((fix.byte_start, fix.byte_end), (span.byte_start, span.byte_end), "{name}");
+                    assert!(child.message.contains(&format!("`{replacement}`")), "{name}: {}", child.message);
+                    suggestions += 1;
+                }
+            }
             *found.entry((code, span.file_name.clone(), span.line_start, span.column_start)).or_default() += 1;
         }
         assert_eq!(found, expected, "{name}: the messages are not the findings");
@@ -111,6 +122,7 @@ fn every_finding_of_every_failing_fixture_parses_as_a_cargo_message_with_exact_s
         assert_eq!(error_messages, errors, "{name}");
     }
     assert!(spans_checked > 100, "only {spans_checked} spans were checked");
+    assert!(suggestions > 0, "no fixture gave a fix (fail/internal_public_reexport should)");
 }
 
 #[test]

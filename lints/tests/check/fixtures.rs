@@ -225,7 +225,7 @@ fixture_cases! {
         cycles_tie_alphabetical, cycles_tie_fewer_edges, cycles_two_components, cycles_two_edge_cut,
         cycles_two_modules, cycles_with_internal_import, defaults_public, dependency_rename,
         dev_dependency_test_code, extern_crate_alias, extern_crate_self, external_dependency, external_dependency_manifest, external_dependency_tests, forbid, glob_imports,
-        impl_test_method_scopes, include_tests, inline_module, inline_module_cfg_variants, inline_scopes, layers,
+        impl_test_method_scopes, include_tests, inline_module, inline_module_cfg_variants, inline_scopes, internal_public_reexport, layers,
         longest_prefix, macro_aliases, macros, mixed_shapes, module_files, nested_in_whole_crate,
         path_attr, path_attr_cfg_variants, path_attr_children, paths_in_code, paths_in_types, public_override, public_star,
         reexports, shared_file_twice, stale_baseline, tables_claims, tables_crlf, tables_cross_fk,

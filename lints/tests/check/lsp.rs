@@ -134,7 +134,7 @@ fn an_editor_session_types_a_violation_sees_it_fixes_it_and_shuts_down() {
     write(
         &root,
         "src/b/mod.rs",
-        "pub mod api {\n    pub struct Receipt;\n}\npub(crate) mod internal {\n    pub struct Ledger;\n}\n",
+        "pub mod api {\n    pub use super::internal::Ledger;\n    pub struct Receipt;\n}\npub(crate) mod internal {\n    pub struct Ledger;\n}\n",
     );
     write(&root, "boundaries.toml", CONFIG);
     let root_uri = format!("file://{}", root.display());
@@ -198,6 +198,34 @@ fn an_editor_session_types_a_violation_sees_it_fixes_it_and_shuts_down() {
     );
     let text = hover["result"]["contents"]["value"].as_str().unwrap_or_default();
     assert!(text.contains("module `b`") && text.contains("internal"), "{hover}");
+
+    // Two quick fixes: the public path that b's API re-exports, and a reasoned allow.
+    let actions = client.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": a_uri}, "range": {"start": {"line": 0, "character": 20}, "end": {"line": 0, "character": 20}},
+               "context": {"diagnostics": []}}),
+    );
+    let titles: Vec<&str> =
+        actions["result"].as_array().unwrap().iter().map(|action| action["title"].as_str().unwrap()).collect();
+    assert_eq!(
+        titles,
+        ["Use the public path `crate::b::api::Ledger`", "Allow `internal-import` here, with a reason (seams:allow)"],
+        "{actions}"
+    );
+    let edits = |index: usize| actions["result"][index]["edit"]["changes"][&a_uri].as_array().unwrap().clone();
+    let public = &edits(0)[0];
+    assert_eq!(public["newText"], "crate::b::api::Ledger");
+    assert_eq!(public["range"], json!({"start": {"line": 0, "character": 4}, "end": {"line": 0, "character": 30}}));
+    let allow = &edits(1)[0];
+    assert_eq!(allow["range"], json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}));
+    assert!(allow["newText"].as_str().unwrap().starts_with("// seams:allow(internal-import): "), "{allow}");
+    // The public path, applied as the editor would: the finding is gone.
+    let public_text = internal.replace("crate::b::internal::Ledger", "crate::b::api::Ledger");
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": a_uri, "version": 4}, "contentChanges": [{"text": public_text}]}),
+    );
+    assert_eq!(client.diagnostics_of(&a_uri), Vec::new(), "the public path fixes it");
 
     // A broken boundaries.toml, saved: its error at its span, a's last findings kept.
     write(&root, "boundaries.toml", &fixed.replace("depends_on = [\"b\"]", "depends_on = [\"nowhere\"]"));
