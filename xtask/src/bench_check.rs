@@ -55,3 +55,80 @@ pub fn run(args: &BenchCheckArgs) -> ExitCode {
         }
     }
 }
+
+/// Measure the language server's latency for one edit on a generated workspace.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchLspArgs {
+    /// Size of the generated workspace in lines of Rust.
+    #[arg(long, default_value = "600k", value_parser = crate::gen_workspace::size)]
+    pub size: usize,
+    /// Measured edits (each removes or restores a line with a finding).
+    #[arg(long, default_value_t = 41)]
+    pub edits: usize,
+    /// Seed of the generated workspace.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Also write docs/results/lsp-latency.md.
+    #[arg(long)]
+    pub write: bool,
+}
+
+/// `cargo xtask bench-lsp`: `didChange` to `publishDiagnostics` through the release
+/// `cargo-seams lsp`, as a process over stdio, on a generated workspace.
+pub fn run_lsp(args: &BenchLspArgs) -> ExitCode {
+    use seams_workspace_gen::bench::{build_checker, load_average, machine_description, modules_for};
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_owned).unwrap_or_default();
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repository.join("target"), PathBuf::from);
+    let workspace = target.join("bench-lsp").join(format!("ws-{}", args.size));
+    let load_before = load_average();
+    let measured = (|| -> Result<_, String> {
+        let checker = build_checker(&repository).map_err(|error| error.to_string())?;
+        let _ = std::fs::remove_dir_all(&workspace);
+        let options = seams_workspace_gen::GenOptions {
+            lines: args.size,
+            modules: modules_for(args.size),
+            seed: args.seed,
+            out_dir: workspace.clone(),
+        };
+        let planted = seams_workspace_gen::generate(&options).map_err(|error| error.to_string())?;
+        let (startup, mut edits) = seams_workspace_gen::lsp_bench::measure_edits(&checker, &workspace, args.edits)
+            .map_err(|error| error.to_string())?;
+        edits.sort_unstable();
+        Ok((planted.rust_lines, startup, edits))
+    })();
+    let (lines, startup, edits) = match measured {
+        Ok(measured) => measured,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(seams::cli::EXIT_ERROR);
+        }
+    };
+    let at = |fraction: f64| edits[((edits.len() - 1) as f64 * fraction).round() as usize].as_secs_f64() * 1000.0;
+    let report = format!(
+        "# Language server: one edit\n\n\
+         `cargo xtask bench-lsp --size {} --edits {}` on {}; load average before: {load_before}, after: {}.\n\n\
+         The release `cargo-seams lsp` runs as a separate process spoken to over stdio, on a generated workspace of \
+         {lines} Rust lines. Each edit is a `didChange` of one open file that removes or restores a line with a \
+         finding, timed from writing the notification to reading that file's `publishDiagnostics`.\n\n\
+         | | ms |\n| --- | --- |\n| median | {:.1} |\n| p90 | {:.1} |\n| max | {:.1} |\n| min | {:.1} |\n\n\
+         Start-up (initialize to the first diagnostics, the whole workspace parsed once): {:.2} s.\n",
+        args.size,
+        args.edits,
+        machine_description(),
+        load_average(),
+        at(0.5),
+        at(0.9),
+        at(1.0),
+        at(0.0),
+        startup.as_secs_f64(),
+    );
+    print!("{report}");
+    if args.write {
+        let path = repository.join("docs/results/lsp-latency.md");
+        if let Err(error) = std::fs::write(&path, &report) {
+            eprintln!("error: cannot write {}: {error}", path.display());
+            return ExitCode::from(seams::cli::EXIT_ERROR);
+        }
+    }
+    ExitCode::SUCCESS
+}

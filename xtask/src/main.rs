@@ -30,6 +30,8 @@ enum Task {
     GenWorkspace(gen_workspace::GenWorkspaceArgs),
     /// Measure check speed on generated workspaces of several sizes; write docs/results/check-speed.md.
     BenchCheck(bench_check::BenchCheckArgs),
+    /// Measure the language server's latency for one edit on a generated workspace.
+    BenchLsp(bench_check::BenchLspArgs),
     /// Measure the cost of one hop and of one dashboard with criterion, and write docs/results/bench.md.
     Bench(bench::BenchArgs),
     /// Load-test one topology of the reference app with goose and write summary.json.
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Task::Graph(args) => graph::run(&args),
         Task::GenWorkspace(args) => gen_workspace::run(&args),
         Task::BenchCheck(args) => bench_check::run(&args),
+        Task::BenchLsp(args) => bench_check::run_lsp(&args),
         Task::Bench(args) => bench::run(&args),
         Task::Loadtest(args) => loadtest::run(&args),
         Task::Reproduce(args) => reproduce::run(&args),

@@ -33,6 +33,11 @@ pub struct Engine {
     memory: Memory,
     buffers: Buffers,
     last_counts: ParseCounts,
+    /// The workspace as the last check read it, re-used by the next checks when the caller knows
+    /// that no manifest changed (the language server, until a `Cargo.toml` is saved): reading it
+    /// runs `cargo metadata`, a third of a warm check.
+    kept_workspace: Option<Workspace>,
+    keep_workspace: bool,
 }
 
 impl Engine {
@@ -40,7 +45,14 @@ impl Engine {
     /// parse every file otherwise.
     pub fn new(options: CheckOptions) -> Engine {
         let memory = if options.use_cache { Memory::OnDisk { cache: None, path: None } } else { Memory::None };
-        Engine { options, memory, buffers: Buffers::default(), last_counts: ParseCounts::default() }
+        Engine {
+            options,
+            memory,
+            buffers: Buffers::default(),
+            last_counts: ParseCounts::default(),
+            kept_workspace: None,
+            keep_workspace: false,
+        }
     }
 
     /// An engine that keeps facts in memory only, whatever `options.use_cache` says: watch mode's.
@@ -50,7 +62,20 @@ impl Engine {
             memory: Memory::Resident(FactsCache::default()),
             buffers: Buffers::default(),
             last_counts: ParseCounts::default(),
+            kept_workspace: None,
+            keep_workspace: false,
         }
+    }
+
+    /// Re-uses the workspace's metadata from one check to the next, until
+    /// [`Engine::reload_workspace`]: for callers that are told when a manifest changes.
+    pub(crate) fn keep_workspace(&mut self) {
+        self.keep_workspace = true;
+    }
+
+    /// Reads the workspace's metadata again at the next check (a `Cargo.toml` changed).
+    pub(crate) fn reload_workspace(&mut self) {
+        self.kept_workspace = None;
     }
 
     /// Checks `path` (absolute, as Cargo reports the workspace's files) with `text` in place of
@@ -87,7 +112,13 @@ impl Engine {
 
     fn check_with(&mut self, config_text: Option<&str>) -> Result<CheckOutcome, CheckError> {
         let started = Instant::now();
-        let workspace = timings::time(Stage::Workspace, || Workspace::load_from(self.options.manifest_path()))?;
+        let workspace = match &self.kept_workspace {
+            Some(workspace) => workspace.clone(),
+            None => timings::time(Stage::Workspace, || Workspace::load_from(self.options.manifest_path()))?,
+        };
+        if self.keep_workspace {
+            self.kept_workspace = Some(workspace.clone());
+        }
         if let Memory::OnDisk { cache, path } = &mut self.memory
             && cache.is_none()
         {

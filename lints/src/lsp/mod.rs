@@ -43,8 +43,9 @@ struct Server {
     /// The last check that succeeded: hover and code actions read it, and it stays on screen
     /// while `boundaries.toml` has an error.
     last: Option<CheckOutcome>,
-    /// The files that were last sent a non-empty list, so that a fixed file is sent an empty one.
-    published: BTreeSet<PathBuf>,
+    /// What each file was last sent, so that only files whose findings changed are sent again
+    /// (and a fixed file is sent an empty list).
+    published: BTreeMap<PathBuf, Vec<Diagnostic>>,
 }
 
 /// Runs the language server on stdin and stdout until the client says `exit` or goes away.
@@ -82,14 +83,10 @@ fn serve(connection: Connection) -> Result<(), String> {
         .ok_or("the client named no workspace folder, and there is no current directory")?;
     let config_path = root.join("boundaries.toml");
     let options = CheckOptions { manifest_path: Some(root.join("Cargo.toml")), ..CheckOptions::default() };
-    let mut server = Server {
-        connection,
-        engine: Engine::in_memory(options),
-        root,
-        config_path,
-        last: None,
-        published: BTreeSet::new(),
-    };
+    let mut engine = Engine::in_memory(options);
+    // The server hears of every saved manifest (below), so cargo metadata runs only then.
+    engine.keep_workspace();
+    let mut server = Server { connection, engine, root, config_path, last: None, published: BTreeMap::new() };
     server.check_and_publish();
     server.run()
 }
@@ -171,9 +168,12 @@ impl Server {
                 }
             }
             DidSaveTextDocument::METHOD => {
-                if let Ok(params) = parse::<lsp_types::DidSaveTextDocumentParams>(notification.params)
-                    && path_of(&params.text_document.uri).is_some_and(|path| path == self.config_path)
-                {
+                let Ok(params) = parse::<lsp_types::DidSaveTextDocumentParams>(notification.params) else { return };
+                let Some(path) = path_of(&params.text_document.uri) else { return };
+                if path.file_name().is_some_and(|name| name == "Cargo.toml") {
+                    self.engine.reload_workspace();
+                    self.check_and_publish();
+                } else if path == self.config_path {
                     self.check_and_publish();
                 }
             }
@@ -195,8 +195,8 @@ impl Server {
         self.check_and_publish();
     }
 
-    /// Checks the workspace and sends every file its findings; a file that had findings and has
-    /// none now is sent an empty list.
+    /// Checks the workspace and sends the files whose findings changed their new list; a file that
+    /// had findings and has none now is sent an empty one.
     fn check_and_publish(&mut self) {
         let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.engine.check()));
         let mut by_file: BTreeMap<PathBuf, Vec<Diagnostic>> = BTreeMap::new();
@@ -222,12 +222,19 @@ impl Server {
                 by_file.entry(self.config_path.clone()).or_default().push(diagnostic);
             }
         }
-        let stale: Vec<PathBuf> = self.published.iter().filter(|path| !by_file.contains_key(*path)).cloned().collect();
-        for path in stale {
+        let fixed: Vec<PathBuf> = self.published.keys().filter(|path| !by_file.contains_key(*path)).cloned().collect();
+        for path in fixed {
             by_file.insert(path, Vec::new());
         }
-        self.published = by_file.iter().filter(|(_, list)| !list.is_empty()).map(|(path, _)| path.clone()).collect();
         for (path, diagnostics) in by_file {
+            if self.published.get(&path).map_or(diagnostics.is_empty(), |sent| *sent == diagnostics) {
+                continue;
+            }
+            if diagnostics.is_empty() {
+                self.published.remove(&path);
+            } else {
+                self.published.insert(path.clone(), diagnostics.clone());
+            }
             let Some(uri) = uri_of(&path) else { continue };
             let params = PublishDiagnosticsParams { uri, diagnostics, version: None };
             self.send(Message::Notification(Notification::new(PublishDiagnostics::METHOD.to_owned(), params)));

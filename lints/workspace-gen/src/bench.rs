@@ -98,6 +98,8 @@ pub struct BenchReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
+    #[error("the language server broke the protocol: {0}")]
+    Protocol(String),
     #[error("building cargo-seams failed ({0})")]
     Build(String),
     #[error("cannot run {program}: {source}")]
@@ -352,11 +354,11 @@ pub fn run(options: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Ben
 }
 
 /// The 1-, 5- and 15-minute load averages, as `uptime` shows them.
-fn load_average() -> String {
+pub fn load_average() -> String {
     seams_provenance::load_average().join(", ")
 }
 
-fn machine_description() -> String {
+pub fn machine_description() -> String {
     let machine = seams_provenance::Machine::read();
     let memory = machine.memory_gib().map(|gib| format!("{gib:.1} GiB RAM")).unwrap_or_default();
     format!("{} cores ({}), {memory}", machine.cores, machine.cpu)

@@ -10,6 +10,7 @@
 //! [`bench`] runs the checker on such workspaces at several sizes and writes the results.
 
 pub mod bench;
+pub mod lsp_bench;
 mod plan;
 mod sink;
 mod templates;
