@@ -43,6 +43,8 @@ struct Server {
     /// The last check that succeeded: hover and code actions read it, and it stays on screen
     /// while `boundaries.toml` has an error.
     last: Option<CheckOutcome>,
+    /// The unsaved text of `boundaries.toml`, while it is open in the editor.
+    config_buffer: Option<String>,
     /// What each file was last sent, so that only files whose findings changed are sent again
     /// (and a fixed file is sent an empty list).
     published: BTreeMap<PathBuf, Vec<Diagnostic>>,
@@ -86,7 +88,8 @@ fn serve(connection: Connection) -> Result<(), String> {
     let mut engine = Engine::in_memory(options);
     // The server hears of every saved manifest (below), so cargo metadata runs only then.
     engine.keep_workspace();
-    let mut server = Server { connection, engine, root, config_path, last: None, published: BTreeMap::new() };
+    let mut server =
+        Server { connection, engine, root, config_path, config_buffer: None, last: None, published: BTreeMap::new() };
     server.check_and_publish();
     server.run()
 }
@@ -185,6 +188,12 @@ impl Server {
     /// `boundaries.toml` is read from disk, so only a save re-checks it.
     fn buffer_changed(&mut self, uri: &Uri, text: Option<String>) {
         let Some(path) = path_of(uri) else { return };
+        if path == self.config_path {
+            // An open boundaries.toml is checked as it is typed, like a Rust buffer.
+            self.config_buffer = text;
+            self.check_and_publish();
+            return;
+        }
         if path.extension().is_none_or(|extension| extension != "rs") {
             return;
         }
@@ -198,7 +207,10 @@ impl Server {
     /// Checks the workspace and sends the files whose findings changed their new list; a file that
     /// had findings and has none now is sent an empty one.
     fn check_and_publish(&mut self) {
-        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.engine.check()));
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &self.config_buffer {
+            Some(text) => self.engine.check_with_config_text(text),
+            None => self.engine.check(),
+        }));
         let mut by_file: BTreeMap<PathBuf, Vec<Diagnostic>> = BTreeMap::new();
         match checked {
             Ok(Ok(outcome)) => {
@@ -214,7 +226,8 @@ impl Server {
                         by_file.entry(self.root.join(file)).or_default().push(diagnostic);
                     }
                 }
-                let (file, diagnostic) = check_error(&self.config_path, &error);
+                let text = self.config_buffer.clone().or_else(|| std::fs::read_to_string(&self.config_path).ok());
+                let (file, diagnostic) = check_error(&self.config_path, text.as_deref().unwrap_or_default(), &error);
                 by_file.entry(file).or_default().push(diagnostic);
             }
             Err(_) => {
@@ -424,7 +437,7 @@ fn plain_diagnostic(message: String) -> Diagnostic {
 
 /// A check that could not run: a configuration error at its span in boundaries.toml, anything
 /// else (Cargo could not read the workspace) at the top of it.
-fn check_error(config_path: &Path, error: &CheckError) -> (PathBuf, Diagnostic) {
+fn check_error(config_path: &Path, text: &str, error: &CheckError) -> (PathBuf, Diagnostic) {
     use miette::Diagnostic as _;
     let mut message = error.to_string();
     if let Some(help) = error.help() {
@@ -432,12 +445,11 @@ fn check_error(config_path: &Path, error: &CheckError) -> (PathBuf, Diagnostic) 
     }
     let mut diagnostic = plain_diagnostic(message);
     diagnostic.code = error.code().map(|code| NumberOrString::String(code.to_string()));
-    let text = std::fs::read_to_string(config_path).unwrap_or_default();
     if let Some(label) = error.labels().and_then(|mut labels| labels.next()) {
         let start = label.offset().min(text.len());
         let end = (label.offset() + label.len()).min(text.len());
         let site = Site { line: 0, column: 0, bytes: start..end };
-        if let Some(range) = LineMap::new(&text).range(&text, &site) {
+        if let Some(range) = LineMap::new(text).range(text, &site) {
             diagnostic.range = range;
         }
     }

@@ -227,8 +227,27 @@ fn an_editor_session_types_a_violation_sees_it_fixes_it_and_shuts_down() {
     );
     assert_eq!(client.diagnostics_of(&a_uri), Vec::new(), "the public path fixes it");
 
+    // boundaries.toml typed into, not saved: the error at its line as it is typed, gone when undone.
+    let broken = fixed.replace("depends_on = [\"b\"]", "depends_on = [\"nowhere\"]");
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": config_uri, "languageId": "toml", "version": 1, "text": fixed}}),
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": config_uri, "version": 2}, "contentChanges": [{"text": broken}]}),
+    );
+    let typed = client.diagnostics_of(&config_uri);
+    assert_eq!(typed.iter().map(|(_, range, _)| range[0]).collect::<Vec<_>>(), [4], "{typed:?}");
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": config_uri, "version": 3}, "contentChanges": [{"text": fixed}]}),
+    );
+    assert_eq!(client.diagnostics_of(&config_uri), Vec::new(), "undone, the error is gone");
+    client.notify("textDocument/didClose", json!({"textDocument": {"uri": config_uri}}));
+
     // A broken boundaries.toml, saved: its error at its span, a's last findings kept.
-    write(&root, "boundaries.toml", &fixed.replace("depends_on = [\"b\"]", "depends_on = [\"nowhere\"]"));
+    write(&root, "boundaries.toml", &broken);
     client.notify("textDocument/didSave", json!({"textDocument": {"uri": config_uri}}));
     let mut config_error = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
