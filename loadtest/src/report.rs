@@ -8,6 +8,7 @@ use crate::grid::{self, PUBLISHED_MONOLITH, PUBLISHED_SERVICES, dashboard_hops};
 use crate::postgres::DatabaseKind;
 use crate::results::{Reproduction, TopologyResult};
 use crate::run::Measurement;
+use crate::stats::Summary;
 
 fn find<'a>(results: &'a [TopologyResult], topology: &str) -> Option<&'a TopologyResult> {
     results.iter().find(|result| result.topology == topology)
@@ -564,19 +565,8 @@ pub fn extraction_markdown(reproduction: &Reproduction) -> String {
         if result.capacity.out_of_probes || result.capacity.capped {
             capacity.push_str(" (bound)");
         }
-        let _ = writeln!(
-            text,
-            "| `{}` | {} | {:.2} | {:+.2} | {:.2} | {:+.2} | {} | {} | {:.3} |",
-            result.topology,
-            dashboard_hops(&result.topology),
-            summary.p50_ms,
-            summary.p50_ms - base.p50_ms,
-            summary.p99_ms,
-            summary.p99_ms - base.p99_ms,
-            capacity,
-            lost,
-            result.chosen.cost.cpu_ms_per_request
-        );
+        let cpu_ms = result.chosen.cost.cpu_ms_per_request;
+        extraction_row(&mut text, &result.topology, summary, base, [&capacity, &lost], cpu_ms);
     }
     let _ = writeln!(
         text,
@@ -640,22 +630,34 @@ fn extraction_across_hosts(reproduction: &Reproduction, profile: &crate::results
                 )
             })
             .unwrap_or_default();
-        let _ = writeln!(
-            text,
-            "| `{}` | {} | {:.2} | {:+.2} | {:.2} | {:+.2} | {} | {} | {:.3} |",
-            point.topology,
-            dashboard_hops(&point.topology),
-            summary.p50_ms,
-            summary.p50_ms - base.p50_ms,
-            summary.p99_ms,
-            summary.p99_ms - base.p99_ms,
-            on_loopback.0,
-            on_loopback.1,
-            point.measurement.cost.cpu_ms_per_request
-        );
+        let cpu_ms = point.measurement.cost.cpu_ms_per_request;
+        extraction_row(&mut text, &point.topology, summary, base, [&on_loopback.0, &on_loopback.1], cpu_ms);
     }
     text.push('\n');
     text
+}
+
+/// One row of an extraction table: the topology, its dashboard hops, its p50 and p99 with what each
+/// adds to the monolith's, the two columns that differ between the tables, and its CPU per request.
+fn extraction_row(
+    text: &mut String,
+    topology: &str,
+    summary: &Summary,
+    base: &Summary,
+    columns: [&str; 2],
+    cpu_ms: f64,
+) {
+    let _ = writeln!(
+        text,
+        "| `{topology}` | {} | {:.2} | {:+.2} | {:.2} | {:+.2} | {} | {} | {cpu_ms:.3} |",
+        dashboard_hops(topology),
+        summary.p50_ms,
+        summary.p50_ms - base.p50_ms,
+        summary.p99_ms,
+        summary.p99_ms - base.p99_ms,
+        columns[0],
+        columns[1],
+    );
 }
 
 #[cfg(test)]

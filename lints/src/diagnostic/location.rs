@@ -91,13 +91,26 @@ impl LineIndex {
 
     /// The 1-based line and character column of a byte offset, as [`line_column`] gives them.
     pub(crate) fn line_column(&self, text: &str, byte_offset: usize) -> (usize, usize) {
+        let (line_index, line_start, offset) = self.line_of(text, byte_offset);
+        (line_index + 1, text[line_start..offset].chars().count() + 1)
+    }
+
+    /// The 0-based line of a byte offset, that line's start, and the offset itself clamped to the
+    /// text and moved back to a character boundary: what every kind of column is counted from.
+    pub(crate) fn line_of(&self, text: &str, byte_offset: usize) -> (usize, usize, usize) {
         let mut offset = byte_offset.min(text.len());
         while !text.is_char_boundary(offset) {
             offset -= 1;
         }
         let line_index = self.starts.partition_point(|start| *start <= offset).saturating_sub(1);
-        let line_start = self.starts.get(line_index).copied().unwrap_or(0);
-        (line_index + 1, text[line_start..offset].chars().count() + 1)
+        (line_index, self.starts.get(line_index).copied().unwrap_or(0), offset)
+    }
+
+    /// The bytes of a 0-based line, without its line break, if the text has that line.
+    pub(crate) fn line_range(&self, text: &str, line_index: usize) -> Option<Range<usize>> {
+        let start = *self.starts.get(line_index)?;
+        let end = self.starts.get(line_index + 1).map_or(text.len(), |next| next - 1);
+        Some(start..end)
     }
 }
 

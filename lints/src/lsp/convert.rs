@@ -6,26 +6,22 @@ use std::str::FromStr;
 
 use lsp_types::{Position, Range, Uri};
 
-use crate::diagnostic::Site;
+use crate::diagnostic::{LineIndex, Site};
 
-/// Line starts of one text, for conversions in both directions.
+/// Line starts of one text, for conversions in both directions: the checker's line index, with
+/// columns counted in UTF-16 units.
 pub(super) struct LineMap {
-    starts: Vec<usize>,
+    index: LineIndex,
 }
 
 impl LineMap {
     pub(super) fn new(text: &str) -> LineMap {
-        LineMap { starts: std::iter::once(0).chain(text.match_indices('\n').map(|(index, _)| index + 1)).collect() }
+        LineMap { index: LineIndex::new(text) }
     }
 
     /// The position of a byte offset; an offset inside a character counts as that character's start.
     pub(super) fn position(&self, text: &str, offset: usize) -> Position {
-        let mut offset = offset.min(text.len());
-        while !text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let line = self.starts.partition_point(|start| *start <= offset).saturating_sub(1);
-        let start = self.starts.get(line).copied().unwrap_or(0);
+        let (line, start, offset) = self.index.line_of(text, offset);
         let column: usize = text[start..offset].chars().map(char::len_utf16).sum();
         Position::new(u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(column).unwrap_or(u32::MAX))
     }
@@ -45,8 +41,8 @@ impl LineMap {
     /// The byte offset of a position, if the text has it; a column past the end of its line is
     /// the line's end, as the protocol says.
     pub(super) fn offset(&self, text: &str, position: Position) -> Option<usize> {
-        let start = *self.starts.get(position.line as usize)?;
-        let line_end = self.starts.get(position.line as usize + 1).map_or(text.len(), |next| next - 1);
+        let line = self.index.line_range(text, position.line as usize)?;
+        let (start, line_end) = (line.start, line.end);
         let mut units = 0;
         for (index, character) in text[start..line_end].char_indices() {
             if units >= position.character as usize {

@@ -12,7 +12,7 @@
 
 mod convert;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -226,8 +226,8 @@ impl Server {
                         by_file.entry(self.root.join(file)).or_default().push(diagnostic);
                     }
                 }
-                let text = self.config_buffer.clone().or_else(|| std::fs::read_to_string(&self.config_path).ok());
-                let (file, diagnostic) = check_error(&self.config_path, text.as_deref().unwrap_or_default(), &error);
+                let text = self.config_text().unwrap_or_default();
+                let (file, diagnostic) = check_error(&self.config_path, &text, &error);
                 by_file.entry(file).or_default().push(diagnostic);
             }
             Err(_) => {
@@ -294,11 +294,12 @@ impl Server {
         let Some(relative) = relative_path(&self.root, &path) else { return Vec::new() };
         let mut actions = Vec::new();
         let mut offered = BTreeSet::new();
+        let mut lines = None;
         for violation in outcome.violations().iter().filter(|violation| !violation.baselined) {
             if violation.source.file != relative {
                 continue;
             }
-            let lines = LineMap::new(&violation.source.text);
+            let lines: &LineMap = lines.get_or_insert_with(|| LineMap::new(&violation.source.text));
             let Some(range) = lines.range(&violation.source.text, &violation.site) else { continue };
             if !overlaps(range, params.range) {
                 continue;
@@ -316,12 +317,17 @@ impl Server {
                 actions.push(action);
             }
             if violation.rule.can_be_allowed_in_code() && relative.ends_with(".rs") {
-                let edit = allow_above(&violation.source.text, &lines, violation);
+                let edit = allow_above(&violation.source.text, lines, violation);
                 let title = format!("Allow `{}` here, with a reason (seams:allow)", violation.rule.as_str());
                 actions.push(quick_fix(title, &diagnostic, params.text_document.uri.clone(), vec![edit], false));
             }
         }
         actions
+    }
+
+    /// `boundaries.toml` as the editor shows it: its unsaved buffer when the file is open.
+    fn config_text(&self) -> Option<String> {
+        self.config_buffer.clone().or_else(|| std::fs::read_to_string(&self.config_path).ok())
     }
 
     /// Adds `to` to the `depends_on` of `from` in boundaries.toml, keeping the file's formatting.
@@ -330,7 +336,7 @@ impl Server {
         violation: &crate::diagnostic::Violation,
         diagnostic: &Diagnostic,
     ) -> Option<CodeActionOrCommand> {
-        let text = std::fs::read_to_string(&self.config_path).ok()?;
+        let text = self.config_text()?;
         let edited = crate::sync::add_dependency(&text, &violation.from_module, &violation.to_module)?;
         let end = LineMap::new(&text).end(&text);
         let edit =
@@ -389,8 +395,10 @@ fn relative_path(root: &Path, path: &Path) -> Option<String> {
 /// Every finding of a check that the baseline does not cover, by workspace-relative file.
 fn findings(outcome: &CheckOutcome) -> Vec<(String, Diagnostic)> {
     let mut out = Vec::new();
+    // One line map per file, however many findings it has: this runs on every keystroke.
+    let mut maps: HashMap<&str, LineMap> = HashMap::new();
     for violation in outcome.violations().iter().filter(|violation| !violation.baselined) {
-        let lines = LineMap::new(&violation.source.text);
+        let lines = maps.entry(&violation.source.file).or_insert_with(|| LineMap::new(&violation.source.text));
         let Some(range) = lines.range(&violation.source.text, &violation.site) else { continue };
         out.push((violation.source.file.clone(), violation_diagnostic(violation, range)));
     }

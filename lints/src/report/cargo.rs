@@ -112,16 +112,14 @@ fn level(severity: Severity) -> &'static str {
 
 /// The primary span of a site in `text`. A site that does not fit the text (it never should) is
 /// clamped to it rather than dropped, so the message still points at the file.
-fn span(file: &str, text: &str, site: &Site, label: Option<String>) -> Span {
+fn span(file: &str, text: &str, index: &LineIndex, site: &Site, label: Option<String>) -> Span {
     let start = site.bytes.start.min(text.len());
     let end = site.bytes.end.clamp(start, text.len());
-    let index = LineIndex::new(text);
     let (line_start, column_start) = index.line_column(text, start);
     let (line_end, column_end) = index.line_column(text, end);
-    let lines: Vec<&str> = text.split('\n').collect();
     let text = (line_start..=line_end)
         .filter_map(|line| {
-            let line_text = lines.get(line - 1)?.trim_end_matches('\r');
+            let line_text = text[index.line_range(text, line - 1)?].trim_end_matches('\r');
             let highlight_start = if line == line_start { column_start } else { 1 };
             let highlight_end = if line == line_end { column_end } else { line_text.chars().count() + 1 };
             Some(SpanLine { text: line_text.to_owned(), highlight_start, highlight_end })
@@ -144,12 +142,12 @@ fn span(file: &str, text: &str, site: &Site, label: Option<String>) -> Span {
     }
 }
 
-fn violation_diagnostic(violation: &Violation) -> Diagnostic {
+fn violation_diagnostic(violation: &Violation, index: &LineIndex) -> Diagnostic {
     let mut help = Diagnostic::child("help", violation.help.clone());
     if let Some(replacement) = &violation.suggestion {
         // As rustc gives a fix: a span of the help with the replacement, which rust-analyzer
         // offers as a quick fix.
-        let mut span = span(&violation.source.file, &violation.source.text, &violation.site, None);
+        let mut span = span(&violation.source.file, &violation.source.text, index, &violation.site, None);
         span.suggested_replacement = Some(replacement.clone());
         span.suggestion_applicability = Some("MachineApplicable");
         help.spans.push(span);
@@ -173,6 +171,7 @@ fn violation_diagnostic(violation: &Violation) -> Diagnostic {
         spans: vec![span(
             &violation.source.file,
             &violation.source.text,
+            index,
             &violation.site,
             Some(violation.label.clone()),
         )],
@@ -183,7 +182,7 @@ fn violation_diagnostic(violation: &Violation) -> Diagnostic {
 
 fn warning_diagnostic(outcome: &CheckOutcome, warning: &Warning) -> Diagnostic {
     let spans = match (&warning.site, warning_text(outcome, warning)) {
-        (Some(site), Some(text)) => vec![span(&warning.file, &text, site, None)],
+        (Some(site), Some(text)) => vec![span(&warning.file, &text, &LineIndex::new(&text), site, None)],
         _ => Vec::new(),
     };
     let message =
@@ -285,8 +284,11 @@ pub fn render_json(outcome: &CheckOutcome) -> String {
     for warning in &outcome.model.warnings {
         out.push_str(&owners.message(&warning.file, warning_diagnostic(outcome, warning)));
     }
+    // One line index per file, however many findings it has.
+    let mut indexes: HashMap<&str, LineIndex> = HashMap::new();
     for violation in outcome.violations.iter().filter(|violation| !violation.baselined) {
-        out.push_str(&owners.message(&violation.source.file, violation_diagnostic(violation)));
+        let index = indexes.entry(&violation.source.file).or_insert_with(|| LineIndex::new(&violation.source.text));
+        out.push_str(&owners.message(&violation.source.file, violation_diagnostic(violation, index)));
     }
     out.push_str(&json_line(&BuildFinished { reason: "build-finished", success: outcome.passes() }));
     out
@@ -330,7 +332,7 @@ mod tests {
     fn a_span_over_several_lines_highlights_each_line_in_characters() {
         let text = "use a::{\r\n    é::b,\n    c::internal::D,\n};\n";
         let needle = "é::b,\n    c::internal";
-        let span = span("src/lib.rs", text, &site(text, needle), None);
+        let span = span("src/lib.rs", text, &LineIndex::new(text), &site(text, needle), None);
         assert_eq!((span.line_start, span.column_start, span.line_end, span.column_end), (2, 5, 3, 16));
         assert_eq!(&text[span.byte_start..span.byte_end], needle);
         let highlighted: Vec<String> = span
@@ -350,7 +352,7 @@ mod tests {
     #[test]
     fn a_site_past_the_text_is_clamped_not_a_panic() {
         let text = "use a::b;";
-        let span = span("src/lib.rs", text, &Site { line: 1, column: 5, bytes: 4..400 }, None);
+        let span = span("src/lib.rs", text, &LineIndex::new(text), &Site { line: 1, column: 5, bytes: 4..400 }, None);
         assert_eq!((span.byte_start, span.byte_end, span.column_end), (4, 9, 10));
     }
 }
